@@ -1,0 +1,53 @@
+# Sockpit: `make run` starts the service on its embedded defaults, `make test` runs every test.
+# Both install what a fresh Debian machine is missing (when run as root) before building.
+
+SWIFT ?= swift
+SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3 python3-pip
+PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+.PHONY: run test deps python-deps build release unit contract bench clean
+
+## Install missing Debian packages (needs root; otherwise prints what to install).
+deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+## Install the Python tools the contract checks use.
+python-deps:
+	@python3 -c "import schemathesis, openapi_spec_validator" 2>/dev/null || \
+	  python3 -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## Run the service on its embedded defaults (127.0.0.1:8080, data in $$XDG_DATA_HOME/sockpit or ~/.local/share/sockpit).
+run: release
+	$$($(SWIFT) build -c release --show-bin-path)/sockpit serve
+
+## Every test: Swift tests of every module, then the contract checks against the live server.
+test: deps python-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	bash Tests/e2e/run.sh
+	bash Tests/contract/run.sh
+
+unit: deps
+	$(SWIFT) test
+
+contract: deps python-deps
+	$(SWIFT) build
+	bash Tests/contract/run.sh
+
+bench: deps
+	bash bench/http_baseline.sh
+
+clean:
+	rm -rf .build .build-*

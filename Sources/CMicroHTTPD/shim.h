@@ -1,0 +1,48 @@
+#ifndef SOCKPIT_CMICROHTTPD_SHIM_H
+#define SOCKPIT_CMICROHTTPD_SHIM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <microhttpd.h>
+
+/* Leaves the URL and query arguments percent-encoded: the OpenAPI runtime decodes path and query
+ * parameters itself, and decoding twice would corrupt values containing %25. */
+static size_t sockpit_mhd_unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls; (void)c;
+    return strlen(s);
+}
+
+/* MHD_start_daemon is variadic, which Swift cannot call: this wrapper fixes the option list we use
+ * (STYLE.md rule 4). `addr` may be an IPv4 or IPv6 sockaddr; `ipv6` must say which. */
+static inline struct MHD_Daemon *sockpit_mhd_start(
+    unsigned int flags, const struct sockaddr *addr,
+    MHD_AccessHandlerCallback handler, void *handler_cls,
+    MHD_RequestCompletedCallback completed, void *completed_cls,
+    unsigned int thread_pool_size, unsigned int connection_limit,
+    unsigned int connection_timeout_seconds, size_t connection_memory_limit)
+{
+    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_SOCK_ADDR, addr,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
+                            MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
+                            MHD_OPTION_UNESCAPE_CALLBACK, sockpit_mhd_unescape_none, NULL,
+                            MHD_OPTION_END);
+}
+
+/* The port the daemon is bound to (useful after binding port 0); 0 when unknown. */
+static inline uint16_t sockpit_mhd_bound_port(struct MHD_Daemon *daemon)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
+
+/* The library's version string, e.g. "0.9.75". */
+static inline const char *sockpit_mhd_version(void) { return MHD_get_version(); }
+
+#endif

@@ -1,0 +1,153 @@
+import CMicroHTTPD
+public import HTTPTypes
+public import Logging
+public import OpenAPIRuntime
+import Synchronization
+
+/// libmicrohttpd as a swift-openapi-runtime `ServerTransport`.
+///
+/// Handlers are async; libmicrohttpd's threads never wait for them. When a request is complete the
+/// connection is suspended, a task runs the handler, stores the response and resumes the connection, and
+/// the next access-handler call queues it. Register every route, then `start()`; stop with `shutdown`.
+public final class MicroHTTPDTransport: ServerTransport, Sendable {
+    private let core: TransportCore
+
+    /// Creates a transport that will listen as configured once started.
+    public init(configuration: HTTPServerConfiguration, logger: Logger) {
+        core = TransportCore(configuration: configuration, logger: logger)
+    }
+
+    /// Registers an operation's handler for a method and OpenAPI path template.
+    public func register(
+        _ handler: @Sendable @escaping (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (
+            HTTPResponse, HTTPBody?
+        ),
+        method: HTTPRequest.Method,
+        path: String
+    ) throws {
+        try core.register(handler, method: method, path: path)
+    }
+
+    /// Binds the listen address and starts the daemon's threads.
+    public func start() throws { try core.start() }
+
+    /// The TCP port the server listens on (the kernel's choice when configured with port 0).
+    public var port: Int { core.boundPort }
+
+    /// The libmicrohttpd version linked in, e.g. "0.9.75".
+    public static var libraryVersion: String { String(cString: sockpit_mhd_version()) }
+
+    /// Stops gracefully: new requests get 503, streams end, in-flight handlers get `gracePeriod` to finish
+    /// (then their requests are answered 503), and the daemon stops once no connection is suspended.
+    public func shutdown(gracePeriod: Duration) async { await core.shutdown(gracePeriod: gracePeriod) }
+}
+
+/// Settings of the HTTP listener.
+public struct HTTPServerConfiguration: Sendable {
+    /// Numeric IPv4 or IPv6 address to listen on (`localhost` means 127.0.0.1).
+    public var host: String
+    /// TCP port; 0 lets the kernel choose (read it back from `MicroHTTPDTransport.port`).
+    public var port: Int
+    /// libmicrohttpd worker threads (thread pool with epoll).
+    public var threads: Int
+    /// Largest accepted request body; larger ones are answered 413.
+    public var maxRequestBodyBytes: Int
+    /// Most simultaneous client connections.
+    public var connectionLimit: Int
+    /// Idle connections are closed after this many seconds.
+    public var connectionTimeoutSeconds: Int
+    /// Bytes a streamed response may buffer ahead of a slow client before its producer waits.
+    public var streamBufferBytes: Int
+
+    /// Creates a configuration; the defaults are the service's embedded defaults.
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, threads: Int = 2, maxRequestBodyBytes: Int = 1 << 20,
+        connectionLimit: Int = 1000, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10
+    ) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.connectionLimit = connectionLimit
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.streamBufferBytes = streamBufferBytes
+    }
+}
+
+/// The daemon and everything its C callbacks reach, passed to them as an unretained `cls` pointer; the
+/// transport keeps it alive for the daemon's whole life.
+final class TransportCore: @unchecked Sendable {
+    let configuration: HTTPServerConfiguration
+    let logger: Logger
+    /// Written only before `start()`.
+    private(set) var router = Router()
+    private let daemon = Mutex<DaemonHandle?>(nil)
+    private let started = Atomic<Bool>(false)
+    let stopping = Atomic<Bool>(false)
+    let runningHandlers = Atomic<Int>(0)
+    /// Every request between its first access-handler call and its completion notification.
+    let requests = Mutex<[ObjectIdentifier: RequestContext]>([:])
+    private(set) var boundPort = 0
+
+    init(configuration: HTTPServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func register(_ handler: @escaping RouteHandler, method: HTTPRequest.Method, path: String) throws {
+        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
+        try router.add(method: method, template: path, handler: handler)
+    }
+
+    func start() throws {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { throw HTTPServerError.alreadyStarted }
+        let address = try ListenAddress(host: configuration.host, port: configuration.port)
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+        if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
+        let cls = Unmanaged.passUnretained(self).toOpaque()
+        let handle = address.withSockAddr { sockaddr in
+            sockpit_mhd_start(
+                flags, sockaddr, accessHandlerCallback, cls, requestCompletedCallback, cls,
+                UInt32(configuration.threads), UInt32(configuration.connectionLimit),
+                UInt32(configuration.connectionTimeoutSeconds), 64 << 10)
+        }
+        guard let handle else {
+            throw HTTPServerError.startFailed("cannot listen on \(address) (address in use, not local, or not permitted)")
+        }
+        boundPort = Int(sockpit_mhd_bound_port(handle))
+        daemon.withLock { $0 = DaemonHandle(pointer: handle) }
+        logger.info("HTTP server listening", metadata: ["http.address": "\(address.host)", "http.port": "\(boundPort)"])
+    }
+
+    func shutdown(gracePeriod: Duration) async {
+        guard started.load(ordering: .acquiring), !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: gracePeriod)
+        for stream in requests.withLock({ $0.values.compactMap { $0.shared.withLock { $0.stream } } }) {
+            stream.finish()
+        }
+        while runningHandlers.load(ordering: .acquiring) > 0, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        let unfinished = requests.withLock { Array($0.values) }
+        for context in unfinished where context.complete(with: TransportProblem.shuttingDown.response) {
+            logger.warning("request cancelled by shutdown", metadata: ["http.method": "\(context.method)", "http.path": "\(context.path)"])
+            MHD_resume_connection(context.connection.pointer)
+        }
+        // libmicrohttpd aborts if stopped with a suspended connection: let resumed ones finish first.
+        let drainDeadline = clock.now.advanced(by: .seconds(2))
+        while !requests.withLock({ $0.isEmpty }), clock.now < drainDeadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if let handle = daemon.withLock({ state in defer { state = nil }; return state }) {
+            MHD_stop_daemon(handle.pointer)
+        }
+        logger.info("HTTP server stopped")
+    }
+}
+
+/// The `MHD_Daemon*`, stopped in exactly one place (`TransportCore.shutdown`).
+struct DaemonHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}

@@ -1,0 +1,69 @@
+import HTTPTypes
+import OpenAPIRuntime
+import Synchronization
+
+/// Everything the transport knows about one request, from the first access-handler call to the completion
+/// notification. Retained by libmicrohttpd's `con_cls` slot (released in the completion callback) and by the
+/// handler task while it runs.
+///
+/// Fields under "daemon thread" are touched only by the libmicrohttpd thread that owns the connection (a
+/// connection never moves between pool threads); `shared` is what the handler task and shutdown also touch.
+final class RequestContext: @unchecked Sendable {
+    /// Where the request is in its life.
+    enum Phase {
+        case receiving
+        case running
+        case answered
+    }
+
+    /// State shared with the handler task and with shutdown.
+    struct Shared {
+        var suspended = false
+        var response: PreparedResponse?
+        var stream: ResponseStream?
+    }
+
+    // daemon thread
+    let started = ContinuousClock.now
+    let connection: ConnectionHandle
+    let method: String
+    let path: String
+    var headers: [(String, String)] = []
+    var query: String?
+    var body: [UInt8] = []
+    var phase = Phase.receiving
+    var status = 0
+    var route: String?
+
+    let shared = Mutex(Shared())
+
+    init(connection: ConnectionHandle, method: String, path: String) {
+        self.connection = connection
+        self.method = method
+        self.path = path
+    }
+
+    /// The request's target as sent: path plus query string, still percent-encoded.
+    var target: String {
+        guard let query, !query.isEmpty else { return path }
+        return path + "?" + query
+    }
+
+    /// Stores the response and says whether the caller must resume the connection (exactly once).
+    func complete(with response: PreparedResponse) -> Bool {
+        shared.withLock { state in
+            guard state.response == nil, state.suspended else { return false }
+            state.response = response
+            state.suspended = false
+            return true
+        }
+    }
+
+    /// Takes the response stored by the handler task, if any.
+    func takeResponse() -> PreparedResponse? {
+        shared.withLock { state in
+            defer { state.response = nil }
+            return state.response
+        }
+    }
+}

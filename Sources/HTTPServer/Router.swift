@@ -1,0 +1,106 @@
+public import HTTPTypes
+public import OpenAPIRuntime
+
+/// The signature of a handler registered through `ServerTransport`.
+public typealias RouteHandler = @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (
+    HTTPResponse, HTTPBody?
+)
+
+/// Matches request paths against OpenAPI path templates such as `/v1/sockets/{id}/connect`.
+///
+/// Templates are split into literal and parameter segments once, at registration; matching walks the
+/// segments without allocating for literal comparisons.
+struct Router: Sendable {
+    /// One piece of a path template.
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    /// A registered operation.
+    struct Route: Sendable {
+        let method: HTTPRequest.Method
+        let template: String
+        let segments: [Segment]
+        let handler: RouteHandler
+    }
+
+    /// The outcome of matching a method and path.
+    enum Match {
+        case found(Route, parameters: [String: Substring])
+        case methodNotAllowed(allowed: [String], template: String)
+        case notFound
+    }
+
+    private(set) var routes: [Route] = []
+
+    /// Splits a template into segments; `{name}` becomes a parameter.
+    static func parse(template: String) -> [Segment] {
+        template.split(separator: "/", omittingEmptySubsequences: true).map { piece in
+            if piece.hasPrefix("{") && piece.hasSuffix("}") {
+                return .parameter(String(piece.dropFirst().dropLast()))
+            }
+            return .literal(String(piece))
+        }
+    }
+
+    /// Adds a route; registering the same method and template twice is a programming error.
+    mutating func add(method: HTTPRequest.Method, template: String, handler: @escaping RouteHandler) throws {
+        let segments = Self.parse(template: template)
+        if routes.contains(where: { $0.method == method && $0.segments == segments }) {
+            throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template)
+        }
+        routes.append(Route(method: method, template: template, segments: segments, handler: handler))
+    }
+
+    /// Finds the route for `path` (without query string); distinguishes unknown paths from wrong methods.
+    func match(method: String, path: Substring) -> Match {
+        let pieces = path.split(separator: "/", omittingEmptySubsequences: true)
+        var allowed: [String] = []
+        var template: String?
+        for route in routes {
+            guard let parameters = Self.bind(route.segments, to: pieces) else { continue }
+            if route.method.rawValue == method { return .found(route, parameters: parameters) }
+            allowed.append(route.method.rawValue)
+            template = template ?? route.template
+        }
+        if let template { return .methodNotAllowed(allowed: allowed, template: template) }
+        return .notFound
+    }
+
+    private static func bind(_ segments: [Segment], to pieces: [Substring]) -> [String: Substring]? {
+        guard segments.count == pieces.count else { return nil }
+        var parameters: [String: Substring] = [:]
+        for (segment, piece) in zip(segments, pieces) {
+            switch segment {
+            case .literal(let literal):
+                guard piece == literal else { return nil }
+            case .parameter(let name):
+                guard !piece.isEmpty else { return nil }
+                parameters[name] = piece
+            }
+        }
+        return parameters
+    }
+}
+
+/// Errors raised by the transport itself (not by handlers).
+public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
+    /// The same method and path template was registered twice.
+    case duplicateRoute(method: String, path: String)
+    /// The listen address could not be parsed.
+    case invalidListenAddress(String)
+    /// libmicrohttpd refused to start (address in use, permission, ...).
+    case startFailed(String)
+    /// `start()` was called twice, or `register` after `start()`.
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .duplicateRoute(let method, let path): "route \(method) \(path) is registered twice"
+        case .invalidListenAddress(let text): "invalid listen address '\(text)': expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080"
+        case .startFailed(let reason): "HTTP server failed to start: \(reason)"
+        case .alreadyStarted: "the HTTP server is already started"
+        }
+    }
+}

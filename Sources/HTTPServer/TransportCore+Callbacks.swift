@@ -1,0 +1,212 @@
+import CMicroHTTPD
+import HTTPTypes
+import Logging
+import OpenAPIRuntime
+import Synchronization
+
+// The C entry points. libmicrohttpd passes `TransportCore` as an unretained `cls`; each request's
+// `RequestContext` lives in `con_cls`, retained on the first call and released in the completion callback
+// (STYLE.md rule 6).
+
+let accessHandlerCallback: MHD_AccessHandlerCallback = { cls, connection, url, method, _, data, size, slot in
+    let core = Unmanaged<TransportCore>.fromOpaque(cls!).takeUnretainedValue()
+    return core.access(connection: connection!, url: url!, method: method!, data: data, size: size!, slot: slot!)
+}
+
+let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, _, slot, termination in
+    guard let slot, let raw = slot.pointee else { return }
+    slot.pointee = nil
+    let core = Unmanaged<TransportCore>.fromOpaque(cls!).takeUnretainedValue()
+    let context = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
+    core.completed(context, termination: termination)
+}
+
+private let headerIterator: MHD_KeyValueIterator = { cls, _, key, value in
+    let list = cls!.assumingMemoryBound(to: [(String, String)].self)
+    if let key { list.pointee.append((String(cString: key), value.map { String(cString: $0) } ?? "")) }
+    return .YES
+}
+
+private let queryIterator: MHD_KeyValueIterator = { cls, _, key, value in
+    let parts = cls!.assumingMemoryBound(to: [String].self)
+    if let key {
+        let name = String(cString: key)
+        parts.pointee.append(value.map { name + "=" + String(cString: $0) } ?? name)
+    }
+    return .YES
+}
+
+private let streamReader: MHD_ContentReaderCallback = { cls, _, buffer, max in
+    let stream = Unmanaged<ResponseStream>.fromOpaque(cls!).takeUnretainedValue()
+    return stream.read(into: buffer!, max: max)
+}
+
+private let streamFree: MHD_ContentReaderFreeCallback = { cls in
+    let stream = Unmanaged<ResponseStream>.fromOpaque(cls!).takeRetainedValue()
+    stream.cancel()
+}
+
+extension TransportCore {
+    /// The access handler: first call creates the context, middle calls collect the body, the final call
+    /// dispatches, and the call after a resume queues the handler's response.
+    func access(
+        connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+        data: UnsafePointer<CChar>?, size: UnsafeMutablePointer<Int>, slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
+        guard let raw = slot.pointee else {
+            let context = RequestContext(
+                connection: ConnectionHandle(pointer: connection), method: String(cString: method), path: String(cString: url))
+            slot.pointee = Unmanaged.passRetained(context).toOpaque()
+            requests.withLock { $0[ObjectIdentifier(context)] = context }
+            _ = withUnsafeMutablePointer(to: &context.headers) { MHD_get_connection_values(connection, .HEADER_KIND, headerIterator, $0) }
+            var parts: [String] = []
+            _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
+            context.query = parts.isEmpty ? nil : parts.joined(separator: "&")
+            if let length = context.headers.first(where: { $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }),
+               length > configuration.maxRequestBodyBytes {
+                // Answering before the body is read makes libmicrohttpd close the connection, which is
+                // what we want for an oversized upload.
+                return queue(TransportProblem.payloadTooLarge(limit: configuration.maxRequestBodyBytes).response, for: context)
+            }
+            return .YES
+        }
+        let context = Unmanaged<RequestContext>.fromOpaque(raw).takeUnretainedValue()
+        switch context.phase {
+        case .receiving:
+            if size.pointee > 0 {
+                let count = size.pointee
+                size.pointee = 0
+                guard context.body.count + count <= configuration.maxRequestBodyBytes else {
+                    return queue(TransportProblem.payloadTooLarge(limit: configuration.maxRequestBodyBytes).response, for: context)
+                }
+                data!.withMemoryRebound(to: UInt8.self, capacity: count) {
+                    context.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                }
+                return .YES
+            }
+            return dispatch(context)
+        case .running:
+            guard let response = context.takeResponse() else { return .YES }
+            return queue(response, for: context)
+        case .answered:
+            size.pointee = 0
+            return .YES
+        }
+    }
+
+    /// Routes a complete request: transport-level answers at once, handlers on a task.
+    private func dispatch(_ context: RequestContext) -> MHD_Result {
+        context.phase = .running
+        if stopping.load(ordering: .acquiring) { return queue(TransportProblem.shuttingDown.response, for: context) }
+        let path = context.path
+        switch router.match(method: context.method, path: Substring(path)) {
+        case .notFound:
+            return queue(TransportProblem.notFound(path: path).response, for: context)
+        case .methodNotAllowed(let allowed, let template):
+            context.route = template
+            return queue(TransportProblem.methodNotAllowed(method: context.method, template: template, allowed: allowed).response, for: context)
+        case .found(let route, let parameters):
+            context.route = route.template
+            var fields = HTTPFields()
+            var authority: String?
+            for (name, value) in context.headers {
+                guard let fieldName = HTTPField.Name(name) else { continue }
+                fields.append(HTTPField(name: fieldName, value: value))
+                if fieldName.canonicalName == "host" { authority = value }
+            }
+            let request = HTTPRequest(
+                method: route.method, scheme: nil, authority: authority, path: context.target, headerFields: fields)
+            let body = context.body.isEmpty ? nil : HTTPBody(context.body)
+            context.body = []
+            let metadata = ServerRequestMetadata(pathParameters: parameters)
+            context.shared.withLock { $0.suspended = true }
+            MHD_suspend_connection(context.connection.pointer)
+            runningHandlers.add(1, ordering: .relaxed)
+            let handler = route.handler
+            Task { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
+            return .YES
+        }
+    }
+
+    /// Runs a handler off the daemon's threads, then hands its response back and resumes the connection.
+    private func run(
+        _ handler: RouteHandler, request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata,
+        context: RequestContext
+    ) async {
+        defer { runningHandlers.subtract(1, ordering: .relaxed) }
+        let prepared: PreparedResponse
+        do {
+            let (response, responseBody) = try await handler(request, body, metadata)
+            prepared = try await Self.prepare(response, body: responseBody)
+        } catch {
+            logger.error("handler failed", metadata: ["http.method": "\(context.method)", "http.path": "\(context.path)", "error": "\(error)"])
+            prepared = TransportProblem.handlerFailed.response
+        }
+        if context.complete(with: prepared) { MHD_resume_connection(context.connection.pointer) }
+    }
+
+    /// Buffers bodies of known length; bodies of unknown length are streamed.
+    private static func prepare(_ response: HTTPResponse, body: HTTPBody?) async throws -> PreparedResponse {
+        let headers = response.headerFields.map { ($0.name.rawName, $0.value) }
+        guard let body else { return PreparedResponse(status: response.status.code, headers: headers, body: .bytes([])) }
+        switch body.length {
+        case .known(let length):
+            let bytes = try await [UInt8](collecting: body, upTo: Int(length))
+            return PreparedResponse(status: response.status.code, headers: headers, body: .bytes(bytes))
+        case .unknown:
+            return PreparedResponse(status: response.status.code, headers: headers, body: .stream(body))
+        }
+    }
+
+    /// Creates the libmicrohttpd response and queues it (daemon thread only).
+    func queue(_ prepared: PreparedResponse, for context: RequestContext) -> MHD_Result {
+        context.phase = .answered
+        context.status = prepared.status
+        let response: OpaquePointer?
+        switch prepared.body {
+        case .bytes(let bytes):
+            response = bytes.withUnsafeBytes { raw in
+                MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            }
+        case .stream(let body):
+            let stream = ResponseStream(connection: context.connection, limit: configuration.streamBufferBytes)
+            context.shared.withLock { $0.stream = stream }
+            response = MHD_create_response_from_callback(
+                UInt64.max, 16 << 10, streamReader, Unmanaged.passRetained(stream).toOpaque(), streamFree)
+            let task = Task {
+                do {
+                    for try await chunk in body {
+                        guard await stream.append(chunk) else { break }
+                    }
+                } catch {
+                    self.logger.debug("stream producer ended", metadata: ["error": "\(error)"])
+                }
+                stream.finish()
+            }
+            stream.producer.withLock { $0 = task }
+            if stopping.load(ordering: .acquiring) { stream.finish() }
+        }
+        guard let response else { return .NO }
+        for (name, value) in prepared.headers where name.lowercased() != "content-length" {
+            MHD_add_response_header(response, name, value)
+        }
+        let result = MHD_queue_response(context.connection.pointer, UInt32(prepared.status), response)
+        MHD_destroy_response(response)
+        return result
+    }
+
+    /// The completion notification: forget the request and write its access-log line.
+    func completed(_ context: RequestContext, termination: MHD_RequestTerminationCode) {
+        requests.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(context)) }
+        guard context.phase != .receiving || context.status != 0 else { return }
+        let elapsed = ContinuousClock.now - context.started
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        var metadata: Logger.Metadata = [
+            "http.method": "\(context.method)", "http.path": "\(context.path)",
+            "http.status": "\(context.status)", "http.duration_ms": "\(Double(Int(ms * 1000)) / 1000)",
+        ]
+        if let route = context.route { metadata["http.route"] = "\(route)" }
+        if termination != .REQUEST_TERMINATED_COMPLETED_OK { metadata["http.termination"] = "\(termination.rawValue)" }
+        logger.info("\(context.method) \(context.path) \(context.status)", metadata: metadata)
+    }
+}

@@ -1,0 +1,81 @@
+import Glibc
+
+/// A socket's protocol, the third argument of `socket(2)`.
+///
+/// Protocol numbers only mean something within a family: 0 is "the default" for `inet`, but
+/// `NETLINK_ROUTE` for `netlink`; 4 is IP-in-IP for `inet` but `NETLINK_SOCK_DIAG` for `netlink`. So the
+/// number is the value, and names are looked up per family with ``name(in:)`` and ``init(name:in:)``.
+/// `inet` and `inet6` share IANA's IP protocol numbers.
+public struct SocketProtocol: RawRepresentable, Hashable, Sendable {
+    /// The raw C value, as passed to `socket(2)`.
+    public let rawValue: CInt
+
+    /// Wraps a raw C protocol number.
+    public init(rawValue: CInt) { self.rawValue = rawValue }
+
+    /// The family's default protocol for the type. The corresponding C constant is `0` (`IPPROTO_IP`).
+    public static let `default` = SocketProtocol(rawValue: 0)
+
+    /// TCP. The corresponding C constant is `IPPROTO_TCP`.
+    public static let tcp = SocketProtocol(rawValue: CInt(IPPROTO_TCP))
+
+    /// UDP. The corresponding C constant is `IPPROTO_UDP`.
+    public static let udp = SocketProtocol(rawValue: CInt(IPPROTO_UDP))
+
+    /// ICMP for IPv4 (raw, or the unprivileged "ping" datagram socket). The corresponding C constant is `IPPROTO_ICMP`.
+    public static let icmp = SocketProtocol(rawValue: CInt(IPPROTO_ICMP))
+
+    /// ICMP for IPv6. The corresponding C constant is `IPPROTO_ICMPV6`.
+    public static let icmpv6 = SocketProtocol(rawValue: CInt(IPPROTO_ICMPV6))
+
+    /// SCTP. The corresponding C constant is `IPPROTO_SCTP`.
+    public static let sctp = SocketProtocol(rawValue: CInt(IPPROTO_SCTP))
+
+    /// DCCP. The corresponding C constant is `IPPROTO_DCCP` (33).
+    public static let dccp = SocketProtocol(rawValue: CInt(IPPROTO_DCCP))
+
+    /// Routing and link messages (`ip route`, `ip link`). The corresponding C constant is `NETLINK_ROUTE` (0).
+    public static let netlinkRoute = SocketProtocol(rawValue: 0)
+
+    /// Socket diagnostics (`ss`). The corresponding C constant is `NETLINK_SOCK_DIAG` (4).
+    public static let netlinkSockDiag = SocketProtocol(rawValue: 4)
+
+    /// Every Ethernet protocol, in network byte order as `socket(2)` wants it.
+    /// The corresponding C expression is `htons(ETH_P_ALL)`.
+    public static let packetAll = SocketProtocol(rawValue: CInt(UInt16(0x0003).bigEndian))
+
+    /// The API name of this protocol within `family` (`"tcp"`, `"route"`); unnamed numbers answer in decimal.
+    public func name(in family: AddressFamily) -> String {
+        Self.names(in: family).first(where: { $0.value == self })?.name ?? String(rawValue)
+    }
+
+    /// Parses an API name within `family` (`"sock_diag"` in `netlink` is 4); `nil` when the family has no such name.
+    public init?(name: String, in family: AddressFamily) {
+        guard let entry = Self.names(in: family).first(where: { $0.name == name }) else { return nil }
+        self = entry.value
+    }
+
+    /// The names `family` gives its protocols, in the order the API lists them.
+    public static func names(in family: AddressFamily) -> [(name: String, value: SocketProtocol)] {
+        switch family {
+        case .inet, .inet6: ipNames
+        case .netlink: netlinkNames
+        case .packet: packetNames
+        default: [("default", .default)]
+        }
+    }
+
+    private static let ipNames: [(name: String, value: SocketProtocol)] = [
+        ("default", .default), ("tcp", .tcp), ("udp", .udp), ("icmp", .icmp), ("icmpv6", .icmpv6),
+        ("sctp", .sctp), ("dccp", .dccp),
+    ]
+
+    private static let netlinkNames: [(name: String, value: SocketProtocol)] = [
+        ("route", .netlinkRoute), ("sock_diag", .netlinkSockDiag),
+    ]
+
+    // 0 on a packet socket means "receive nothing until bound to a protocol", hence its own name.
+    private static let packetNames: [(name: String, value: SocketProtocol)] = [
+        ("default", .default), ("all", .packetAll),
+    ]
+}

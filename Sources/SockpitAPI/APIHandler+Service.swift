@@ -1,0 +1,38 @@
+import FoundationEssentials
+import SockpitCore
+
+extension APIHandler {
+    /// `GET /v1/health`.
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        let report = await runtime.health()
+        let seconds = report.uptime.components
+        let uptimeMs = Double(seconds.seconds) * 1000 + Double(seconds.attoseconds) / 1e15
+        return .ok(.init(body: .json(.init(
+            status: report.databaseOK ? .ok : .degraded,
+            version: report.version,
+            uptimeMs: (uptimeMs * 1000).rounded() / 1000,
+            startedAt: report.startedAt,
+            database: .init(path: report.databasePath, schemaVersion: report.schemaVersion, ok: report.databaseOK)
+        ))))
+    }
+
+    /// `GET /v1/capabilities`.
+    func getCapabilities(_ input: Operations.GetCapabilities.Input) async throws -> Operations.GetCapabilities.Output {
+        let report = runtime.capabilities
+        let kinds = report.socketKinds.map { kind in
+            Components.Schemas.SocketKind(
+                family: kind.family, _type: kind.type, _protocol: kind.protocol, supported: kind.supported,
+                errno: kind.errno, message: kind.message)
+        }
+        return .ok(.init(body: .json(.init(
+            socketKinds: kinds,
+            privileges: .init(
+                uid: report.uid, capNetRaw: report.privileges.netRaw, capNetAdmin: report.privileges.netAdmin,
+                effectiveCapabilities: String(report.privileges.effective, radix: 16)),
+            limits: .init(
+                maxRequestBodyBytes: report.limits.maxRequestBodyBytes, maxConnections: report.limits.maxConnections,
+                httpThreads: report.limits.httpThreads),
+            versions: .init(sockpit: report.version, libmicrohttpd: report.httpLibraryVersion, sqlite: report.sqliteVersion)
+        ))))
+    }
+}

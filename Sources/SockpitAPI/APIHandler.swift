@@ -1,0 +1,15 @@
+public import Logging
+public import SockpitCore
+
+/// Implements the generated `APIProtocol`: each operation translates between the API schemas and
+/// `SockpitCore`, nothing more. Operations live in `APIHandler+<Area>.swift` files.
+public struct APIHandler: APIProtocol {
+    let runtime: SockpitRuntime
+    let logger: Logger
+
+    /// Creates the handler over the domain runtime.
+    public init(runtime: SockpitRuntime, logger: Logger) {
+        self.runtime = runtime
+        self.logger = logger
+    }
+}

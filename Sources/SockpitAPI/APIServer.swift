@@ -1,0 +1,15 @@
+import FoundationEssentials
+public import Logging
+public import OpenAPIRuntime
+
+extension APIHandler {
+    /// Registers every operation on `transport`, behind the problem and auth middlewares.
+    public func register(on transport: any ServerTransport, token: String?) throws {
+        try registerHandlers(
+            on: transport,
+            serverURL: URL(string: "/")!,
+            configuration: Configuration(dateTranscoder: .iso8601WithFractionalSeconds),
+            middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token)]
+        )
+    }
+}

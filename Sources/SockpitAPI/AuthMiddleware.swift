@@ -1,0 +1,45 @@
+public import HTTPTypes
+public import OpenAPIRuntime
+
+/// Bearer-token authentication: with a token configured, every operation except those listed as public
+/// needs `Authorization: Bearer <token>`; otherwise 401 problem. Runs before the request is decoded.
+public struct AuthMiddleware: ServerMiddleware {
+    private let token: [UInt8]?
+    private let publicOperations: Set<String>
+
+    /// `token == nil` disables authentication.
+    public init(token: String?, publicOperations: Set<String> = ["getHealth"]) {
+        self.token = token.map { Array($0.utf8) }
+        self.publicOperations = publicOperations
+    }
+
+    /// Rejects the request with 401 unless it is public or carries the token.
+    public func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let token, !publicOperations.contains(operationID) else { return try await next(request, body, metadata) }
+        let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+        guard let header = request.headerFields[.authorization] else {
+            return APIProblem.unauthorized("this server requires 'Authorization: Bearer <token>'").response(instance: path)
+        }
+        let prefix = "bearer "
+        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix,
+              Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.count)), token)
+        else {
+            return APIProblem.unauthorized("the bearer token is wrong").response(instance: path)
+        }
+        return try await next(request, body, metadata)
+    }
+
+    /// Compares without an early exit, so timing does not reveal how much of a guess was right.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for index in 0..<max(a.count, b.count) {
+            let x = index < a.count ? a[index] : 0
+            let y = index < b.count ? b[index] : 0
+            difference |= x ^ y
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,62 @@
+import FoundationEssentials
+import HTTPTypes
+import OpenAPIRuntime
+
+/// An RFC 9457 problem the API answers with. Domain errors are translated into one of these
+/// (`APIProblem.init(domain:)`), and so are the runtime's decoding and content-type errors.
+struct APIProblem: Error, Sendable {
+    /// The last path segment of the problem's `type` URI (`validation`, `not-found`, ...).
+    var kind: String
+    var status: HTTPResponse.Status
+    var title: String
+    var detail: String
+    var field: String?
+    var errno: String?
+    var headers: HTTPFields = [:]
+
+    /// Base of every problem `type` URI; the suffix is stable per kind, documented in openapi.yaml.
+    static let typeBase = "https://sockpit.dev/problems/"
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// The response for this problem, about the request at `path`.
+    func response(instance path: String) -> (HTTPResponse, HTTPBody?) {
+        let document = Components.Schemas.Problem(
+            _type: Self.typeBase + kind, title: title, status: status.code, detail: detail,
+            instance: path, field: field, errno: errno)
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        let data = (try? Self.encoder.encode(document)) ?? Data()
+        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(data))
+    }
+
+    static func badRequest(_ detail: String, field: String? = nil) -> Self {
+        Self(kind: "bad-request", status: .badRequest, title: "Bad Request", detail: detail, field: field)
+    }
+
+    static func validation(_ detail: String, field: String?) -> Self {
+        Self(kind: "validation", status: .badRequest, title: "Invalid Field", detail: detail, field: field)
+    }
+
+    static func malformedJSON(_ detail: String) -> Self {
+        Self(kind: "malformed-json", status: .badRequest, title: "Malformed JSON", detail: detail)
+    }
+
+    static func unsupportedMediaType(_ detail: String) -> Self {
+        Self(kind: "unsupported-media-type", status: .unsupportedMediaType, title: "Unsupported Media Type", detail: detail)
+    }
+
+    static func unauthorized(_ detail: String) -> Self {
+        var fields = HTTPFields()
+        fields[.wwwAuthenticate] = "Bearer realm=\"sockpit\""
+        return Self(kind: "unauthorized", status: .unauthorized, title: "Unauthorized", detail: detail, headers: fields)
+    }
+
+    static let internalError = Self(
+        kind: "internal", status: .internalServerError, title: "Internal Server Error",
+        detail: "the request could not be completed; the server log has the details")
+}

@@ -1,0 +1,102 @@
+import FoundationEssentials
+public import HTTPTypes
+public import Logging
+public import OpenAPIRuntime
+
+/// Turns every error escaping an operation into an RFC 9457 problem response: request decoding errors
+/// become 400 naming the field, content-type mismatches 415, domain errors their own status, and anything
+/// unknown a 500 that leaks no internals (the details go to the log).
+public struct ProblemMiddleware: ServerMiddleware {
+    let logger: Logger
+
+    /// Creates the middleware; unexpected errors are logged to `logger`.
+    public init(logger: Logger) { self.logger = logger }
+
+    /// Runs the operation and converts its failure.
+    public func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        do {
+            return try await next(request, body, metadata)
+        } catch {
+            let problem = problem(for: error, operationID: operationID)
+            let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+            return problem.response(instance: path)
+        }
+    }
+
+    private func problem(for error: any Error, operationID: String) -> APIProblem {
+        guard let serverError = error as? ServerError else {
+            logger.error("operation failed", metadata: ["api.operation": "\(operationID)", "error": "\(error)"])
+            return .internalError
+        }
+        if let problem = serverError.underlyingError as? APIProblem { return problem }
+        if let convertible = serverError.underlyingError as? any APIProblemConvertible { return convertible.apiProblem }
+        if let decoding = serverError.underlyingError as? DecodingError { return Self.problem(for: decoding) }
+        switch serverError.httpStatus.code {
+        case 415:
+            return .unsupportedMediaType(
+                "\(serverError.causeDescription); send the body as application/json")
+        case 400..<500:
+            return APIProblem(
+                kind: "bad-request", status: serverError.httpStatus, title: serverError.httpStatus.reasonPhrase,
+                detail: serverError.causeDescription)
+        default:
+            logger.error("operation failed", metadata: [
+                "api.operation": "\(operationID)", "error": "\(serverError.underlyingError)",
+                "cause": "\(serverError.causeDescription)",
+            ])
+            return .internalError
+        }
+    }
+
+    /// Names the failing field (as a JSON path) and the reason.
+    static func problem(for error: DecodingError) -> APIProblem {
+        func path(_ codingPath: [any CodingKey]) -> String? {
+            guard !codingPath.isEmpty else { return nil }
+            return codingPath.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }
+                .joined().trimmingPrefix(".").description
+        }
+        switch error {
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                let reason = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+                return .malformedJSON("request body is not valid JSON: \(Self.clean(reason))")
+            }
+            let field = path(context.codingPath)
+            return .validation("field '\(field ?? "")' is invalid: \(Self.clean(context.debugDescription))", field: field)
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath + [key])
+            return .validation("field '\(field ?? key.stringValue)' is required", field: field)
+        case .typeMismatch(let type, let context):
+            let field = path(context.codingPath)
+            return .validation("field '\(field ?? "(body)")' has the wrong type: expected \(Self.jsonType(type))", field: field)
+        case .valueNotFound(let type, let context):
+            let field = path(context.codingPath)
+            return .validation("field '\(field ?? "(body)")' must not be null: expected \(Self.jsonType(type))", field: field)
+        @unknown default:
+            return .badRequest("the request body could not be decoded")
+        }
+    }
+
+    private static func jsonType(_ type: Any.Type) -> String {
+        let name = "\(type)"
+        if name.contains("Int") { return "an integer" }
+        if name.contains("Double") || name.contains("Float") { return "a number" }
+        if name.contains("Bool") { return "a boolean" }
+        if name.contains("String") { return "a string" }
+        if name.contains("Array") { return "an array" }
+        return "an object"
+    }
+
+    /// Foundation's messages mention Swift types and byte offsets in parentheses; keep them short.
+    private static func clean(_ text: String) -> String {
+        text.replacingOccurrences(of: "The given data was not valid JSON.", with: "").trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// A domain error that knows which problem it is (STYLE.md rule 14).
+protocol APIProblemConvertible: Error {
+    var apiProblem: APIProblem { get }
+}

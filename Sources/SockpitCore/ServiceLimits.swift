@@ -1,0 +1,16 @@
+/// The limits the service runs with, shown in capabilities so that clients know them before hitting them.
+public struct ServiceLimits: Sendable, Equatable {
+    /// Largest accepted HTTP request body in bytes (larger ones get 413).
+    public var maxRequestBodyBytes: Int
+    /// Most simultaneous HTTP connections.
+    public var maxConnections: Int
+    /// HTTP worker threads.
+    public var httpThreads: Int
+
+    /// Creates the limits; the defaults are the service's embedded defaults.
+    public init(maxRequestBodyBytes: Int = 1 << 20, maxConnections: Int = 1000, httpThreads: Int = 2) {
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.maxConnections = maxConnections
+        self.httpThreads = httpThreads
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Logging
+import Glibc
+import Storage
+
+/// `sockpit migrate`: applies pending migrations and prints the schema version.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending database migrations and print the schema version.",
+        discussion: "`serve` also migrates at start; this command lets you do it ahead of time, or check a file.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        try common.bootstrapLogging()
+        let logger = Logger(label: "sockpit")
+        let path = common.databasePath()
+        do {
+            let database = try Database(path: path, logger: logger)
+            let migrator = Migrator()
+            let before = try migrator.currentVersion(of: database)
+            let after = try migrator.migrate(database)
+            try database.enableWAL()
+            try database.close()
+            print("database \(path): schema version \(after) (applied \(after - before) migration\(after - before == 1 ? "" : "s"); this binary knows up to \(migrator.latestVersion))")
+        } catch let error as MigrationError {
+            throw CleanExit.message("error: \(error)", code: 1)
+        }
+    }
+}
+
+/// Ends the command with a message on stderr and an exit code, without a stack of error types.
+enum CleanExit {
+    static func message(_ text: String, code: Int32) -> ExitCode {
+        var stderr = StandardError()
+        print(text, to: &stderr)
+        return ExitCode(code)
+    }
+}
+
+/// `print(..., to:)` target for stderr.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}

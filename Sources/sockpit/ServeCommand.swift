@@ -1,0 +1,106 @@
+import ArgumentParser
+import FoundationEssentials
+import HTTPServer
+import Logging
+import ServiceLifecycle
+import SockpitAPI
+import SockpitCore
+import Storage
+
+/// `sockpit serve`: runs the HTTP API until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP API (the default command).",
+        discussion: """
+            Listens on 127.0.0.1:8080 by default. Listening beyond loopback requires --token (or --insecure): \
+            the API can open sockets on this host. SIGTERM or SIGINT stops gracefully: new requests get 503, \
+            in-flight ones get the grace period, then the database is checkpointed and closed.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Address to listen on: IPv4 HOST:PORT, [IPv6]:PORT or localhost:PORT; port 0 picks a free port. [env: SOCKPIT_LISTEN] [default: 127.0.0.1:8080]",
+        valueName: "host:port"))
+    var listen: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Require 'Authorization: Bearer <token>' on every /v1 request except GET /v1/health. [env: SOCKPIT_TOKEN]",
+        valueName: "token"))
+    var token: String?
+
+    @Flag(name: .long, help: "Allow listening on a non-loopback address without a token. [env: SOCKPIT_INSECURE=1]")
+    var insecure = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Largest accepted request body in bytes; larger ones get 413. [env: SOCKPIT_MAX_BODY_BYTES] [default: 1048576]",
+        valueName: "bytes"))
+    var maxBodyBytes: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Most simultaneous HTTP connections. [env: SOCKPIT_MAX_CONNECTIONS] [default: 1000]", valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "HTTP worker threads (libmicrohttpd thread pool). [env: SOCKPIT_HTTP_THREADS] [default: 2]", valueName: "n"))
+    var httpThreads: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds in-flight requests get to finish after SIGTERM/SIGINT. [env: SOCKPIT_SHUTDOWN_GRACE] [default: 10]",
+        valueName: "seconds"))
+    var shutdownGrace: Double?
+
+    func run() async throws {
+        try common.bootstrapLogging()
+        let logger = Logger(label: "sockpit")
+        let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
+        if let refusal = settings.listenRefusal { throw CleanExit.message("error: \(refusal)", code: 2) }
+
+        let database: Database
+        let schemaVersion: Int
+        do {
+            database = try Database(path: common.databasePath(), logger: logger)
+            schemaVersion = try Migrator().migrate(database)
+            try database.enableWAL()
+        } catch let error as MigrationError {
+            throw CleanExit.message("error: \(error)", code: 1)
+        } catch {
+            throw CleanExit.message("error: cannot open the database \(common.databasePath()): \(error)", code: 1)
+        }
+        let capabilities = CapabilityReport.probe(
+            limits: settings.limits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
+            sqliteVersion: Database.sqliteVersion)
+        let runtime = SockpitRuntime(
+            database: database, schemaVersion: schemaVersion, capabilities: capabilities, logger: logger)
+        let transport = MicroHTTPDTransport(configuration: settings.http, logger: logger)
+        try APIHandler(runtime: runtime, logger: logger).register(on: transport, token: settings.token)
+
+        let service = HTTPService(transport: transport, runtime: runtime, grace: settings.grace, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Runs the transport until a graceful shutdown is requested, then stops it and closes the database.
+struct HTTPService: Service {
+    let transport: MicroHTTPDTransport
+    let runtime: SockpitRuntime
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try transport.start()
+        } catch {
+            runtime.shutdown()
+            throw error
+        }
+        logger.info("sockpit ready", metadata: ["http.port": "\(transport.port)", "db.path": "\(runtime.database.path)"])
+        try? await gracefulShutdown()
+        logger.info("shutting down", metadata: ["grace_s": "\(grace)"])
+        await transport.shutdown(gracePeriod: grace)
+        runtime.shutdown()
+    }
+}

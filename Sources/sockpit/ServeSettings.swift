@@ -1,0 +1,84 @@
+import ArgumentParser
+import HTTPServer
+import SockpitCore
+
+/// `serve`'s effective settings: flag, else environment variable, else embedded default.
+struct ServeSettings {
+    let http: HTTPServerConfiguration
+    let limits: ServiceLimits
+    let token: String?
+    let insecure: Bool
+    let grace: Duration
+    let host: String
+
+    init(command: ServeCommand, environment: [String: String]) throws {
+        func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func integer(_ flag: Int?, _ name: String, _ option: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+            let result: Int
+            if let flag { result = flag } else if let text = env(name) {
+                guard let parsed = Int(text) else { throw ValidationError("\(name)='\(text)' is not an integer") }
+                result = parsed
+            } else { result = value }
+            guard range.contains(result) else {
+                throw ValidationError("--\(option) must be between \(range.lowerBound) and \(range.upperBound), got \(result)")
+            }
+            return result
+        }
+        let listen = command.listen ?? env("SOCKPIT_LISTEN") ?? "127.0.0.1:8080"
+        let (host, port) = try Self.parseListen(listen)
+        let maxBody = try integer(command.maxBodyBytes, "SOCKPIT_MAX_BODY_BYTES", "max-body-bytes", default: 1 << 20, range: 1...(1 << 30))
+        let maxConnections = try integer(command.maxConnections, "SOCKPIT_MAX_CONNECTIONS", "max-connections", default: 1000, range: 1...100_000)
+        let threads = try integer(command.httpThreads, "SOCKPIT_HTTP_THREADS", "http-threads", default: 2, range: 1...64)
+        let graceSeconds: Double
+        if let value = command.shutdownGrace { graceSeconds = value } else if let text = env("SOCKPIT_SHUTDOWN_GRACE") {
+            guard let parsed = Double(text) else { throw ValidationError("SOCKPIT_SHUTDOWN_GRACE='\(text)' is not a number") }
+            graceSeconds = parsed
+        } else { graceSeconds = 10 }
+        guard graceSeconds >= 0, graceSeconds <= 3600 else { throw ValidationError("--shutdown-grace must be between 0 and 3600 seconds") }
+
+        self.host = host
+        self.http = HTTPServerConfiguration(
+            host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections)
+        self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads)
+        self.token = command.token ?? env("SOCKPIT_TOKEN")
+        self.insecure = command.insecure || ["1", "true", "yes"].contains(env("SOCKPIT_INSECURE")?.lowercased() ?? "")
+        self.grace = .milliseconds(Int(graceSeconds * 1000))
+    }
+
+    /// Why the service must not start on this address, or nil: beyond loopback it needs a token.
+    var listenRefusal: String? {
+        guard !Self.isLoopback(host), token == nil, !insecure else { return nil }
+        return "refusing to listen on \(host) without a token: the API can open sockets on this host. Set --token (or SOCKPIT_TOKEN), listen on 127.0.0.1 / [::1], or pass --insecure if you really mean it."
+    }
+
+    /// Splits `HOST:PORT`, `[V6]:PORT` or `localhost:PORT`.
+    static func parseListen(_ text: String) throws -> (String, Int) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ValidationError("--listen '\(text)': expected [IPv6]:PORT, e.g. [::1]:8080")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else {
+                throw ValidationError("--listen '\(text)': expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
+            }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw ValidationError("--listen '\(text)': the port must be a number from 0 to 65535")
+        }
+        guard !host.isEmpty else { throw ValidationError("--listen '\(text)': the host is missing") }
+        return (host == "localhost" ? "127.0.0.1" : String(host), port)
+    }
+
+    /// 127.0.0.0/8 and ::1 (also written in full).
+    static func isLoopback(_ host: String) -> Bool {
+        if host.hasPrefix("127.") { return true }
+        let v6 = host.lowercased()
+        return v6 == "::1" || v6 == "0:0:0:0:0:0:0:1" || v6 == "::ffff:127.0.0.1"
+    }
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# End-to-end checks of the built `sockpit` binary as a process: the README's curl examples, auth, the
+# listen safety rule, graceful and crash shutdowns, migrations shipped inside the binary, keep-alive load.
+# Traffic goes to 127.0.0.1 only. Prints "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BIN="${SOCKPIT_BIN:-$(swift build --show-bin-path)/sockpit}"
+WORK="$(mktemp -d)"
+PIDS=()
+passed=0; failed=0
+trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+
+check() { # check NAME COMMAND...
+  local name="$1"; shift
+  if "$@" >"$WORK/last.out" 2>&1; then passed=$((passed + 1)); echo "ok   - $name"
+  else failed=$((failed + 1)); echo "FAIL - $name"; sed 's/^/       /' "$WORK/last.out" | tail -n 20; fi
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() { # wait_ready PORT PID
+  for _ in $(seq 1 400); do
+    curl -sf "http://127.0.0.1:$1/v1/health" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.025
+  done; return 1
+}
+start() { # start DATADIR PORT [ARGS...] -> sets SERVER_PID
+  local dir="$1" port="$2"; shift 2
+  "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$dir" "$@" 2>>"$dir.log" &
+  SERVER_PID=$!; PIDS+=("$SERVER_PID")
+  wait_ready "$port" "$SERVER_PID"
+}
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$1"; }
+
+PORT=$(free_port); DATA="$WORK/data"
+start "$DATA" "$PORT" || { echo "server did not start"; cat "$DATA.log"; exit 1; }
+U="http://127.0.0.1:$PORT"
+
+t_health() { curl -s "$U/v1/health" | tee /dev/stderr | json_get "['status']" | grep -qx ok; }
+check "GET /v1/health answers JSON with status ok" t_health
+t_health_db() { curl -s "$U/v1/health" | json_get "['database']['schema_version']" | grep -qx 1; }
+check "health reports the database schema version" t_health_db
+t_404() { curl -si "$U/nope" | tee /dev/stderr | grep -qi '^content-type: application/problem+json' && curl -s -o /dev/null -w '%{http_code}' "$U/nope" | grep -qx 404; }
+check "unknown path -> 404 problem+json" t_404
+t_405() { out=$(curl -si -X DELETE "$U/v1/health"); echo "$out"; echo "$out" | head -1 | grep -q ' 405' && echo "$out" | grep -qi '^allow: GET'; }
+check "DELETE /v1/health -> 405 with Allow" t_405
+t_413() { head -c 2097152 /dev/zero | curl -s -o /dev/stderr -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- "$U/v1/sockets" | grep -qx 413; }
+check "2 MiB body -> 413" t_413
+t_400() { out=$(curl -si -H 'Content-Type: application/json' -d '{"family": "inet",' "$U/v1/sockets"); echo "$out"; echo "$out" | head -1 | grep -q ' 400' && echo "$out" | grep -qi '^content-type: application/problem+json'; }
+check "malformed JSON to a POST -> 400 problem+json" t_400
+t_415() { curl -s -o /dev/stderr -w '%{http_code}' -H 'Content-Type: text/plain' -d 'hello' "$U/v1/sockets" | grep -qx 415; }
+check "wrong content type -> 415" t_415
+t_caps() {
+  [ "$(id -u)" = 0 ] || { echo "skipped: not root"; return 0; }
+  curl -s "$U/v1/capabilities" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+k = {(x["family"], x["type"], x["protocol"]): x for x in d["socket_kinds"]}
+need = [("inet","stream","tcp"),("inet6","stream","tcp"),("inet","dgram","udp"),("inet6","dgram","udp"),
+        ("inet","raw","icmp"),("inet6","raw","icmpv6"),("unix","stream","default"),("unix","dgram","default"),
+        ("unix","seqpacket","default"),("netlink","raw","route"),("netlink","raw","sock_diag")]
+for n in need:
+    assert k[n]["supported"], f"{n} should be supported: {k[n]}"
+for n in [("inet","stream","sctp"),("inet","seqpacket","sctp"),("inet","dccp","dccp")]:
+    assert not k[n]["supported"] and k[n]["errno"] and k[n]["message"], f"{n} should be unsupported with errno: {k[n]}"
+    print(n, k[n]["errno"], k[n]["message"])
+assert d["privileges"]["cap_net_raw"] and d["privileges"]["cap_net_admin"]
+'
+}
+check "capabilities: tcp/udp/raw icmp/unix x3/netlink supported, sctp+dccp unsupported with errno (root)" t_caps
+t_keepalive() { python3 Tests/e2e/keepalive.py "127.0.0.1" "$PORT" 50 10; }
+check "50 concurrent keep-alive clients for 10 s: zero errors, connections reused" t_keepalive
+
+t_term() { kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; code=$?; echo "exit $code"; [ "$code" = 0 ]; }
+check "kill -TERM -> exit 0" t_term
+t_clean() { sqlite3 "$DATA/sockpit.sqlite" 'PRAGMA integrity_check' | grep -qx ok && [ ! -s "$DATA/sockpit.sqlite-wal" ]; }
+check "after SIGTERM the database is checkpointed and intact" t_clean
+
+start "$DATA" "$PORT" || true
+t_kill9() {
+  for _ in $(seq 1 20); do curl -s "$U/v1/capabilities" >/dev/null; done
+  kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+  sqlite3 "$DATA/sockpit.sqlite" 'PRAGMA integrity_check' | grep -qx ok || return 1
+  start "$DATA" "$PORT" && curl -sf "$U/v1/health" >/dev/null
+}
+check "kill -9 then restart: integrity_check ok and the service comes back" t_kill9
+kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+
+PORT2=$(free_port); U2="http://127.0.0.1:$PORT2"
+start "$WORK/auth" "$PORT2" --token s3cret || true
+t_auth() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U2/v1/capabilities")" = 401 ] &&
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' "$U2/v1/capabilities")" = 401 ] &&
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$U2/v1/capabilities")" = 200 ] &&
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$U2/v1/health")" = 200 ] &&
+  curl -si "$U2/v1/capabilities" | grep -qi '^www-authenticate: Bearer'
+}
+check "with --token: 401 without or with a wrong token, 200 with it; health stays public" t_auth
+kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+
+t_refuse() {
+  out=$(timeout 10 "$BIN" serve --listen "0.0.0.0:$(free_port)" --data-dir "$WORK/refuse" 2>&1); code=$?
+  echo "$out"; [ "$code" != 0 ] && [ "$code" != 124 ] && echo "$out" | grep -q "token"
+}
+check "--listen 0.0.0.0 without a token does not start" t_refuse
+t_env() {
+  p=$(free_port); SOCKPIT_LISTEN="127.0.0.1:$p" SOCKPIT_DATA_DIR="$WORK/envdir" SOCKPIT_TOKEN=envtok "$BIN" serve 2>/dev/null &
+  pid=$!; PIDS+=("$pid"); wait_ready "$p" "$pid" || return 1
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/v1/capabilities")" = 401 ] && [ -f "$WORK/envdir/sockpit.sqlite" ]
+  kill -TERM "$pid"; wait "$pid"
+}
+check "SOCKPIT_LISTEN / SOCKPIT_DATA_DIR / SOCKPIT_TOKEN apply" t_env
+
+t_migrate_anywhere() {
+  mkdir -p "$WORK/elsewhere" && cp "$BIN" "$WORK/elsewhere/sockpit-copy"
+  (cd / && "$WORK/elsewhere/sockpit-copy" migrate --data-dir "$WORK/mig") | tee /dev/stderr | grep -q "schema version 1"
+}
+check "migrate from another directory with a copied binary (migrations are embedded)" t_migrate_anywhere
+t_too_new() {
+  sqlite3 "$WORK/mig/sockpit.sqlite" "INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', 'x')"
+  before=$(sha256sum "$WORK/mig/sockpit.sqlite" | cut -d' ' -f1)
+  out=$(timeout 10 "$BIN" serve --listen "127.0.0.1:$(free_port)" --data-dir "$WORK/mig" 2>&1); code=$?
+  after=$(sha256sum "$WORK/mig/sockpit.sqlite" | cut -d' ' -f1)
+  echo "$out"; [ "$code" != 0 ] && [ "$code" != 124 ] && echo "$out" | grep -q "newer" && [ "$before" = "$after" ]
+}
+check "a database with a newer schema is refused with a clear message, untouched" t_too_new
+t_help() { "$BIN" serve --help | grep -q SOCKPIT_LISTEN; }
+check "serve --help names the environment variables" t_help
+
+echo
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" = 0 ]
