@@ -30,8 +30,8 @@ extension APIHandler {
                 uid: report.uid, capNetRaw: report.privileges.netRaw, capNetAdmin: report.privileges.netAdmin,
                 effectiveCapabilities: String(report.privileges.effective, radix: 16)),
             limits: .init(
-                maxRequestBodyBytes: report.limits.maxRequestBodyBytes, maxConnections: report.limits.maxConnections,
-                httpThreads: report.limits.httpThreads),
+                maxOpenSockets: report.limits.maxOpenSockets, maxRequestBodyBytes: report.limits.maxRequestBodyBytes,
+                maxConnections: report.limits.maxConnections, httpThreads: report.limits.httpThreads),
             versions: .init(sockpit: report.version, libmicrohttpd: report.httpLibraryVersion, sqlite: report.sqliteVersion)
         ))))
     }

@@ -8,7 +8,9 @@ extension APIHandler {
         try registerHandlers(
             on: transport,
             serverURL: URL(string: "/")!,
-            configuration: Configuration(dateTranscoder: .iso8601WithFractionalSeconds),
+            configuration: Configuration(
+                dateTranscoder: .iso8601WithFractionalSeconds,
+                jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token)]
         )
     }

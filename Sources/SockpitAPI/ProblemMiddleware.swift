@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Foundation
 public import HTTPTypes
 public import Logging
 public import OpenAPIRuntime
@@ -18,9 +18,17 @@ public struct ProblemMiddleware: ServerMiddleware {
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
-            return try await next(request, body, metadata)
+            var (response, responseBody) = try await next(request, body, metadata)
+            // The generated code percent-encodes header values; a Location must stay a plain path.
+            if let location = response.headerFields[.location], let decoded = location.removingPercentEncoding {
+                response.headerFields[.location] = decoded
+            }
+            return (response, responseBody)
         } catch {
-            let problem = problem(for: error, operationID: operationID)
+            var problem = problem(for: error, operationID: operationID)
+            if problem.kind == "malformed-json", let body, let reason = await Self.syntaxError(in: body) {
+                problem.detail = "request body is not valid JSON: \(reason)"
+            }
             let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
             return problem.response(instance: path)
         }
@@ -62,7 +70,7 @@ public struct ProblemMiddleware: ServerMiddleware {
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
                 let reason = context.underlyingError.map { "\($0)" } ?? context.debugDescription
-                return .malformedJSON("request body is not valid JSON: \(Self.clean(reason))")
+                return .malformedJSON("request body is not valid JSON: \(Self.clean(reason))".trimmingCharacters(in: .init(charactersIn: ": ")))
             }
             let field = path(context.codingPath)
             return .validation("field '\(field ?? "")' is invalid: \(Self.clean(context.debugDescription))", field: field)
@@ -77,6 +85,19 @@ public struct ProblemMiddleware: ServerMiddleware {
             return .validation("field '\(field ?? "(body)")' must not be null: expected \(Self.jsonType(type))", field: field)
         @unknown default:
             return .badRequest("the request body could not be decoded")
+        }
+    }
+
+    /// Where the JSON syntax breaks, in the parser's words ("Unexpected end of file", "Invalid value around
+    /// character 1"): the decoder only says that it is invalid.
+    static func syntaxError(in body: HTTPBody) async -> String? {
+        guard body.iterationBehavior == .multiple, let bytes = try? await [UInt8](collecting: body, upTo: 1 << 30) else { return nil }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            return nil
+        } catch {
+            let reason = (error as NSError).userInfo["NSDebugDescription"] as? String
+            return reason.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }
         }
     }
 

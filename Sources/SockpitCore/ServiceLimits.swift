@@ -6,9 +6,12 @@ public struct ServiceLimits: Sendable, Equatable {
     public var maxConnections: Int
     /// HTTP worker threads.
     public var httpThreads: Int
+    /// Most managed sockets open at once.
+    public var maxOpenSockets: Int
 
     /// Creates the limits; the defaults are the service's embedded defaults.
-    public init(maxRequestBodyBytes: Int = 1 << 20, maxConnections: Int = 1000, httpThreads: Int = 2) {
+    public init(maxRequestBodyBytes: Int = 1 << 20, maxConnections: Int = 1000, httpThreads: Int = 2, maxOpenSockets: Int = 1024) {
+        self.maxOpenSockets = maxOpenSockets
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxConnections = maxConnections
         self.httpThreads = httpThreads

@@ -11,6 +11,8 @@ public final class SockpitRuntime: Sendable {
     public let capabilities: CapabilityReport
     /// Schema version after migrating at start.
     public let schemaVersion: Int
+    /// The managed sockets.
+    public let sockets: SocketRegistry
     private let startedAt: Date
     private let startedInstant: ContinuousClock.Instant
     private let logger: Logger
@@ -21,6 +23,8 @@ public final class SockpitRuntime: Sendable {
         self.schemaVersion = schemaVersion
         self.capabilities = capabilities
         self.logger = logger
+        self.sockets = SocketRegistry(
+            repository: SQLiteHistory(database: database), maxOpenSockets: capabilities.limits.maxOpenSockets, logger: logger)
         self.startedAt = Date()
         self.startedInstant = .now
     }
@@ -38,8 +42,14 @@ public final class SockpitRuntime: Sendable {
             uptime: ContinuousClock.now - startedInstant, databasePath: database.path, schemaVersion: schemaVersion)
     }
 
+    /// Prepares history at start: sessions a dead process left open are closed as `server-crash`.
+    public func start() async throws {
+        try await sockets.recoverAbandonedSessions()
+    }
+
     /// Closes what the runtime owns; called once the HTTP server has stopped.
-    public func shutdown() {
+    public func shutdown() async {
+        await sockets.closeAll()
         do {
             try database.close()
             logger.info("database closed", metadata: ["db.path": "\(database.path)"])

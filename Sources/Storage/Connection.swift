@@ -13,8 +13,11 @@ final class AccessScope {
 /// Valid only inside that closure (the lock is held for exactly as long): do not store it or return
 /// it. Every method throws `DatabaseError` with SQLite's codes, its message and the failing SQL.
 public struct Connection {
+    /// The connection; only dereferenced through `handle()`, which checks `scope` first.
     let raw: RawConnection
+    /// The closure this connection was lent to.
     let scope: AccessScope
+    /// The database's logger, for failures that must not replace the error being thrown (rollback).
     let logger: Logger
 
     /// The `sqlite3*`, after checking the closure this connection belongs to is still running.

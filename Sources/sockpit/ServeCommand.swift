@@ -92,15 +92,16 @@ struct HTTPService: Service {
 
     func run() async throws {
         do {
+            try await runtime.start()
             try transport.start()
         } catch {
-            runtime.shutdown()
+            await runtime.shutdown()
             throw error
         }
         logger.info("sockpit ready", metadata: ["http.port": "\(transport.port)", "db.path": "\(runtime.database.path)"])
         try? await gracefulShutdown()
         logger.info("shutting down", metadata: ["grace_s": "\(grace)"])
         await transport.shutdown(gracePeriod: grace)
-        runtime.shutdown()
+        await runtime.shutdown()
     }
 }

@@ -161,17 +161,29 @@ extension HTTPServerTransportTests {
             }
         }
 
-        @Test("registering the same method and template twice, or after start, is refused")
+        @Test("registering the same method and template twice, or registering after start, is refused")
         func duplicateAndLateRegistrationsAreRefused() async throws {
+            let transport = MicroHTTPDTransport(configuration: .testing(), logger: LogRecorder().logger)
+            try transport.register(describeRequest, method: .get, path: "/v1/items/{id}")
+            try transport.register(describeRequest, method: .delete, path: "/v1/items/{id}")
+            #expect(throws: HTTPServerError.self) {
+                try transport.register(describeRequest, method: .get, path: "/v1/items/{id}")
+            }
             try await withTestServer(routes: Self.itemRoutes) { server in
                 #expect(throws: HTTPServerError.self) {
                     try server.transport.register(describeRequest, method: .get, path: "/v1/late")
                 }
             }
+        }
+
+        @Test("templates that differ only in parameter names are the same path, so a second registration is refused")
+        func templatesDifferingOnlyInParameterNamesAreDuplicates() throws {
+            // OpenAPI 3: "Templated paths with the same hierarchy but different templated names MUST NOT exist
+            // as they are identical." Accepting both leaves the second handler unreachable.
             let transport = MicroHTTPDTransport(configuration: .testing(), logger: LogRecorder().logger)
             try transport.register(describeRequest, method: .get, path: "/v1/items/{id}")
             #expect(throws: HTTPServerError.self) {
-                try transport.register(describeRequest, method: .get, path: "/v1/items/{other}")
+                try transport.register(describeRequest, method: .get, path: "/v1/items/{name}")
             }
         }
     }

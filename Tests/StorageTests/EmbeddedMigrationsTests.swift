@@ -26,11 +26,16 @@ import Testing
         #expect(!onDisk.isEmpty)
         #expect(embedded.keys.sorted() == onDisk.keys.sorted(),
                 "add the new file to Migrations.files (PackageResources.<name>) — or remove the stale entry")
-        for (name, contents) in onDisk {
-            #expect(embedded[name] == contents, "\(name) differs from its embedded copy: rebuild, and never edit a landed migration")
+        for (name, contents) in onDisk.sorted(by: { $0.key < $1.key }) {
+            // Compared to a Bool first, so a failure names the file instead of dumping both byte arrays.
+            let identical = embedded[name] == contents
+            #expect(identical, "\(name) differs from its embedded copy: rebuild, and never edit a landed migration")
         }
         let parsed = try onDisk.map { name, contents in try #require(Migration(fileName: name, contents: contents)) }
-        #expect(Migrations.embedded == parsed.sorted { $0.version < $1.version })
+            .sorted { $0.version < $1.version }
+        #expect(Migrations.embedded.map { "\($0.version) \($0.name)" } == parsed.map { "\($0.version) \($0.name)" })
+        let sameSQL = Migrations.embedded.map(\.sql) == parsed.map(\.sql)
+        #expect(sameSQL)
     }
 
     @Test func migrationFilesAreNamedWithFourDigitsAndASnakeCaseName() throws {

@@ -9,6 +9,9 @@ import Synchronization
 struct TestServer: Sendable {
     let transport: MicroHTTPDTransport
     let log: LogRecorder
+    /// Threads that appeared while the transport started: libmicrohttpd's pool (possibly plus an unrelated
+    /// thread started at the same moment).
+    let daemonThreads: Set<Int32>
 
     /// The bound port.
     var port: Int { transport.port }
@@ -45,8 +48,9 @@ func withTestServer<R: Sendable>(
     let log = LogRecorder()
     let transport = MicroHTTPDTransport(configuration: configuration, logger: log.logger)
     try register(transport)
+    let threadsBefore = ThreadCPU.threadIDs()
     try transport.start()
-    let server = TestServer(transport: transport, log: log)
+    let server = TestServer(transport: transport, log: log, daemonThreads: ThreadCPU.threadIDs().subtracting(threadsBefore))
     do {
         let result = try await body(server)
         await transport.shutdown(gracePeriod: shutdownGrace)

@@ -1,0 +1,103 @@
+import FoundationEssentials
+import OpenAPIRuntime
+import SockpitCore
+import Storage
+
+extension APIHandler {
+    /// `POST /v1/sockets`.
+    func createSocket(_ input: Operations.CreateSocket.Input) async throws -> Operations.CreateSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let record = try await runtime.sockets.create(
+            family: request.family.rawValue, type: request._type.rawValue, protocol: request._protocol?.rawValue,
+            label: request.label)
+        return .created(.init(headers: .init(location: "/v1/sockets/\(record.id)"), body: .json(try Self.socket(record))))
+    }
+
+    /// `GET /v1/sockets`.
+    func listSockets(_ input: Operations.ListSockets.Input) async throws -> Operations.ListSockets.Output {
+        let query = input.query
+        if let label = query.label, label.utf8.count > 200 {
+            throw APIProblem.validation("label is longer than 200 bytes", field: "label")
+        }
+        let page = try await runtime.sockets.list(SocketQuery(
+            state: query.state?.rawValue, family: query.family?.rawValue, type: query._type?.rawValue, label: query.label,
+            limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
+        return .ok(.init(body: .json(.init(items: try page.items.map(Self.socket), nextCursor: page.nextCursor.map(String.init)))))
+    }
+
+    /// `GET /v1/sockets/{id}`.
+    func getSocket(_ input: Operations.GetSocket.Input) async throws -> Operations.GetSocket.Output {
+        .ok(.init(body: .json(try Self.socket(try await runtime.sockets.get(id: input.path.id)))))
+    }
+
+    /// `DELETE /v1/sockets/{id}`.
+    func closeSocket(_ input: Operations.CloseSocket.Input) async throws -> Operations.CloseSocket.Output {
+        try await runtime.sockets.close(id: input.path.id)
+        return .noContent(.init())
+    }
+
+    /// `GET /v1/sockets/{id}/events`.
+    func listSocketEvents(_ input: Operations.ListSocketEvents.Input) async throws -> Operations.ListSocketEvents.Output {
+        let query = input.query
+        let page = try await runtime.sockets.events(of: input.path.id, query: EventQuery(
+            limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
+        return .ok(.init(body: .json(.init(items: try page.items.map(Self.event), nextCursor: page.nextCursor.map(String.init)))))
+    }
+
+    // MARK: - Translation
+
+    static func socket(_ record: SocketRecord) throws -> Components.Schemas.Socket {
+        guard let family = Components.Schemas.SocketFamily(rawValue: record.family),
+              let type = Components.Schemas.SocketType(rawValue: record.type),
+              let state = Components.Schemas.SocketState(rawValue: record.state)
+        else { throw SockpitError(.internal, "stored socket \(record.id) has an unknown family, type or state") }
+        return .init(
+            id: record.id, family: family, _type: type, _protocol: record.protocol ?? "default", state: state,
+            label: record.label, parentId: record.parentID, createdAt: Time.date(micros: record.createdAt),
+            closedAt: record.closedAt.map(Time.date(micros:)), closeReason: record.closeReason,
+            counters: .init(bytesSent: record.bytesSent, bytesReceived: record.bytesReceived,
+                            messagesSent: record.messagesSent, messagesReceived: record.messagesReceived))
+    }
+
+    static func event(_ record: EventRecord) throws -> Components.Schemas.Event {
+        let outcome = Components.Schemas.Event.OutcomePayload(rawValue: record.outcome) ?? .error
+        let durationMs: Double? = record.durationUs.map { Double($0) / 1000 }
+        let args: Components.Schemas.Event.ArgsPayload? = try record.args.map(Self.object)
+        let result: Components.Schemas.Event.ResultPayload? = try record.result.map(Self.object)
+        return Components.Schemas.Event(
+            id: String(record.id), at: Time.date(micros: record.at), socketId: record.socketID,
+            probeId: record.probeID, op: record.op, outcome: outcome, errno: record.errno,
+            errorMessage: record.errorMessage, durationMs: durationMs, bytes: record.bytes, args: args, result: result)
+    }
+
+    private static let decoder = JSONDecoder()
+
+    private static func object<T: Decodable>(_ text: String) throws -> T {
+        try decoder.decode(T.self, from: Data(text.utf8))
+    }
+}
+
+/// Query parameters shared by every list (STYLE.md API conventions), validated here because the generated
+/// code does not check `minimum`/`maximum`/`maxLength`.
+enum Paging {
+    static func limit(_ value: Int?) throws -> Int {
+        guard let value else { return 50 }
+        guard (1...1000).contains(value) else { throw APIProblem.validation("limit must be between 1 and 1000, got \(value)", field: "limit") }
+        return value
+    }
+
+    static func cursor(_ value: String?) throws -> Int64? {
+        guard let value else { return nil }
+        guard let cursor = Int64(value), cursor > 0 else {
+            throw APIProblem.validation("cursor '\(value)' is not a cursor this server returned", field: "cursor")
+        }
+        return cursor
+    }
+
+    static func order(_ value: String?) -> ListOrder { value == "asc" ? .oldestFirst : .newestFirst }
+}
+
+/// Unix microseconds to `Date` (rendered as RFC 3339 with milliseconds).
+enum Time {
+    static func date(micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
+}

@@ -1,0 +1,195 @@
+public import Logging
+public import Storage
+import SocketKit
+import Synchronization
+import SystemPackage
+
+/// The managed sockets of this process: creates them, keeps the open ones, closes them, and records every
+/// step in history before the caller hears of it (so an operation answered 2xx is never missing).
+public final class SocketRegistry: Sendable {
+    private let repository: any SocketRepository
+    private let events: any EventRepository
+    private let open = Mutex<[String: ManagedSocket]>([:])
+    private let maxOpenSockets: Int
+    private let logger: Logger
+
+    /// Creates an empty registry over the history repositories.
+    public init(repository: any SocketRepository & EventRepository, maxOpenSockets: Int, logger: Logger) {
+        self.repository = repository
+        self.events = repository
+        self.maxOpenSockets = maxOpenSockets
+        self.logger = logger
+    }
+
+    /// At start nothing is open yet, so every session history still shows open belongs to a process that
+    /// died: mark them closed with reason `server-crash`. Returns how many.
+    @discardableResult
+    public func recoverAbandonedSessions() async throws -> Int {
+        let ids = try await repository.closeAllOpen(reason: CloseReason.serverCrash, at: UnixTime.nowMicros())
+        if !ids.isEmpty { logger.warning("sessions left open by a previous process marked closed", metadata: ["count": "\(ids.count)"]) }
+        return ids.count
+    }
+
+    /// Creates a socket (`socket(2)`), non-blocking, and records the session.
+    public func create(family: String, type: String, protocol: String?, label: String?) async throws -> SocketRecord {
+        guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix].contains(addressFamily) else {
+            throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix", field: "family")
+        }
+        guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket].contains(socketType) else {
+            throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
+        }
+        let protocolName = `protocol` ?? Self.defaultProtocol(family: addressFamily, type: socketType)
+        guard let socketProtocol = SocketProtocol(name: protocolName, in: addressFamily) else {
+            throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
+        }
+        if let label, label.utf8.count > 200 {
+            throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
+        }
+        let reserved = open.withLock { sockets -> Bool in
+            guard sockets.count < maxOpenSockets else { return false }
+            return true
+        }
+        guard reserved else {
+            throw SockpitError(.limit, "max_open_sockets (\(maxOpenSockets)) reached: close sockets before creating more")
+        }
+        let started = UnixTime.nowMicros()
+        let socket: Socket
+        do {
+            socket = try Socket(family: addressFamily, type: socketType, protocol: socketProtocol)
+        } catch {
+            throw SockpitError.system(error, during: "socket(\(family), \(type), \(protocolName))")
+        }
+        var record = SocketRecord(
+            id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
+            state: SocketState.created, createdAt: started)
+        let args = JSONText.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
+                                    "label": label.map(JSONText.string) ?? .null])
+        let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",
+                                durationUs: UnixTime.nowMicros() - started, args: args.rendered)
+        do {
+            _ = try await repository.create(record, event: event)
+        } catch {
+            try? socket.close()
+            logger.error("recording a new socket failed", metadata: ["error": "\(error)"])
+            throw SockpitError(.internal, "the socket could not be recorded in history")
+        }
+        record.seq = 0
+        let managed = ManagedSocket(socket: socket, record: record)
+        open.withLock { $0[record.id] = managed }
+        logger.debug("socket created", metadata: ["socket.id": "\(record.id)", "socket.kind": "\(family)/\(type)/\(protocolName)"])
+        return record
+    }
+
+    /// The session: live state for an open socket, history for a closed one.
+    public func get(id: String) async throws -> SocketRecord {
+        if let managed = open.withLock({ $0[id] }) { return managed.snapshot() }
+        guard let record = try await repository.find(id: id) else { throw Self.notFound(id) }
+        return record
+    }
+
+    /// Sessions from history, filtered and paged.
+    public func list(_ query: SocketQuery) async throws -> Page<SocketRecord> {
+        try await repository.list(query)
+    }
+
+    /// A session's events, paged. Unknown ids are 404 rather than an empty list.
+    public func events(of id: String, query: EventQuery) async throws -> Page<EventRecord> {
+        _ = try await get(id: id)
+        var query = query
+        query.socketID = id
+        return try await events.list(query)
+    }
+
+    /// Closes a socket for the client. Closing a closed session is a no-op (idempotent).
+    public func close(id: String) async throws {
+        guard let managed = open.withLock({ $0.removeValue(forKey: id) }) else {
+            guard try await repository.find(id: id) != nil else { throw Self.notFound(id) }
+            return
+        }
+        try await finish(managed, reason: CloseReason.client)
+    }
+
+    /// Closes every open socket (server shutdown), recording reason `server-shutdown`.
+    public func closeAll() async {
+        let all = open.withLock { sockets in defer { sockets.removeAll() }; return Array(sockets.values) }
+        for managed in all {
+            do { try await finish(managed, reason: CloseReason.serverShutdown) } catch {
+                logger.error("recording a shutdown close failed", metadata: ["socket.id": "\(managed.id)", "error": "\(error)"])
+            }
+        }
+        if !all.isEmpty { logger.info("closed open sockets at shutdown", metadata: ["count": "\(all.count)"]) }
+    }
+
+    /// Number of sockets open now.
+    public var openCount: Int { open.withLock { $0.count } }
+
+    private func finish(_ managed: ManagedSocket, reason: String) async throws {
+        let started = UnixTime.nowMicros()
+        var outcome = "ok"
+        var errnoName: String?
+        do { try managed.socket.close() } catch {
+            outcome = "error"
+            errnoName = error.name
+        }
+        let record = managed.update { record in
+            record.state = SocketState.closed
+            record.closedAt = started
+            record.closeReason = reason
+            record.updatedAt = started
+        }
+        let event = EventRecord(at: started, socketID: managed.id, op: "close", outcome: outcome, errno: errnoName,
+                                durationUs: UnixTime.nowMicros() - started,
+                                result: JSONText.object(["reason": .string(reason)]).rendered)
+        _ = try await repository.record(record, event: event)
+    }
+
+    private static func notFound(_ id: String) -> SockpitError {
+        SockpitError(.notFound, "no socket with id '\(id)'", field: "id")
+    }
+
+    private static func defaultProtocol(family: AddressFamily, type: SocketType) -> String {
+        guard family == .inet || family == .inet6 else { return "default" }
+        switch type {
+        case .stream: return "tcp"
+        case .dgram: return "udp"
+        default: return "sctp"
+        }
+    }
+}
+
+/// The states a session moves through, as stored and shown.
+public enum SocketState {
+    public static let created = "created"
+    public static let closed = "closed"
+}
+
+/// Why a session ended, as stored and shown.
+public enum CloseReason {
+    public static let client = "client"
+    public static let peerClosed = "peer-closed"
+    public static let serverShutdown = "server-shutdown"
+    public static let serverCrash = "server-crash"
+}
+
+/// An open socket and its session row, kept in memory while open.
+final class ManagedSocket: Sendable {
+    let id: String
+    let socket: Socket
+    private let record: Mutex<SocketRecord>
+
+    init(socket: Socket, record: SocketRecord) {
+        self.id = record.id
+        self.socket = socket
+        self.record = Mutex(record)
+    }
+
+    func snapshot() -> SocketRecord { record.withLock { $0 } }
+
+    /// Applies a change to the row and returns the new row.
+    func update(_ change: (inout SocketRecord) -> Void) -> SocketRecord {
+        record.withLock { row in
+            change(&row)
+            return row
+        }
+    }
+}

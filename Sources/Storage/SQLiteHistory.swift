@@ -1,0 +1,164 @@
+/// The SQLite implementation of the history repositories (sockets and events), over one `Database`.
+public struct SQLiteHistory: SocketRepository, EventRepository {
+    let database: Database
+
+    /// Uses an opened, migrated database.
+    public init(database: Database) { self.database = database }
+
+    public func create(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
+        try database.write { db in
+            try db.run(
+                """
+                INSERT INTO sockets (id, family, type, protocol, label, state, local_address, peer_address, parent_id,
+                    options, created_at, closed_at, close_reason, bytes_sent, bytes_received, messages_sent,
+                    messages_received, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, Self.columns(of: socket))
+            return try Self.insert(event, into: db)
+        }
+    }
+
+    public func record(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
+        try database.write { db in
+            try db.run(
+                """
+                UPDATE sockets SET state = ?, local_address = ?, peer_address = ?, options = ?, closed_at = ?,
+                    close_reason = ?, bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
+                    updated_at = ?, label = ?
+                WHERE id = ?
+                """,
+                [.init(socket.state), .init(socket.localAddress), .init(socket.peerAddress), .init(socket.options),
+                 .init(socket.closedAt), .init(socket.closeReason), .integer(socket.bytesSent),
+                 .integer(socket.bytesReceived), .integer(socket.messagesSent), .integer(socket.messagesReceived),
+                 .integer(socket.updatedAt), .init(socket.label), .text(socket.id)])
+            return try Self.insert(event, into: db)
+        }
+    }
+
+    public func find(id: String) async throws -> SocketRecord? {
+        try database.read { db in
+            try db.query("SELECT * FROM sockets WHERE id = ?", [.text(id)]).first.map(Self.socket(from:))
+        }
+    }
+
+    public func list(_ query: SocketQuery) async throws -> Page<SocketRecord> {
+        var filter = Filter()
+        filter.equal("state", query.state)
+        filter.equal("family", query.family)
+        filter.equal("type", query.type)
+        filter.equal("label", query.label)
+        if query.openOnly { filter.clauses.append("closed_at IS NULL") }
+        return try page(table: "sockets", key: "seq", filter: filter, cursor: query.cursor, order: query.order,
+                        limit: query.limit, map: Self.socket(from:)) { $0.seq }
+    }
+
+    public func closeAllOpen(reason: String, at: Int64) async throws -> [String] {
+        try database.write { db in
+            let ids = try db.query("SELECT id FROM sockets WHERE closed_at IS NULL ORDER BY seq", []).compactMap { $0["id"].string }
+            for id in ids {
+                try db.run("UPDATE sockets SET state = 'closed', closed_at = ?, close_reason = ?, updated_at = ? WHERE id = ?",
+                           [.integer(at), .text(reason), .integer(at), .text(id)])
+                _ = try Self.insert(EventRecord(at: at, socketID: id, op: "close", outcome: "ok",
+                                                result: "{\"reason\":\"\(reason)\"}"), into: db)
+            }
+            return ids
+        }
+    }
+
+    public func list(_ query: EventQuery) async throws -> Page<EventRecord> {
+        var filter = Filter()
+        filter.equal("socket_id", query.socketID)
+        filter.equal("probe_id", query.probeID)
+        filter.equal("op", query.op)
+        filter.equal("outcome", query.outcome)
+        if let since = query.since { filter.add("at >= ?", .integer(since)) }
+        if let until = query.until { filter.add("at < ?", .integer(until)) }
+        return try page(table: "events", key: "id", filter: filter, cursor: query.cursor, order: query.order,
+                        limit: query.limit, map: Self.event(from:)) { $0.id }
+    }
+
+    // MARK: - Mapping
+
+    /// A WHERE clause built from optional filters, with bound parameters only.
+    struct Filter {
+        var clauses: [String] = []
+        var bindings: [SQLValue] = []
+
+        mutating func equal(_ column: String, _ value: String?) {
+            guard let value else { return }
+            add("\(column) = ?", .text(value))
+        }
+
+        mutating func add(_ clause: String, _ value: SQLValue) {
+            clauses.append(clause)
+            bindings.append(value)
+        }
+    }
+
+    /// Keyset pagination on an integer key: stable under inserts, no OFFSET scans.
+    private func page<Item: Sendable>(
+        table: String, key: String, filter: Filter, cursor: Int64?, order: ListOrder, limit: Int,
+        map: (Row) -> Item, keyOf: (Item) -> Int64
+    ) throws -> Page<Item> {
+        var filter = filter
+        let descending = order == .newestFirst
+        if let cursor { filter.add("\(key) \(descending ? "<" : ">") ?", .integer(cursor)) }
+        let whereClause = filter.clauses.isEmpty ? "" : "WHERE " + filter.clauses.joined(separator: " AND ")
+        let sql = "SELECT * FROM \(table) \(whereClause) ORDER BY \(key) \(descending ? "DESC" : "ASC") LIMIT ?"
+        let rows = try database.read { db in try db.query(sql, filter.bindings + [.integer(Int64(limit + 1))]) }
+        let items = rows.prefix(limit).map(map)
+        let next = rows.count > limit ? items.last.map(keyOf) : nil
+        return Page(items: Array(items), nextCursor: next)
+    }
+
+    private static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {
+        try db.run(
+            """
+            INSERT INTO events (at, socket_id, probe_id, op, outcome, errno, error_message, duration_us, args, result, bytes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.integer(event.at), .init(event.socketID), .init(event.probeID), .text(event.op), .text(event.outcome),
+             .init(event.errno), .init(event.errorMessage), .init(event.durationUs), .init(event.args),
+             .init(event.result), .init(event.bytes)])
+        var stored = event
+        stored.id = db.lastInsertRowID
+        return stored
+    }
+
+    private static func columns(of s: SocketRecord) -> [SQLValue] {
+        [.text(s.id), .text(s.family), .text(s.type), .init(s.protocol), .init(s.label), .text(s.state),
+         .init(s.localAddress), .init(s.peerAddress), .init(s.parentID), .init(s.options), .integer(s.createdAt),
+         .init(s.closedAt), .init(s.closeReason), .integer(s.bytesSent), .integer(s.bytesReceived),
+         .integer(s.messagesSent), .integer(s.messagesReceived), .integer(s.updatedAt)]
+    }
+
+    static func socket(from row: Row) -> SocketRecord {
+        var record = SocketRecord(
+            id: row["id"].string ?? "", family: row["family"].string ?? "", type: row["type"].string ?? "",
+            protocol: row["protocol"].string, label: row["label"].string, state: row["state"].string ?? "",
+            createdAt: row["created_at"].int ?? 0)
+        record.seq = row["seq"].int ?? 0
+        record.localAddress = row["local_address"].string
+        record.peerAddress = row["peer_address"].string
+        record.parentID = row["parent_id"].string
+        record.options = row["options"].string
+        record.closedAt = row["closed_at"].int
+        record.closeReason = row["close_reason"].string
+        record.bytesSent = row["bytes_sent"].int ?? 0
+        record.bytesReceived = row["bytes_received"].int ?? 0
+        record.messagesSent = row["messages_sent"].int ?? 0
+        record.messagesReceived = row["messages_received"].int ?? 0
+        record.updatedAt = row["updated_at"].int ?? 0
+        return record
+    }
+
+    static func event(from row: Row) -> EventRecord {
+        var event = EventRecord(
+            at: row["at"].int ?? 0, socketID: row["socket_id"].string, probeID: row["probe_id"].string,
+            op: row["op"].string ?? "", outcome: row["outcome"].string ?? "", errno: row["errno"].string,
+            errorMessage: row["error_message"].string, durationUs: row["duration_us"].int, args: row["args"].string,
+            result: row["result"].string, bytes: row["bytes"].int)
+        event.id = row["id"].int ?? 0
+        return event
+    }
+}
