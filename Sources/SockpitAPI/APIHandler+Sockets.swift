@@ -88,7 +88,7 @@ enum Paging {
 
     static func cursor(_ value: String?) throws -> Int64? {
         guard let value else { return nil }
-        guard let cursor = Int64(value), cursor > 0 else {
+        guard (1...18).contains(value.utf8.count), value.utf8.allSatisfy({ (48...57).contains($0) }), let cursor = Int64(value) else {
             throw APIProblem.validation("cursor '\(value)' is not a cursor this server returned", field: "cursor")
         }
         return cursor

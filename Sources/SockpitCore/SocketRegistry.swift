@@ -39,7 +39,10 @@ public final class SocketRegistry: Sendable {
             throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
         }
         let protocolName = `protocol` ?? Self.defaultProtocol(family: addressFamily, type: socketType)
-        guard let socketProtocol = SocketProtocol(name: protocolName, in: addressFamily) else {
+        // Protocol names are per family; an IP protocol asked of a Unix socket goes to the kernel as its
+        // number, so that the answer is the kernel's own (EPROTONOSUPPORT), not a guess of ours.
+        guard let socketProtocol = SocketProtocol(name: protocolName, in: addressFamily)
+            ?? SocketProtocol(name: protocolName, in: .inet) else {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
         }
         if let label, label.utf8.count > 200 {
