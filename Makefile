@@ -2,7 +2,7 @@
 # Both install what a fresh Debian machine is missing (when run as root) before building.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3 python3-pip
+SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3
 PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator
 export PATH := /opt/swift/usr/bin:$(PATH)
 

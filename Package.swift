@@ -28,6 +28,7 @@ let package = Package(
             pkgConfig: "libmicrohttpd",
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CSQLite",
             pkgConfig: "sqlite3",
@@ -36,6 +37,7 @@ let package = Package(
         .target(
             name: "SocketKit",
             dependencies: [
+                "CLinux",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
@@ -96,7 +98,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SocketKitTests", dependencies: ["SocketKit"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SocketKitTests",
+            dependencies: ["SocketKit", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "SockpitCoreTests", dependencies: ["SockpitCore", "Storage", "SocketKit"], swiftSettings: swiftSettings),
         .testTarget(

@@ -23,11 +23,21 @@
 
 #include <microhttpd.h>
 
-/* Same shape and size (~230 bytes) as Sockpit's GET /v1/health answer. */
+/* Same shape and size (249 bytes) as Sockpit's GET /v1/health answer while benchmarked (pretty-printed,
+ * sorted keys, data dir under /tmp/sockpit-bench.XXXXXXXXXX); only the bytes matter, they never change. */
 static const char health_body[] =
-    "{\"database\":{\"ok\":true,\"path\":\"/tmp/sockpit-bench.XXXXXXXXXX/data/sockpit.sqlite\","
-    "\"schemaVersion\":3},\"startedAt\":\"2025-01-01T00:00:00Z\",\"status\":\"ok\","
-    "\"uptimeMs\":123456.789,\"version\":\"0.1.0\",\"padding\":\"xxxxxxxxxxxxxxxxxxxxxx\"}";
+    "{\n"
+    "  \"database\" : {\n"
+    "    \"ok\" : true,\n"
+    "    \"path\" : \"/tmp/sockpit-bench.XXXXXXXXXX/data-info/sockpit.sqlite\",\n"
+    "    \"schema_version\" : 1\n"
+    "  },\n"
+    "  \"started_at\" : \"2026-01-01T00:00:00.000Z\",\n"
+    "  \"status\" : \"ok\",\n"
+    "  \"uptime_ms\" : 1446.45,\n"
+    "  \"version\" : \"0.1.0\"\n"
+    "}";
+
 
 static const char not_found_body[] = "{\"title\":\"Not Found\",\"status\":404}";
 
@@ -76,7 +86,7 @@ static struct MHD_Response *json_response(const char *body, size_t length)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_PERSISTENT);
-    if (r == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+    if (r == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8") != MHD_YES) {
         fprintf(stderr, "baseline_server: cannot create a response\n");
         exit(1);
     }
