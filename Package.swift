@@ -89,6 +89,7 @@ let package = Package(
             name: "sockpit",
             dependencies: [
                 "SockpitAPI",
+                "SocketKit",
                 "SockpitCore",
                 "Storage",
                 "HTTPServer",

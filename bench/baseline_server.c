@@ -38,7 +38,6 @@ static const char health_body[] =
     "  \"version\" : \"0.1.0\"\n"
     "}";
 
-
 static const char not_found_body[] = "{\"title\":\"Not Found\",\"status\":404}";
 
 /* Marks a request seen; any non-NULL pointer works, nothing is allocated per request. */
@@ -86,7 +85,8 @@ static struct MHD_Response *json_response(const char *body, size_t length)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_PERSISTENT);
-    if (r == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8") != MHD_YES) {
+    if (r == NULL
+        || MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8") != MHD_YES) {
         fprintf(stderr, "baseline_server: cannot create a response\n");
         exit(1);
     }

@@ -170,6 +170,8 @@ echo
 echo "== Sockpit HTTP baseline: GET $PATH_UNDER_TEST, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -srm)"
 echo "   wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION --latency, $ROUNDS rounds per server, alternating"
 echo "   libmicrohttpd $(pkg-config --modversion libmicrohttpd), sockpit binary: $SOCKPIT_BIN"
+echo "   load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures:" \
+     "see 'other cores' per round)"
 for name in "${TARGETS[@]}"; do
     url="http://127.0.0.1:${PORT[$name]}$PATH_UNDER_TEST"
     # Two requests on one curl: the second must reuse the connection (keep-alive works).
@@ -188,16 +190,28 @@ CLK_TCK=$(getconf CLK_TCK)
 # Total CPU ticks (user+system) of a process, all threads.
 proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
+# CPU ticks the whole machine spent busy (user, nice, system, irq, softirq, steal), all cores.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
 # CPU ticks of the children this shell has waited for (wrk and timeout).
 child_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
 
-# "comm ticks" per thread of a process, summed by thread name.
+# "tid name ticks" for every thread of a process (user+system CPU ticks).
 thread_ticks() {
-    local t
-    for t in /proc/"$1"/task/*/stat; do
-        awk '{ match($0, /\(.*\)/); comm = substr($0, RSTART + 1, RLENGTH - 2); gsub(/ /, "_", comm);
-               sub(/^.*\) /, ""); print comm, $12 + $13 }' "$t" 2>/dev/null || true
-    done | awk '{ s[$1] += $2 } END { for (k in s) print k, s[k] }'
+    cat /proc/"$1"/task/*/stat 2>/dev/null \
+        | awk '{ tid = $1; match($0, /\(.*\)/); comm = substr($0, RSTART + 1, RLENGTH - 2); gsub(/ /, "_", comm);
+                 sub(/^.*\) /, ""); print tid, comm, $12 + $13 }'
+}
+
+# before-file after-file process-ticks: "name ticks" per thread name for one run. Threads that ended during
+# the run (Swift's pool threads come and go) are not listed any more: their share is the rest of the
+# process's own delta, reported as "ended-threads". libdispatch names its Swift task threads
+# com.apple.root.*-qos (the kernel keeps 15 characters): shown as "swift-tasks".
+thread_split() {
+    awk -v total="$3" '
+        FNR == NR { before[$1] = $3; next }
+        { d = ($1 in before) ? $3 - before[$1] : $3; name = $2 ~ /qos$/ ? "swift-tasks" : $2; s[name] += d; known += d }
+        END { for (k in s) print k, s[k]; if (total > known) print "ended-threads", total - known }' "$1" "$2"
 }
 
 # Latency value from wrk ("353.00us", "1.20ms", "2.00s") in milliseconds.
@@ -228,12 +242,11 @@ run_wrk() {
 if ((WARMUP_S > 0)); then
     for name in "${TARGETS[@]}"; do run_wrk "$name" "$WARMUP" "$TMP/warmup-$name.txt"; done
 fi
-for name in "${TARGETS[@]}"; do thread_ticks "${PID[$name]}" >"$TMP/threads-$name.before"; done
 
 # ------------------------------------------------------------------------------------------ measuring
 echo
-printf '%-5s %-18s %10s %9s %9s %8s %8s %9s %8s %8s\n' \
-    round server "req/s" "p50 ms" "p99 ms" non2xx sockerr "srv cores" "µs/req" "wrk cores"
+printf '%-5s %-18s %10s %9s %9s %7s %7s %9s %7s %9s %11s\n' \
+    round server "req/s" "p50 ms" "p99 ms" non2xx sockerr "srv cores" "µs/req" "wrk cores" "other cores"
 ERRORS=0
 declare -A RPS=() P99=() P50=() SRV_US=()
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -242,11 +255,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for ((k = 0; k < n; k++)); do
         name=${TARGETS[$(((k + round - 1) % n))]}
         out="$TMP/wrk-$name-$round.txt"
+        thread_ticks "${PID[$name]}" >"$TMP/threads.before"
         srv0=$(proc_ticks "${PID[$name]}")
         cli0=$(child_ticks)
+        all0=$(machine_ticks)
         run_wrk "$name" "$DURATION" "$out"
+        all1=$(machine_ticks)
         cli1=$(child_ticks)
         srv1=$(proc_ticks "${PID[$name]}")
+        thread_ticks "${PID[$name]}" >"$TMP/threads.after"
+        thread_split "$TMP/threads.before" "$TMP/threads.after" $((srv1 - srv0)) >>"$TMP/cpu-$name.txt"
         kill -0 "${PID[$name]}" 2>/dev/null || die "${LABEL[$name]} died during round $round (see its stderr)"
 
         rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
@@ -262,17 +280,21 @@ for ((round = 1; round <= ROUNDS; round++)); do
 
         srv_cores=$(awk -v t=$((srv1 - srv0)) -v hz="$CLK_TCK" -v d="$DURATION_S" 'BEGIN { printf "%.2f", t / hz / d }')
         cli_cores=$(awk -v t=$((cli1 - cli0)) -v hz="$CLK_TCK" -v d="$DURATION_S" 'BEGIN { printf "%.2f", t / hz / d }')
+        other_cores=$(awk -v t=$((all1 - all0 - (srv1 - srv0) - (cli1 - cli0))) -v hz="$CLK_TCK" -v d="$DURATION_S" \
+            'BEGIN { printf "%.2f", t / hz / d }')
         us_req=$(awk -v t=$((srv1 - srv0)) -v hz="$CLK_TCK" -v n="$total" 'BEGIN { printf "%.1f", n ? t / hz / n * 1e6 : 0 }')
 
         RPS[$name]+="$rps "
         P50[$name]+="$p50 "
         P99[$name]+="$p99 "
         SRV_US[$name]+="$us_req "
-        printf '%-5s %-18s %10.0f %9s %9s %8s %8s %9s %8s %8s\n' \
-            "$round" "${LABEL[$name]}" "$rps" "$p50" "$p99" "$non2xx" "$sockerr" "$srv_cores" "$us_req" "$cli_cores"
+        printf '%-5s %-18s %10.0f %9s %9s %7s %7s %9s %7s %9s %11s\n' "$round" "${LABEL[$name]}" "$rps" "$p50" "$p99" \
+            "$non2xx" "$sockerr" "$srv_cores" "$us_req" "$cli_cores" "$other_cores"
     done
 done
-for name in "${TARGETS[@]}"; do thread_ticks "${PID[$name]}" >"$TMP/threads-$name.after"; done
+
+echo "(srv cores: server CPU / wall time; µs/req: server CPU per request; wrk cores: the load generator;" \
+     "other cores: the rest of the machine, interrupts included - near 0 on a quiet machine)"
 
 # -------------------------------------------------------------------------------------------- summary
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
@@ -300,14 +322,14 @@ for name in "${TARGETS[@]}"; do
 done
 echo "wrk errors over all measured runs (non-2xx + socket errors): $ERRORS (must be 0)"
 
-# CPU by thread name over the measured runs: where the server's time went.
+# CPU by thread name over the measured runs: where each server's time went.
 echo
-echo "== Server CPU by thread name over all measured runs (seconds; threads of one name summed)"
+echo "== Server CPU by thread over all measured runs (CPU seconds, share of the process)"
 for name in "${TARGETS[@]}"; do
-    printf '%s:' "${LABEL[$name]}"
-    join -a2 -e 0 -o 0,1.2,2.2 <(sort "$TMP/threads-$name.before") <(sort "$TMP/threads-$name.after") \
-        | awk -v hz="$CLK_TCK" '{ d = ($3 - $2) / hz; if (d > 0.005) printf "  %s %.2f", $1, d }'
-    echo
+    split=$(awk -v hz="$CLK_TCK" '{ s[$1] += $2; t += $2 }
+                END { for (k in s) if (s[k] > 0) printf "%.2f %s %.0f\n", s[k] / hz, k, 100 * s[k] / t }' \
+                "$TMP/cpu-$name.txt" | sort -gr | awk '{ printf "  %s %.2f s (%s%%)", $2, $1, $3 }')
+    printf '%-18s%s\n' "${LABEL[$name]}" "$split"
 done
 echo "(sockpit (info) access log: $(wc -l <"$TMP/sockpit.err") lines on stderr)"
 

@@ -7,11 +7,14 @@ public import SystemPackage
 public enum Interest: Sendable {
     case readable
     case writable
+    /// Urgent (out-of-band) data is waiting (EPOLLPRI).
+    case urgent
 
     var events: UInt32 {
         switch self {
         case .readable: UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue)
         case .writable: UInt32(EPOLLOUT.rawValue)
+        case .urgent: UInt32(EPOLLPRI.rawValue) | UInt32(EPOLLRDHUP.rawValue)
         }
     }
 }

@@ -25,11 +25,15 @@ extension APIHandler {
                 errno: kind.errno, message: kind.message)
         }
         return .ok(.init(body: .json(.init(
+            targetPolicy: .init(allow: report.targetRules.allow, deny: report.targetRules.deny,
+                                defaultDeny: report.targetRules.defaultDeny),
+            unixSocketsDirectory: report.unixSocketsDirectory,
             socketKinds: kinds,
             privileges: .init(
                 uid: report.uid, capNetRaw: report.privileges.netRaw, capNetAdmin: report.privileges.netAdmin,
                 effectiveCapabilities: String(report.privileges.effective, radix: 16)),
             limits: .init(
+                maxSendBytes: report.limits.maxSendBytes, maxReceiveBytes: report.limits.maxReceiveBytes,
                 maxOpenSockets: report.limits.maxOpenSockets, maxRequestBodyBytes: report.limits.maxRequestBodyBytes,
                 maxConnections: report.limits.maxConnections, httpThreads: report.limits.httpThreads),
             versions: .init(sockpit: report.version, libmicrohttpd: report.httpLibraryVersion, sqlite: report.sqliteVersion)

@@ -9,7 +9,7 @@ extension APIHandler {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
         let record = try await runtime.sockets.create(
             family: request.family.rawValue, type: request._type.rawValue, protocol: request._protocol?.rawValue,
-            label: request.label)
+            label: request.label, options: try request.options.map(Self.options))
         return .created(.init(headers: .init(location: "/v1/sockets/\(record.id)"), body: .json(try Self.socket(record))))
     }
 
@@ -27,7 +27,12 @@ extension APIHandler {
 
     /// `GET /v1/sockets/{id}`.
     func getSocket(_ input: Operations.GetSocket.Input) async throws -> Operations.GetSocket.Output {
-        .ok(.init(body: .json(try Self.socket(try await runtime.sockets.get(id: input.path.id)))))
+        let record = try await runtime.sockets.get(id: input.path.id)
+        var socket = try Self.socket(record)
+        if record.closedAt == nil, let report = try? await runtime.sockets.options(id: record.id) {
+            socket.options = Self.options(report)
+        }
+        return .ok(.init(body: .json(socket)))
     }
 
     /// `DELETE /v1/sockets/{id}`.
@@ -53,7 +58,9 @@ extension APIHandler {
         else { throw SockpitError(.internal, "stored socket \(record.id) has an unknown family, type or state") }
         return .init(
             id: record.id, family: family, _type: type, _protocol: record.protocol ?? "default", state: state,
-            label: record.label, parentId: record.parentID, createdAt: Time.date(micros: record.createdAt),
+            label: record.label, parentId: record.parentID,
+            localAddress: try record.localAddress.map(Self.object), peerAddress: try record.peerAddress.map(Self.object),
+            createdAt: Time.date(micros: record.createdAt),
             closedAt: record.closedAt.map(Time.date(micros:)), closeReason: record.closeReason,
             counters: .init(bytesSent: record.bytesSent, bytesReceived: record.bytesReceived,
                             messagesSent: record.messagesSent, messagesReceived: record.messagesReceived))
@@ -72,7 +79,7 @@ extension APIHandler {
 
     private static let decoder = JSONDecoder()
 
-    private static func object<T: Decodable>(_ text: String) throws -> T {
+    static func object<T: Decodable>(_ text: String) throws -> T {
         try decoder.decode(T.self, from: Data(text.utf8))
     }
 }

@@ -12,6 +12,7 @@ struct APIProblem: Error, Sendable {
     var detail: String
     var field: String?
     var errno: String?
+    var state: String?
     var headers: HTTPFields = [:]
 
     /// Base of every problem `type` URI; the suffix is stable per kind, documented in openapi.yaml.
@@ -27,7 +28,7 @@ struct APIProblem: Error, Sendable {
     func response(instance path: String) -> (HTTPResponse, HTTPBody?) {
         let document = Components.Schemas.Problem(
             _type: Self.typeBase + kind, title: title, status: status.code, detail: detail,
-            instance: path, field: field, errno: errno)
+            instance: path, field: field, errno: errno, state: state)
         var fields = headers
         fields[.contentType] = "application/problem+json"
         let data = (try? Self.encoder.encode(document)) ?? Data()

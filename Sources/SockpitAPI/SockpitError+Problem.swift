@@ -10,12 +10,15 @@ extension SockpitError: APIProblemConvertible {
         case .conflict: (.conflict, "invalid-state", "Operation Not Valid In This State")
         case .forbidden: (.forbidden, "forbidden", "Forbidden")
         case .limit: (.tooManyRequests, "limit", "Limit Reached")
+        case .tooLarge: (.contentTooLarge, "payload-too-large", "Content Too Large")
         case .unavailable: (.serviceUnavailable, "unavailable", "Resource Exhausted")
         case .unsupported: (.notImplemented, "unsupported", "Not Supported By This Kernel")
         case .network: (.badGateway, "network", "Network Failure")
         case .timeout: (.gatewayTimeout, "timeout", "Deadline Passed")
         case .internal: (.internalServerError, "internal", "Internal Server Error")
         }
-        return APIProblem(kind: kindName, status: status, title: title, detail: detail, field: field, errno: errno)
+        var problem = APIProblem(kind: kindName, status: status, title: title, detail: detail, field: field, errno: errno)
+        problem.state = state
+        return problem
     }
 }

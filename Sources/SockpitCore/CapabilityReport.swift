@@ -18,10 +18,14 @@ public struct CapabilityReport: Sendable {
     public var httpLibraryVersion: String
     /// SQLite's version, as linked.
     public var sqliteVersion: String
+    /// Target rules for connect and send-to: explicit allow, explicit deny, and default deny.
+    public var targetRules: (allow: [String], deny: [String], defaultDeny: [String]) = ([], [], [])
+    /// Where Unix filesystem names live.
+    public var unixSocketsDirectory = ""
 
     /// Probes the host now: tries every socket kind and reads the process's capabilities.
-    public static func probe(limits: ServiceLimits, httpLibraryVersion: String, sqliteVersion: String) -> Self {
-        Self(
+    public static func probe(limits: ServiceLimits, policy: SocketPolicy, httpLibraryVersion: String, sqliteVersion: String) -> Self {
+        var report = Self(
             socketKinds: CapabilityProbe.run(),
             uid: Int(geteuid()),
             privileges: (try? ProcessCapabilities.current()) ?? ProcessCapabilities(effective: 0),
@@ -30,5 +34,8 @@ public struct CapabilityReport: Sendable {
             httpLibraryVersion: httpLibraryVersion,
             sqliteVersion: sqliteVersion
         )
+        report.targetRules = (policy.targets.allowRules, policy.targets.denyRules, policy.targets.defaultDenyRules)
+        report.unixSocketsDirectory = policy.unixPaths.directory
+        return report
     }
 }

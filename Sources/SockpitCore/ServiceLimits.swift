@@ -8,10 +8,17 @@ public struct ServiceLimits: Sendable, Equatable {
     public var httpThreads: Int
     /// Most managed sockets open at once.
     public var maxOpenSockets: Int
+    /// Largest payload of one send.
+    public var maxSendBytes: Int
+    /// Largest `max_bytes` of one receive.
+    public var maxReceiveBytes: Int
 
     /// Creates the limits; the defaults are the service's embedded defaults.
-    public init(maxRequestBodyBytes: Int = 1 << 20, maxConnections: Int = 1000, httpThreads: Int = 2, maxOpenSockets: Int = 1024) {
+    public init(maxRequestBodyBytes: Int = 1 << 20, maxConnections: Int = 1000, httpThreads: Int = 2, maxOpenSockets: Int = 1024,
+                maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20) {
         self.maxOpenSockets = maxOpenSockets
+        self.maxSendBytes = maxSendBytes
+        self.maxReceiveBytes = maxReceiveBytes
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxConnections = maxConnections
         self.httpThreads = httpThreads

@@ -1,25 +1,29 @@
 public import Logging
 public import Storage
-import SocketKit
+public import SocketKit
 import Synchronization
 import SystemPackage
+import Glibc
 
 /// The managed sockets of this process: creates them, keeps the open ones, closes them, and records every
 /// step in history before the caller hears of it (so an operation answered 2xx is never missing).
 public final class SocketRegistry: Sendable {
-    private let repository: any SocketRepository
+    let repository: any SocketRepository
     private let events: any EventRepository
-    private let open = Mutex<[String: ManagedSocket]>([:])
-    private let maxOpenSockets: Int
-    private let logger: Logger
+    let open = Mutex<[String: ManagedSocket]>([:])
+    /// The rules and limits enforced.
+    public let policy: SocketPolicy
+    let logger: Logger
 
     /// Creates an empty registry over the history repositories.
-    public init(repository: any SocketRepository & EventRepository, maxOpenSockets: Int, logger: Logger) {
+    public init(repository: any SocketRepository & EventRepository, policy: SocketPolicy, logger: Logger) {
         self.repository = repository
         self.events = repository
-        self.maxOpenSockets = maxOpenSockets
+        self.policy = policy
         self.logger = logger
     }
+
+    private var maxOpenSockets: Int { policy.maxOpenSockets }
 
     /// At start nothing is open yet, so every session history still shows open belongs to a process that
     /// died: mark them closed with reason `server-crash`. Returns how many.
@@ -31,7 +35,8 @@ public final class SocketRegistry: Sendable {
     }
 
     /// Creates a socket (`socket(2)`), non-blocking, and records the session.
-    public func create(family: String, type: String, protocol: String?, label: String?) async throws -> SocketRecord {
+    public func create(family: String, type: String, protocol: String?, label: String?,
+                       options: [(SocketOption, SocketOptionValue)]? = nil) async throws -> SocketRecord {
         guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix].contains(addressFamily) else {
             throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix", field: "family")
         }
@@ -79,6 +84,18 @@ public final class SocketRegistry: Sendable {
         record.seq = 0
         let managed = ManagedSocket(socket: socket, record: record)
         open.withLock { $0[record.id] = managed }
+        if let options, !options.isEmpty {
+            do {
+                _ = try await setOptions(id: record.id, options)
+                return managed.snapshot()
+            } catch {
+                // A bad option changes nothing the client keeps: the socket is closed again (recorded).
+                if let managed = open.withLock({ $0.removeValue(forKey: record.id) }) {
+                    try? await finish(managed, reason: CloseReason.createFailed)
+                }
+                throw error
+            }
+        }
         logger.debug("socket created", metadata: ["socket.id": "\(record.id)", "socket.kind": "\(family)/\(type)/\(protocolName)"])
         return record
     }
@@ -109,7 +126,9 @@ public final class SocketRegistry: Sendable {
             guard try await repository.find(id: id) != nil else { throw Self.notFound(id) }
             return
         }
-        try await finish(managed, reason: CloseReason.client)
+        try await managed.lock.withLock {
+            try await finish(managed, reason: managed.peerClosed ? CloseReason.peerClosed : CloseReason.client)
+        }
     }
 
     /// Closes every open socket (server shutdown), recording reason `server-shutdown`.
@@ -126,7 +145,7 @@ public final class SocketRegistry: Sendable {
     /// Number of sockets open now.
     public var openCount: Int { open.withLock { $0.count } }
 
-    private func finish(_ managed: ManagedSocket, reason: String) async throws {
+    func finish(_ managed: ManagedSocket, reason: String) async throws {
         let started = UnixTime.nowMicros()
         var outcome = "ok"
         var errnoName: String?
@@ -134,6 +153,8 @@ public final class SocketRegistry: Sendable {
             outcome = "error"
             errnoName = error.name
         }
+        // The service unlinks the Unix names it bound, so that closed sessions leave no files behind.
+        if let path = managed.boundPath.withLock({ $0 }) { _ = unlink(path) }
         let record = managed.update { record in
             record.state = SocketState.closed
             record.closedAt = started
@@ -146,7 +167,7 @@ public final class SocketRegistry: Sendable {
         _ = try await repository.record(record, event: event)
     }
 
-    private static func notFound(_ id: String) -> SockpitError {
+    static func notFound(_ id: String) -> SockpitError {
         SockpitError(.notFound, "no socket with id '\(id)'", field: "id")
     }
 
@@ -163,6 +184,12 @@ public final class SocketRegistry: Sendable {
 /// The states a session moves through, as stored and shown.
 public enum SocketState {
     public static let created = "created"
+    public static let bound = "bound"
+    public static let listening = "listening"
+    public static let connected = "connected"
+    public static let readShutdown = "read_shutdown"
+    public static let writeShutdown = "write_shutdown"
+    public static let shutdown = "shutdown"
     public static let closed = "closed"
 }
 
@@ -172,6 +199,8 @@ public enum CloseReason {
     public static let peerClosed = "peer-closed"
     public static let serverShutdown = "server-shutdown"
     public static let serverCrash = "server-crash"
+    /// The socket was created but an option given at creation could not be set.
+    public static let createFailed = "create-failed"
 }
 
 /// An open socket and its session row, kept in memory while open.
@@ -179,6 +208,17 @@ final class ManagedSocket: Sendable {
     let id: String
     let socket: Socket
     private let record: Mutex<SocketRecord>
+    /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
+    let lock = AsyncLock()
+    /// The filesystem name this socket bound, unlinked when it closes.
+    let boundPath = Mutex<String?>(nil)
+    private let sawEOF = Atomic<Bool>(false)
+
+    /// The peer closed its side (a receive saw end of file, or the connection was reset).
+    var peerClosed: Bool {
+        get { sawEOF.load(ordering: .relaxed) }
+        set { sawEOF.store(newValue, ordering: .relaxed) }
+    }
 
     init(socket: Socket, record: SocketRecord) {
         self.id = record.id

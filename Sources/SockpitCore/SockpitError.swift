@@ -16,6 +16,8 @@ public struct SockpitError: Error, Sendable, CustomStringConvertible {
         case forbidden
         /// A configured limit was reached.
         case limit
+        /// A payload is over a configured size limit.
+        case tooLarge = "too-large"
         /// The host ran out of a resource (descriptors, memory); retry later.
         case unavailable
         /// This kernel does not support the requested kind.

@@ -18,13 +18,12 @@ public final class SockpitRuntime: Sendable {
     private let logger: Logger
 
     /// Wraps an opened, migrated database and the capabilities probed at start.
-    public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, logger: Logger) {
+    public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy, logger: Logger) {
         self.database = database
         self.schemaVersion = schemaVersion
         self.capabilities = capabilities
         self.logger = logger
-        self.sockets = SocketRegistry(
-            repository: SQLiteHistory(database: database), maxOpenSockets: capabilities.limits.maxOpenSockets, logger: logger)
+        self.sockets = SocketRegistry(repository: SQLiteHistory(database: database), policy: policy, logger: logger)
         self.startedAt = Date()
         self.startedInstant = .now
     }

@@ -51,6 +51,33 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "seconds"))
     var shutdownGrace: Double?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Directory for Unix filesystem socket names; names outside it are refused. [env: SOCKPIT_UNIX_DIR] [default: DATA_DIR/sockets]",
+        valueName: "path"))
+    var unixDir: String?
+
+    @Option(name: .customLong("allow-target"), help: ArgumentHelp(
+        "Allow connect/send-to targets in CIDR[:ports] (repeatable; e.g. 10.0.0.0/8:443, [::1]/128). Once any allow rule is given, other targets are denied. [env: SOCKPIT_ALLOW_TARGETS, comma-separated]",
+        valueName: "rule"))
+    var allowTargets: [String] = []
+
+    @Option(name: .customLong("deny-target"), help: ArgumentHelp(
+        "Deny connect/send-to targets in CIDR[:ports] (repeatable); wins over allow. Beyond loopback, loopback, link-local (169.254.169.254) and the host's own addresses are denied by default unless allowed. [env: SOCKPIT_DENY_TARGETS, comma-separated]",
+        valueName: "rule"))
+    var denyTargets: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Most managed sockets open at once; more answer 429. [env: SOCKPIT_MAX_OPEN_SOCKETS] [default: 1024]", valueName: "n"))
+    var maxOpenSockets: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Largest payload of one send, in bytes; larger answer 413. [env: SOCKPIT_MAX_SEND_BYTES] [default: 262144]", valueName: "bytes"))
+    var maxSendBytes: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Largest max_bytes of one receive. [env: SOCKPIT_MAX_RECEIVE_BYTES] [default: 1048576]", valueName: "bytes"))
+    var maxReceiveBytes: Int?
+
     func run() async throws {
         try common.bootstrapLogging()
         let logger = Logger(label: "sockpit")
@@ -68,11 +95,17 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CleanExit.message("error: cannot open the database \(common.databasePath()): \(error)", code: 1)
         }
+        let policy: SocketPolicy
+        do {
+            policy = try settings.socketPolicy(dataDirectory: common.resolvedDataDirectory())
+        } catch let error as SockpitError {
+            throw CleanExit.message("error: \(error.detail)", code: 2)
+        }
         let capabilities = CapabilityReport.probe(
-            limits: settings.limits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
+            limits: settings.limits, policy: policy, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
             sqliteVersion: Database.sqliteVersion)
         let runtime = SockpitRuntime(
-            database: database, schemaVersion: schemaVersion, capabilities: capabilities, logger: logger)
+            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy, logger: logger)
         let transport = MicroHTTPDTransport(configuration: settings.http, logger: logger)
         try APIHandler(runtime: runtime, logger: logger).register(on: transport, token: settings.token)
 
@@ -89,6 +122,33 @@ struct HTTPService: Service {
     let runtime: SockpitRuntime
     let grace: Duration
     let logger: Logger
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Directory for Unix filesystem socket names; names outside it are refused. [env: SOCKPIT_UNIX_DIR] [default: DATA_DIR/sockets]",
+        valueName: "path"))
+    var unixDir: String?
+
+    @Option(name: .customLong("allow-target"), help: ArgumentHelp(
+        "Allow connect/send-to targets in CIDR[:ports] (repeatable; e.g. 10.0.0.0/8:443, [::1]/128). Once any allow rule is given, other targets are denied. [env: SOCKPIT_ALLOW_TARGETS, comma-separated]",
+        valueName: "rule"))
+    var allowTargets: [String] = []
+
+    @Option(name: .customLong("deny-target"), help: ArgumentHelp(
+        "Deny connect/send-to targets in CIDR[:ports] (repeatable); wins over allow. Beyond loopback, loopback, link-local (169.254.169.254) and the host's own addresses are denied by default unless allowed. [env: SOCKPIT_DENY_TARGETS, comma-separated]",
+        valueName: "rule"))
+    var denyTargets: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Most managed sockets open at once; more answer 429. [env: SOCKPIT_MAX_OPEN_SOCKETS] [default: 1024]", valueName: "n"))
+    var maxOpenSockets: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Largest payload of one send, in bytes; larger answer 413. [env: SOCKPIT_MAX_SEND_BYTES] [default: 262144]", valueName: "bytes"))
+    var maxSendBytes: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Largest max_bytes of one receive. [env: SOCKPIT_MAX_RECEIVE_BYTES] [default: 1048576]", valueName: "bytes"))
+    var maxReceiveBytes: Int?
 
     func run() async throws {
         do {

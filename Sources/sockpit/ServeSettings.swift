@@ -1,6 +1,8 @@
 import ArgumentParser
 import HTTPServer
 import SockpitCore
+import SocketKit
+import FoundationEssentials
 
 /// `serve`'s effective settings: flag, else environment variable, else embedded default.
 struct ServeSettings {
@@ -10,6 +12,9 @@ struct ServeSettings {
     let insecure: Bool
     let grace: Duration
     let host: String
+    let unixDirectory: String?
+    let allowTargets: [String]
+    let denyTargets: [String]
 
     init(command: ServeCommand, environment: [String: String]) throws {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -36,13 +41,38 @@ struct ServeSettings {
         } else { graceSeconds = 10 }
         guard graceSeconds >= 0, graceSeconds <= 3600 else { throw ValidationError("--shutdown-grace must be between 0 and 3600 seconds") }
 
+        let maxOpenSockets = try integer(command.maxOpenSockets, "SOCKPIT_MAX_OPEN_SOCKETS", "max-open-sockets", default: 1024, range: 1...1_000_000)
+        let maxSend = try integer(command.maxSendBytes, "SOCKPIT_MAX_SEND_BYTES", "max-send-bytes", default: 256 << 10, range: 1...(64 << 20))
+        let maxReceive = try integer(command.maxReceiveBytes, "SOCKPIT_MAX_RECEIVE_BYTES", "max-receive-bytes", default: 1 << 20, range: 1...(64 << 20))
+        func list(_ flags: [String], _ name: String) -> [String] {
+            if !flags.isEmpty { return flags }
+            return env(name).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
+        }
+        self.allowTargets = list(command.allowTargets, "SOCKPIT_ALLOW_TARGETS")
+        self.denyTargets = list(command.denyTargets, "SOCKPIT_DENY_TARGETS")
+        self.unixDirectory = command.unixDir ?? env("SOCKPIT_UNIX_DIR")
         self.host = host
         self.http = HTTPServerConfiguration(
             host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections)
-        self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads)
+        self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads,
+                                    maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive)
         self.token = command.token ?? env("SOCKPIT_TOKEN")
         self.insecure = command.insecure || ["1", "true", "yes"].contains(env("SOCKPIT_INSECURE")?.lowercased() ?? "")
         self.grace = .milliseconds(Int(graceSeconds * 1000))
+    }
+
+    /// The socket registry's rules: target policy (defaults depend on whether the API is loopback-only),
+    /// Unix path confinement and limits.
+    func socketPolicy(dataDirectory: String) throws -> SocketPolicy {
+        let allow = try allowTargets.map { try TargetRule(parsing: $0, field: "--allow-target") }
+        let deny = try denyTargets.map { try TargetRule(parsing: $0, field: "--deny-target") }
+        let hostAddresses = (try? InterfaceAddresses.all()) ?? []
+        let targets = TargetPolicy.defaults(
+            apiOnLoopbackOnly: Self.isLoopback(host), hostAddresses: hostAddresses, allow: allow, deny: deny)
+        let directory = unixDirectory.map { $0.hasPrefix("/") ? $0 : dataDirectory + "/" + $0 } ?? dataDirectory + "/sockets"
+        return SocketPolicy(
+            targets: targets, unixPaths: try UnixPathConfinement(directory: directory), maxOpenSockets: limits.maxOpenSockets,
+            maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes)
     }
 
     /// Why the service must not start on this address, or nil: beyond loopback it needs a token.

@@ -1,0 +1,113 @@
+import FoundationEssentials
+import OpenAPIRuntime
+import SocketKit
+import SockpitCore
+
+extension APIHandler {
+    /// `POST /v1/sockets/{id}/bind`.
+    func bindSocket(_ input: Operations.BindSocket.Input) async throws -> Operations.BindSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let record = try await runtime.sockets.bind(id: input.path.id, address: Self.spec(request.address))
+        return .ok(.init(body: .json(try Self.socket(record))))
+    }
+
+    /// `POST /v1/sockets/{id}/listen`.
+    func listenSocket(_ input: Operations.ListenSocket.Input) async throws -> Operations.ListenSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let record = try await runtime.sockets.listen(id: input.path.id, backlog: request.backlog ?? 128)
+        return .ok(.init(body: .json(try Self.socket(record))))
+    }
+
+    /// `POST /v1/sockets/{id}/accept`: 201 with the new socket, or 200 `timed_out`.
+    func acceptSocket(_ input: Operations.AcceptSocket.Input) async throws -> Operations.AcceptSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let timeout = try Self.timeout(request.timeoutMs, default: 0, field: "timeout_ms")
+        guard let record = try await runtime.sockets.accept(id: input.path.id, timeout: timeout) else {
+            return .ok(.init(body: .json(.init(timedOut: true))))
+        }
+        return .created(.init(headers: .init(location: "/v1/sockets/\(record.id)"), body: .json(try Self.socket(record))))
+    }
+
+    /// `POST /v1/sockets/{id}/connect`.
+    func connectSocket(_ input: Operations.ConnectSocket.Input) async throws -> Operations.ConnectSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let timeout = try Self.timeout(request.timeoutMs, default: 10_000, field: "timeout_ms")
+        let record = try await runtime.sockets.connect(id: input.path.id, address: Self.spec(request.address), timeout: timeout)
+        return .ok(.init(body: .json(try Self.socket(record))))
+    }
+
+    /// `POST /v1/sockets/{id}/send`.
+    func sendSocket(_ input: Operations.SendSocket.Input) async throws -> Operations.SendSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let bytes = try Payload.decode(request.data, encoding: request.encoding?.rawValue ?? "utf8", field: "data")
+        let timeout = try Self.timeout(request.timeoutMs, default: 10_000, field: "timeout_ms")
+        let outcome = try await runtime.sockets.send(
+            id: input.path.id, bytes: bytes, to: request.to.map(Self.spec), flags: request.flags?.map(\.rawValue) ?? [],
+            timeout: timeout)
+        return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.address)))))
+    }
+
+    /// `POST /v1/sockets/{id}/receive`.
+    func receiveSocket(_ input: Operations.ReceiveSocket.Input) async throws -> Operations.ReceiveSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let timeout = try Self.timeout(request.timeoutMs, default: 0, field: "timeout_ms")
+        let encoding = request.encoding ?? .utf8
+        let outcome = try await runtime.sockets.receive(
+            id: input.path.id, maxBytes: request.maxBytes ?? 65536, timeout: timeout, peek: request.peek ?? false,
+            oob: request.oob ?? false)
+        return .ok(.init(body: .json(.init(
+            data: try Payload.encode(outcome.bytes, encoding: encoding.rawValue), encoding: encoding,
+            bytes: Int64(outcome.bytes.count), from: try outcome.from.map(Self.address), eof: outcome.endOfFile,
+            truncated: outcome.truncated, timedOut: outcome.timedOut))))
+    }
+
+    /// `POST /v1/sockets/{id}/shutdown`.
+    func shutdownSocket(_ input: Operations.ShutdownSocket.Input) async throws -> Operations.ShutdownSocket.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let how = ShutdownHow(rawValue: request.how.rawValue) ?? .both
+        return .ok(.init(body: .json(try Self.socket(try await runtime.sockets.shutdown(id: input.path.id, how: how)))))
+    }
+
+    /// `GET /v1/sockets/{id}/options`.
+    func getSocketOptions(_ input: Operations.GetSocketOptions.Input) async throws -> Operations.GetSocketOptions.Output {
+        .ok(.init(body: .json(Self.options(try await runtime.sockets.options(id: input.path.id)))))
+    }
+
+    /// `PATCH /v1/sockets/{id}/options`.
+    func setSocketOptions(_ input: Operations.SetSocketOptions.Input) async throws -> Operations.SetSocketOptions.Output {
+        guard case .json(let patch) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let report = try await runtime.sockets.setOptions(id: input.path.id, try Self.options(patch))
+        return .ok(.init(body: .json(Self.options(report))))
+    }
+
+    /// `POST /v1/socketpairs`.
+    func createSocketPair(_ input: Operations.CreateSocketPair.Input) async throws -> Operations.CreateSocketPair.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let (first, second) = try await runtime.sockets.createPair(type: request._type.rawValue, label: request.label)
+        return .created(.init(headers: .init(location: "/v1/sockets/\(first.id)"),
+                              body: .json(.init(sockets: [try Self.socket(first), try Self.socket(second)]))))
+    }
+
+    // MARK: - Translation
+
+    static func spec(_ address: Components.Schemas.Address) -> AddressSpec {
+        switch address {
+        case .InetAddress(let inet): .inet(host: inet.host, port: inet.port, scopeID: inet.scopeId)
+        case .UnixPathAddress(let unix): .path(unix.path)
+        case .UnixAbstractAddress(let abstract): .abstract(abstract.abstract)
+        }
+    }
+
+    /// Stored/domain address JSON to the API schema.
+    static func address(_ json: JSONText) throws -> Components.Schemas.Address {
+        try JSONDecoder().decode(Components.Schemas.Address.self, from: Data(json.rendered.utf8))
+    }
+
+    static func timeout(_ ms: Int?, default value: Int, field: String) throws -> Duration {
+        let ms = ms ?? value
+        guard (0...300_000).contains(ms) else {
+            throw APIProblem.validation("\(field) must be between 0 and 300000, got \(ms)", field: field)
+        }
+        return .milliseconds(ms)
+    }
+}

@@ -1,0 +1,34 @@
+/// The rules and limits the socket registry enforces; built from the configuration at start and shown in
+/// capabilities.
+public struct SocketPolicy: Sendable {
+    /// Which addresses connect and send-to may reach.
+    public var targets: TargetPolicy
+    /// Where Unix filesystem names live.
+    public var unixPaths: UnixPathConfinement
+    /// Most managed sockets open at once.
+    public var maxOpenSockets: Int
+    /// Largest payload of one send.
+    public var maxSendBytes: Int
+    /// Largest `max_bytes` of one receive.
+    public var maxReceiveBytes: Int
+
+    /// Creates a policy.
+    public init(targets: TargetPolicy, unixPaths: UnixPathConfinement, maxOpenSockets: Int = 1024,
+                maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20) {
+        self.targets = targets
+        self.unixPaths = unixPaths
+        self.maxOpenSockets = maxOpenSockets
+        self.maxSendBytes = maxSendBytes
+        self.maxReceiveBytes = maxReceiveBytes
+    }
+}
+
+/// An address as a client wrote it, before resolution and confinement.
+public enum AddressSpec: Sendable, Equatable {
+    /// A numeric IPv4/IPv6 address or a host name, with a port.
+    case inet(host: String, port: Int, scopeID: Int64?)
+    /// A Unix name inside the sockets directory.
+    case path(String)
+    /// A name in the Linux abstract namespace.
+    case abstract(String)
+}

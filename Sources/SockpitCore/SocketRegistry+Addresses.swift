@@ -1,0 +1,113 @@
+import SocketKit
+
+extension SocketRegistry {
+    /// Turns a client's address into a kernel address: numeric hosts parsed, names resolved (for the socket's
+    /// family), Unix names confined to the sockets directory. `field` names the request field in errors.
+    func resolve(_ spec: AddressSpec, for socket: Socket, field: String) async throws -> SocketAddress {
+        switch spec {
+        case .inet(let host, let port, let scopeID):
+            guard (0...65535).contains(port) else {
+                throw SockpitError(.invalid, "\(field).port must be between 0 and 65535, got \(port)", field: "\(field).port")
+            }
+            guard socket.family == .inet || socket.family == .inet6 else {
+                throw SockpitError(.invalid, "\(field) is an IP address but the socket's family is \(socket.family.name)", field: field)
+            }
+            if let scopeID, !(0...Int64(UInt32.max)).contains(scopeID) {
+                throw SockpitError(.invalid, "\(field).scope_id is out of range", field: "\(field).scope_id")
+            }
+            let numericHost = scopeID.map { host.contains("%") ? host : "\(host)%\($0)" } ?? host
+            if let address = try? SocketAddress(host: numericHost, port: port) { return address }
+            do {
+                let found = try await Resolver.resolve(host: host, port: UInt16(port), family: socket.family, type: socket.type)
+                guard let first = found.first else {
+                    throw SockpitError(.invalid, "\(field).host '\(host)' has no \(socket.family.name) address", field: "\(field).host")
+                }
+                return first
+            } catch let error as ResolveError {
+                throw SockpitError(.invalid, "\(field).host '\(host)' could not be resolved: \(error.message) (\(error.name))",
+                                   field: "\(field).host", errno: error.name)
+            }
+        case .path(let name):
+            guard socket.family == .unix else {
+                throw SockpitError(.invalid, "\(field) is a Unix path but the socket's family is \(socket.family.name)", field: field)
+            }
+            let absolute = try policy.unixPaths.resolve(name, field: "\(field).path")
+            do { return try SocketAddress(unixPath: absolute) } catch {
+                throw SockpitError(.invalid, "\(field).path: \(error)", field: "\(field).path")
+            }
+        case .abstract(let name):
+            guard socket.family == .unix else {
+                throw SockpitError(.invalid, "\(field) is an abstract name but the socket's family is \(socket.family.name)", field: field)
+            }
+            do { return try SocketAddress(abstractName: name) } catch {
+                throw SockpitError(.invalid, "\(field).abstract: \(error)", field: "\(field).abstract")
+            }
+        }
+    }
+
+    /// Refuses targets the policy denies (connect, send-to).
+    func checkTarget(_ address: SocketAddress, field: String) throws {
+        if case .denied(let rule, let reason) = policy.targets.decide(address) {
+            throw SockpitError(.forbidden, "target \(address) is denied by rule '\(rule)': \(reason)", field: field)
+        }
+    }
+
+    /// The address as the API shows it (`{"host","port"}`, `{"path"}` relative to the sockets directory,
+    /// `{"abstract"}`); nil for an unnamed Unix socket.
+    func json(_ address: SocketAddress) -> JSONText? {
+        switch address {
+        case .v4(let host, let port):
+            return .object(["host": .string(host.description), "port": .int(Int64(port))])
+        case .v6(let host, let port, let scopeID):
+            var members: [String: JSONText] = ["host": .string(host.description), "port": .int(Int64(port))]
+            if scopeID != 0 { members["scope_id"] = .int(Int64(scopeID)) }
+            return .object(members)
+        case .unix(let path):
+            guard !path.isEmpty else { return nil }
+            return .object(["path": .string(policy.unixPaths.displayName(for: path) ?? path)])
+        case .abstract(let name):
+            return .object(["abstract": .string(name)])
+        case .netlink(let pid, let groups):
+            return .object(["pid": .int(Int64(pid)), "groups": .int(Int64(groups))])
+        }
+    }
+
+    /// The JSON of an address spec as the client wrote it (for event arguments).
+    static func json(_ spec: AddressSpec) -> JSONText {
+        switch spec {
+        case .inet(let host, let port, let scopeID):
+            var members: [String: JSONText] = ["host": .string(host), "port": .int(Int64(port))]
+            if let scopeID { members["scope_id"] = .int(scopeID) }
+            return .object(members)
+        case .path(let name): return .object(["path": .string(name)])
+        case .abstract(let name): return .object(["abstract": .string(name)])
+        }
+    }
+}
+
+/// A bounded preview of a payload for the history: never an unbounded copy.
+enum PayloadPreview {
+    static let limit = 64
+
+    static func json(_ bytes: ArraySlice<UInt8>) -> JSONText {
+        let head = bytes.prefix(limit)
+        var members: [String: JSONText] = ["bytes": .int(Int64(bytes.count))]
+        if let text = String(validating: head, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t" }) {
+            members["preview"] = .string(text)
+            members["preview_encoding"] = .string("utf8")
+        } else {
+            members["preview"] = .string(head.map { String(format2: $0) }.joined())
+            members["preview_encoding"] = .string("hex")
+        }
+        if bytes.count > limit { members["preview_truncated"] = .bool(true) }
+        return .object(members)
+    }
+}
+
+extension String {
+    /// Two lowercase hex digits.
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+}

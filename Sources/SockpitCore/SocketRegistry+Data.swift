@@ -1,0 +1,218 @@
+public import SocketKit
+public import Storage
+import SystemPackage
+
+extension SocketRegistry {
+    /// `send(2)` / `sendto(2)`: on a stream socket the whole payload, waiting for buffer space until the deadline.
+    public func send(id: String, bytes: [UInt8], to spec: AddressSpec?, flags: [String], timeout: Duration) async throws -> SendOutcome {
+        guard bytes.count <= policy.maxSendBytes else {
+            throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
+        }
+        var sendFlags = SendFlags()
+        for name in flags {
+            guard let flag = SendFlags.named(name) else {
+                throw SockpitError(.invalid, "flag '\(name)' is not one of \(SendFlags.allNames.joined(separator: ", "))", field: "flags")
+            }
+            sendFlags.insert(flag)
+        }
+        var args: [String: JSONText] = ["data": PayloadPreview.json(bytes[...]), "timeout_ms": .int(Self.ms(timeout))]
+        if let spec { args["to"] = Self.json(spec) }
+        if !flags.isEmpty { args["flags"] = .array(flags.map(JSONText.string)) }
+        return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
+            var destination: SocketAddress?
+            if let spec {
+                let address = try await resolve(spec, for: managed.socket, field: "to")
+                try checkTarget(address, field: "to")
+                destination = address
+            }
+            let deadline = ContinuousClock.now + timeout
+            var sent = 0
+            let isStream = managed.socket.type == .stream
+            repeat {
+                let written: Int?
+                do { written = try managed.socket.send(bytes[sent...], to: destination, flags: sendFlags) } catch let error as Errno {
+                    if error == .brokenPipe || error == .connectionReset { managed.peerClosed = true }
+                    throw Self.classify(error, op: "send", conflicts: [])
+                }
+                if let written {
+                    sent += written
+                    if !isStream { break }
+                    continue
+                }
+                let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
+                if try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
+                    throw SockpitError(.timeout, "sent \(sent) of \(bytes.count) bytes before the deadline (\(Self.ms(timeout)) ms)",
+                                       errno: Errno.timedOut.name)
+                }
+            } while sent < bytes.count
+            let to = destination.flatMap(json)
+            var result: [String: JSONText] = ["bytes_sent": .int(Int64(sent))]
+            result["to"] = to
+            let count = Int64(sent)
+            return Step(value: SendOutcome(bytesSent: sent, to: to), result: .object(result), bytes: count) { record in
+                record.bytesSent += count
+                record.messagesSent += 1
+            }
+        }.0
+    }
+
+    /// `recv(2)` / `recvfrom(2)`, waiting up to `timeout` for data.
+    public func receive(id: String, maxBytes: Int, timeout: Duration, peek: Bool, oob: Bool) async throws -> ReceiveOutcome {
+        guard maxBytes >= 1, maxBytes <= policy.maxReceiveBytes else {
+            throw SockpitError(.invalid, "max_bytes must be between 1 and max_receive_bytes (\(policy.maxReceiveBytes)), got \(maxBytes)",
+                               field: "max_bytes")
+        }
+        var flags = ReceiveFlags()
+        if peek { flags.insert(.peek) }
+        if oob { flags.insert(.oob) }
+        let args = JSONText.object(["max_bytes": .int(Int64(maxBytes)), "timeout_ms": .int(Self.ms(timeout)),
+                                    "peek": .bool(peek), "oob": .bool(oob)])
+        return try await perform(id, op: "receive", args: args) { (managed: ManagedSocket) async throws -> Step<ReceiveOutcome> in
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let message: ReceivedMessage?
+                do { message = try managed.socket.receive(maxBytes: maxBytes, flags: flags) } catch let error as Errno {
+                    // Without urgent data queued, MSG_OOB answers EINVAL: that is "nothing yet", wait for it.
+                    if oob, error == .invalidArgument { message = nil } else {
+                        if error == .connectionReset { managed.peerClosed = true }
+                        throw Self.classify(error, op: "receive", conflicts: [.invalidArgument])
+                    }
+                }
+                if let message {
+                    if message.endOfFile { managed.peerClosed = true }
+                    let from = message.from.flatMap(json)
+                    var result: [String: JSONText] = [
+                        "data": PayloadPreview.json(message.bytes[...]), "eof": .bool(message.endOfFile),
+                        "truncated": .bool(message.truncated),
+                    ]
+                    result["from"] = from
+                    let count = Int64(message.bytes.count)
+                    let counts = !peek && (count > 0 || managed.socket.type == .dgram)
+                    let outcome = ReceiveOutcome(bytes: message.bytes, from: from, endOfFile: message.endOfFile,
+                                                 truncated: message.truncated, timedOut: false)
+                    return Step(value: outcome, result: .object(result), bytes: count) { record in
+                        guard counts else { return }
+                        record.bytesReceived += count
+                        record.messagesReceived += 1
+                    }
+                }
+                let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
+                let interest: Interest = oob ? .urgent : .readable
+                if try await Reactor.shared.wait(for: interest, on: fd, until: deadline) == .timedOut {
+                    let outcome = ReceiveOutcome(bytes: [], from: nil, endOfFile: false, truncated: false, timedOut: true)
+                    return Step(value: outcome, result: .object(["timed_out": .bool(true)]), bytes: 0, outcome: "timeout")
+                }
+            }
+        }.0
+    }
+
+    /// `shutdown(2)` of one or both directions.
+    public func shutdown(id: String, how: ShutdownHow) async throws -> SocketRecord {
+        try await perform(id, op: "shutdown", args: .object(["how": .string(how.rawValue)])) { (managed: ManagedSocket) async throws -> Step<Void> in
+            do { try managed.socket.shutdown(how) } catch let error as Errno {
+                throw Self.classify(error, op: "shutdown", conflicts: [])
+            }
+            return Step(value: (), result: nil) { record in
+                switch (how, record.state) {
+                case (.both, _), (.read, SocketState.writeShutdown), (.write, SocketState.readShutdown):
+                    record.state = SocketState.shutdown
+                case (.read, _): record.state = SocketState.readShutdown
+                case (.write, _): record.state = SocketState.writeShutdown
+                }
+            }
+        }.1
+    }
+
+    /// Every option that applies to the socket, read from the kernel now.
+    public func options(id: String) async throws -> SocketOptionsReport {
+        let managed = try await live(id)
+        return try await managed.lock.withLock { read(managed) }
+    }
+
+    /// Sets options in order (one setsockopt each), records the change, and reads them all back.
+    public func setOptions(id: String, _ options: [(SocketOption, SocketOptionValue)]) async throws -> SocketOptionsReport {
+        var args: [String: JSONText] = [:]
+        for (option, value) in options { args[option.rawValue] = Self.json(value) }
+        return try await perform(id, op: "setsockopt", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SocketOptionsReport> in
+            for (option, value) in options {
+                do { try managed.socket.setOption(option, value) } catch let error as Errno {
+                    switch error {
+                    case .permissionDenied, .notPermitted:
+                        throw SockpitError(.forbidden, "setting \(option.rawValue) is not permitted (\(error.name))",
+                                           field: option.rawValue, errno: error.name)
+                    default:
+                        throw SockpitError(.invalid, "\(option.rawValue) cannot be set on this \(managed.socket.family.name)/\(managed.socket.type.name) socket: \(error.message) (\(error.name))",
+                                           field: option.rawValue, errno: error.name)
+                    }
+                }
+            }
+            let report = read(managed)
+            var current: [String: JSONText] = [:]
+            for (option, value) in report.values where option.isSettable { current[option.rawValue] = Self.json(value) }
+            let rendered = JSONText.object(current).rendered
+            return Step(value: report, result: nil) { record in record.options = rendered }
+        }.0
+    }
+
+    private func read(_ managed: ManagedSocket) -> SocketOptionsReport {
+        let socket = managed.socket
+        var values: [SocketOption: SocketOptionValue] = [:]
+        for option in SocketOption.allCases where option.applies(family: socket.family, type: socket.type, protocol: socket.protocol) {
+            if let value = try? socket.option(option) { values[option] = value }
+        }
+        let tcpInfo = socket.protocol == .tcp && socket.family != .unix ? try? socket.tcpInfo() : nil
+        return SocketOptionsReport(values: values, tcpInfo: tcpInfo)
+    }
+
+    static func json(_ value: SocketOptionValue) -> JSONText {
+        switch value {
+        case .bool(let flag): .bool(flag)
+        case .int(let number): .int(Int64(number))
+        case .linger(let enabled, let seconds): .object(["enabled": .bool(enabled), "seconds": .int(Int64(seconds))])
+        case .errno(let name): name.map(JSONText.string) ?? .null
+        case .socketType(let name): .string(name)
+        }
+    }
+
+    /// `socketpair(2)`: two connected Unix sockets, recorded as two sessions.
+    public func createPair(type: String, label: String?) async throws -> (SocketRecord, SocketRecord) {
+        guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket].contains(socketType) else {
+            throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
+        }
+        if let label, label.utf8.count > 200 {
+            throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
+        }
+        guard open.withLock({ $0.count }) + 2 <= policy.maxOpenSockets else {
+            throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: close sockets before creating more")
+        }
+        let pair: (Socket, Socket)
+        do { pair = try Socket.pair(type: socketType) } catch {
+            throw SockpitError.system(error, during: "socketpair(unix, \(type))")
+        }
+        let now = UnixTime.nowMicros()
+        var first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
+                                 label: label, state: SocketState.connected, createdAt: now)
+        var second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
+                                  label: label, state: SocketState.connected, createdAt: now)
+        first.parentID = nil
+        second.parentID = nil
+        do {
+            for (record, peer) in [(first, second.id), (second, first.id)] {
+                let event = EventRecord(at: now, socketID: record.id, op: "socketpair", outcome: "ok",
+                                        args: JSONText.object(["type": .string(type), "peer_id": .string(peer)]).rendered)
+                _ = try await repository.create(record, event: event)
+            }
+        } catch {
+            try? pair.0.close()
+            try? pair.1.close()
+            throw SockpitError(.internal, "the socket pair could not be recorded in history")
+        }
+        first.seq = 0
+        second.seq = 0
+        open.withLock { sockets in
+            sockets[first.id] = ManagedSocket(socket: pair.0, record: first)
+            sockets[second.id] = ManagedSocket(socket: pair.1, record: second)
+        }
+        return (first, second)
+    }
+}

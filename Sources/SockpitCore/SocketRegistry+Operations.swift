@@ -1,0 +1,211 @@
+public import SocketKit
+public import Storage
+import SystemPackage
+
+/// What a send did.
+public struct SendOutcome: Sendable {
+    public var bytesSent: Int
+    /// The destination address as the API shows it, for send-to.
+    public var to: JSONText?
+}
+
+/// What a receive got.
+public struct ReceiveOutcome: Sendable {
+    public var bytes: [UInt8]
+    /// The sender, as the API shows it (datagrams).
+    public var from: JSONText?
+    public var endOfFile: Bool
+    public var truncated: Bool
+    public var timedOut: Bool
+}
+
+/// Options read back from the kernel.
+public struct SocketOptionsReport: Sendable {
+    public var values: [SocketOption: SocketOptionValue]
+    public var tcpInfo: TCPInfo?
+}
+
+/// What one operation did: its value for the caller, the result and byte count for the history, the
+/// event outcome, and the change to the session row.
+struct Step<T: Sendable>: Sendable {
+    var value: T
+    var result: JSONText?
+    var bytes: Int64?
+    var outcome = "ok"
+    var change: @Sendable (inout SocketRecord) -> Void = { _ in }
+}
+
+extension SocketRegistry {
+    /// The live socket, or why it cannot be used: 404 unknown, 409 closed.
+    func live(_ id: String) async throws -> ManagedSocket {
+        if let managed = open.withLock({ $0[id] }) { return managed }
+        guard let record = try await repository.find(id: id) else { throw Self.notFound(id) }
+        throw SockpitError(.conflict, "socket \(id) is \(record.state): it was closed (\(record.closeReason ?? "unknown"))",
+                           state: record.state)
+    }
+
+    /// Runs one operation on one socket, in order with the socket's other calls, and records it (success or
+    /// failure) before returning: an answered operation is always in history.
+    func perform<T: Sendable>(
+        _ id: String, op: String, args: JSONText?,
+        _ body: (ManagedSocket) async throws -> Step<T>
+    ) async throws -> (T, SocketRecord) {
+        let managed = try await live(id)
+        return try await managed.lock.withLock {
+            let started = UnixTime.nowMicros()
+            do {
+                let done = try await body(managed)
+                let ended = UnixTime.nowMicros()
+                let record = managed.update { record in
+                    done.change(&record)
+                    record.updatedAt = ended
+                }
+                let event = EventRecord(at: started, socketID: id, op: op, outcome: done.outcome, durationUs: ended - started,
+                                        args: args?.rendered, result: done.result?.rendered, bytes: done.bytes)
+                _ = try await repository.record(record, event: event)
+                return (done.value, record)
+            } catch var error as SockpitError {
+                if error.kind == .conflict, error.state == nil { error.state = managed.snapshot().state }
+                let ended = UnixTime.nowMicros()
+                let event = EventRecord(
+                    at: started, socketID: id, op: op, outcome: error.kind == .timeout ? "timeout" : "error",
+                    errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args?.rendered)
+                _ = try await repository.record(managed.snapshot(), event: event)
+                throw error
+            }
+        }
+    }
+
+    /// `bind(2)`; port 0 gets the kernel's choice, reported in `local_address`.
+    public func bind(id: String, address spec: AddressSpec) async throws -> SocketRecord {
+        try await perform(id, op: "bind", args: .object(["address": Self.json(spec)])) { (managed: ManagedSocket) async throws -> Step<Void> in
+            let address = try await resolve(spec, for: managed.socket, field: "address")
+            do { try managed.socket.bind(to: address) } catch let error as Errno {
+                throw Self.classify(error, op: "bind", conflicts: [.invalidArgument, .addressInUse])
+            }
+            if case .unix(let path) = address { managed.boundPath.withLock { $0 = path } }
+            let local = (try? managed.socket.localAddress()).flatMap(json)
+            let rendered = local?.rendered
+            return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
+                if record.state == SocketState.created { record.state = SocketState.bound }
+                record.localAddress = rendered
+            }
+        }.1
+    }
+
+    /// `listen(2)`.
+    public func listen(id: String, backlog: Int) async throws -> SocketRecord {
+        guard (0...65535).contains(backlog) else {
+            throw SockpitError(.invalid, "backlog must be between 0 and 65535, got \(backlog)", field: "backlog")
+        }
+        return try await perform(id, op: "listen", args: .object(["backlog": .int(Int64(backlog))])) { (managed: ManagedSocket) async throws -> Step<Void> in
+            do { try managed.socket.listen(backlog: Int32(backlog)) } catch let error as Errno {
+                throw Self.classify(error, op: "listen", conflicts: [.notSupported, .invalidArgument],
+                                    detail: "listen on a \(managed.socket.type.name) socket")
+            }
+            let local = (try? managed.socket.localAddress()).flatMap(json)
+            let rendered = local?.rendered
+            return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
+                record.state = SocketState.listening
+                record.localAddress = rendered
+            }
+        }.1
+    }
+
+    /// `connect(2)` with a deadline; a host name is resolved and the address used is reported.
+    public func connect(id: String, address spec: AddressSpec, timeout: Duration) async throws -> SocketRecord {
+        try await perform(id, op: "connect", args: .object(["address": Self.json(spec), "timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<Void> in
+            let address = try await resolve(spec, for: managed.socket, field: "address")
+            try checkTarget(address, field: "address")
+            let deadline = ContinuousClock.now + timeout
+            do {
+                if try !managed.socket.connect(to: address) {
+                    let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
+                    if try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
+                        throw SockpitError(.timeout, "connect to \(address) did not complete within \(Self.ms(timeout)) ms",
+                                           errno: Errno.timedOut.name)
+                    }
+                    if let error = try managed.socket.pendingError() { throw error }
+                }
+            } catch let error as Errno {
+                throw Self.classify(error, op: "connect to \(address)", conflicts: [.socketIsConnected, .alreadyInProcess])
+            }
+            let local = (try? managed.socket.localAddress()).flatMap(json)
+            let peer = json(address)
+            var result: [String: JSONText] = [:]
+            result["local_address"] = local
+            result["peer_address"] = peer
+            let (localText, peerText) = (local?.rendered, peer?.rendered)
+            return Step(value: (), result: .object(result)) { record in
+                record.state = SocketState.connected
+                record.localAddress = localText
+                record.peerAddress = peerText
+            }
+        }.1
+    }
+
+    /// `accept(2)`, waiting up to `timeout`; nil when nothing arrived (a normal answer).
+    public func accept(id: String, timeout: Duration) async throws -> SocketRecord? {
+        let (accepted, _) = try await perform(id, op: "accept", args: .object(["timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<SocketRecord?> in
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let pending: (socket: Socket, peer: SocketAddress)?
+                do { pending = try managed.socket.accept() } catch let error as Errno {
+                    throw Self.classify(error, op: "accept", conflicts: [.invalidArgument, .notSupported])
+                }
+                if let (socket, peer) = pending {
+                    let child = try await adopt(socket, peer: peer, parent: managed)
+                    return Step(value: child, result: .object(["socket_id": .string(child.id)]))
+                }
+                let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
+                if try await Reactor.shared.wait(for: .readable, on: fd, until: deadline) == .timedOut {
+                    return Step(value: nil, result: .object(["timed_out": .bool(true)]), outcome: "timeout")
+                }
+            }
+        }
+        return accepted
+    }
+
+    /// Registers an accepted connection as a new session with its parent.
+    private func adopt(_ socket: Socket, peer: SocketAddress, parent: ManagedSocket) async throws -> SocketRecord {
+        guard open.withLock({ $0.count }) < policy.maxOpenSockets else {
+            try? socket.close()
+            throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: the connection was accepted and closed")
+        }
+        let parentRecord = parent.snapshot()
+        let now = UnixTime.nowMicros()
+        var record = SocketRecord(id: Identifier.make(prefix: "sk"), family: parentRecord.family, type: parentRecord.type,
+                                  protocol: parentRecord.protocol, label: parentRecord.label, state: SocketState.connected,
+                                  createdAt: now)
+        record.parentID = parent.id
+        record.localAddress = (try? socket.localAddress()).flatMap(json)?.rendered
+        record.peerAddress = json(peer)?.rendered
+        let event = EventRecord(at: now, socketID: record.id, op: "accepted", outcome: "ok",
+                                args: JSONText.object(["parent_id": .string(parent.id)]).rendered,
+                                result: record.peerAddress.map { "{\"peer_address\":\($0)}" })
+        _ = try await repository.create(record, event: event)
+        open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record) }
+        return record
+    }
+
+    static func ms(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// A kernel failure of one operation, with the errnos that mean "not valid in this state" for it.
+    static func classify(_ error: Errno, op: String, conflicts: Set<Errno>, detail: String? = nil) -> SockpitError {
+        if conflicts.contains(error) {
+            return SockpitError(.conflict, "\(detail ?? op) failed: \(error.message) (\(error.name))", errno: error.name)
+        }
+        switch error {
+        case .addressNotAvailable:
+            return SockpitError(.invalid, "\(op) failed: \(error.message) (\(error.name))", field: "address", errno: error.name)
+        case .messageTooLong:
+            return SockpitError(.tooLarge, "\(op) failed: \(error.message) (\(error.name))", errno: error.name)
+        case .socketNotConnected, .addressRequired, .socketIsConnected:
+            return SockpitError(.conflict, "\(op) failed: \(error.message) (\(error.name))", errno: error.name)
+        default:
+            return SockpitError.system(error, during: op)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import SockpitCore
+import Storage
+
+/// A fresh, migrated SQLite history in its own temporary directory, with a registry over it.
+struct History {
+    /// The directory holding the database file.
+    let directory: String
+    /// The open, migrated database.
+    let database: Database
+    /// The registry under test, over `SQLiteHistory` on `database`.
+    let registry: SocketRegistry
+
+    /// Creates the directory and database; the registry allows `maxOpenSockets` open sockets.
+    init(maxOpenSockets: Int) throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("SockpitCoreTests-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            database = try Database(path: directory + "/sockpit.sqlite", logger: .quiet)
+            _ = try Migrator().migrate(database)
+            try database.enableWAL()
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        registry = SocketRegistry(repository: SQLiteHistory(database: database), maxOpenSockets: maxOpenSockets, logger: .quiet)
+    }
+
+    /// Closes what is still open, the database, and removes the directory.
+    func tearDown() async {
+        await registry.closeAll()
+        try? database.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The rows of `sql`, read straight from the file.
+    func query(_ sql: String, _ bindings: [SQLValue] = []) throws -> [Row] {
+        try database.read { try $0.query(sql, bindings) }
+    }
+}
+
+/// Runs `body` with a fresh history and registry, tearing them down whether `body` returned or threw.
+func withHistory<T>(maxOpenSockets: Int = 1024, _ body: (History) async throws -> T) async throws -> T {
+    let history = try History(maxOpenSockets: maxOpenSockets)
+    do {
+        let result = try await body(history)
+        await history.tearDown()
+        return result
+    } catch {
+        await history.tearDown()
+        throw error
+    }
+}
+
+extension Logger {
+    /// A logger that drops everything, so test output shows test results only.
+    static let quiet = Logger(label: "SockpitCoreTests") { _ in SwiftLogNoOpLogHandler() }
+}
