@@ -23,7 +23,7 @@ extension APIHandler {
         flag(.so_broadcast, patch.soBroadcast)
         try number(.so_rcvbuf, patch.soRcvbuf, 0...Int(Int32.max))
         try number(.so_sndbuf, patch.soSndbuf, 0...Int(Int32.max))
-        if let linger = patch.soLinger {
+        if let linger = patch.soLinger?.value1 {
             guard (0...65535).contains(linger.seconds) else {
                 throw APIProblem.validation("so_linger.seconds must be between 0 and 65535, got \(linger.seconds)", field: "so_linger.seconds")
             }

@@ -39,10 +39,10 @@ extension APIHandler {
     /// `POST /v1/sockets/{id}/send`.
     func sendSocket(_ input: Operations.SendSocket.Input) async throws -> Operations.SendSocket.Output {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
-        let bytes = try Payload.decode(request.data, encoding: request.encoding?.rawValue ?? "utf8", field: "data")
+        let bytes = try Payload.decode(request.data, encoding: request.encoding?.value1.rawValue ?? "utf8", field: "data")
         let timeout = try Self.timeout(request.timeoutMs, default: 10_000, field: "timeout_ms")
         let outcome = try await runtime.sockets.send(
-            id: input.path.id, bytes: bytes, to: request.to.map(Self.spec), flags: request.flags?.map(\.rawValue) ?? [],
+            id: input.path.id, bytes: bytes, to: request.to.map { Self.spec($0.value1) }, flags: request.flags?.map(\.rawValue) ?? [],
             timeout: timeout)
         return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.address)))))
     }
@@ -51,7 +51,7 @@ extension APIHandler {
     func receiveSocket(_ input: Operations.ReceiveSocket.Input) async throws -> Operations.ReceiveSocket.Output {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
         let timeout = try Self.timeout(request.timeoutMs, default: 0, field: "timeout_ms")
-        let encoding = request.encoding ?? .utf8
+        let encoding = request.encoding?.value1 ?? Components.Schemas.Encoding.utf8
         let outcome = try await runtime.sockets.receive(
             id: input.path.id, maxBytes: request.maxBytes ?? 65536, timeout: timeout, peek: request.peek ?? false,
             oob: request.oob ?? false)

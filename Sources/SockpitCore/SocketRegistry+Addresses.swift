@@ -10,7 +10,12 @@ extension SocketRegistry {
                 throw SockpitError(.invalid, "\(field).port must be between 0 and 65535, got \(port)", field: "\(field).port")
             }
             guard socket.family == .inet || socket.family == .inet6 else {
-                throw SockpitError(.invalid, "\(field) is an IP address but the socket's family is \(socket.family.name)", field: field)
+                throw SockpitError(.conflict, "\(field) is an IP address but this socket's family is \(socket.family.name)", field: field)
+            }
+            guard host.utf8.count <= 253, !host.isEmpty,
+                  host.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSetASCII.hostCharacters.contains(UInt8($0.value))) }) else {
+                throw SockpitError(.invalid, "\(field).host must be a numeric address or a host name (letters, digits, '.', '-', ':', '%', '_'; at most 253)",
+                                   field: "\(field).host")
             }
             if let scopeID, !(0...Int64(UInt32.max)).contains(scopeID) {
                 throw SockpitError(.invalid, "\(field).scope_id is out of range", field: "\(field).scope_id")
@@ -24,12 +29,12 @@ extension SocketRegistry {
                 }
                 return first
             } catch let error as ResolveError {
-                throw SockpitError(.invalid, "\(field).host '\(host)' could not be resolved: \(error.message) (\(error.name))",
+                throw SockpitError(.network, "\(field).host '\(host)' could not be resolved: \(error.message) (\(error.name))",
                                    field: "\(field).host", errno: error.name)
             }
         case .path(let name):
             guard socket.family == .unix else {
-                throw SockpitError(.invalid, "\(field) is a Unix path but the socket's family is \(socket.family.name)", field: field)
+                throw SockpitError(.conflict, "\(field) is a Unix path but this socket's family is \(socket.family.name)", field: field)
             }
             let absolute = try policy.unixPaths.resolve(name, field: "\(field).path")
             do { return try SocketAddress(unixPath: absolute) } catch {
@@ -37,7 +42,7 @@ extension SocketRegistry {
             }
         case .abstract(let name):
             guard socket.family == .unix else {
-                throw SockpitError(.invalid, "\(field) is an abstract name but the socket's family is \(socket.family.name)", field: field)
+                throw SockpitError(.conflict, "\(field) is an abstract name but this socket's family is \(socket.family.name)", field: field)
             }
             do { return try SocketAddress(abstractName: name) } catch {
                 throw SockpitError(.invalid, "\(field).abstract: \(error)", field: "\(field).abstract")
@@ -110,4 +115,9 @@ extension String {
         let digits = Array("0123456789abcdef")
         self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
+}
+
+/// The characters a host field may hold: IP literals (with an IPv6 scope after '%') and host names.
+enum CharacterSetASCII {
+    static let hostCharacters: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:%_".utf8))
 }

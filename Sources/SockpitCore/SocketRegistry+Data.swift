@@ -9,6 +9,9 @@ extension SocketRegistry {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
         }
         var sendFlags = SendFlags()
+        if Set(flags).count != flags.count {
+            throw SockpitError(.invalid, "flags lists a flag twice: \(flags.joined(separator: ", "))", field: "flags")
+        }
         for name in flags {
             guard let flag = SendFlags.named(name) else {
                 throw SockpitError(.invalid, "flag '\(name)' is not one of \(SendFlags.allNames.joined(separator: ", "))", field: "flags")
@@ -32,7 +35,7 @@ extension SocketRegistry {
                 let written: Int?
                 do { written = try managed.socket.send(bytes[sent...], to: destination, flags: sendFlags) } catch let error as Errno {
                     if error == .brokenPipe || error == .connectionReset { managed.peerClosed = true }
-                    throw Self.classify(error, op: "send", conflicts: [])
+                    throw Self.classify(error, op: "send", conflicts: [.notSupported, .invalidArgument])
                 }
                 if let written {
                     sent += written
@@ -59,7 +62,8 @@ extension SocketRegistry {
     /// `recv(2)` / `recvfrom(2)`, waiting up to `timeout` for data.
     public func receive(id: String, maxBytes: Int, timeout: Duration, peek: Bool, oob: Bool) async throws -> ReceiveOutcome {
         guard maxBytes >= 1, maxBytes <= policy.maxReceiveBytes else {
-            throw SockpitError(.invalid, "max_bytes must be between 1 and max_receive_bytes (\(policy.maxReceiveBytes)), got \(maxBytes)",
+            throw SockpitError(maxBytes < 1 || maxBytes > 1 << 24 ? .invalid : .tooLarge,
+                               "max_bytes must be between 1 and max_receive_bytes (\(policy.maxReceiveBytes)), got \(maxBytes)",
                                field: "max_bytes")
         }
         var flags = ReceiveFlags()
@@ -75,7 +79,7 @@ extension SocketRegistry {
                     // Without urgent data queued, MSG_OOB answers EINVAL: that is "nothing yet", wait for it.
                     if oob, error == .invalidArgument { message = nil } else {
                         if error == .connectionReset { managed.peerClosed = true }
-                        throw Self.classify(error, op: "receive", conflicts: [.invalidArgument])
+                        throw Self.classify(error, op: "receive", conflicts: [.invalidArgument, .notSupported])
                     }
                 }
                 if let message {
@@ -110,7 +114,7 @@ extension SocketRegistry {
     public func shutdown(id: String, how: ShutdownHow) async throws -> SocketRecord {
         try await perform(id, op: "shutdown", args: .object(["how": .string(how.rawValue)])) { (managed: ManagedSocket) async throws -> Step<Void> in
             do { try managed.socket.shutdown(how) } catch let error as Errno {
-                throw Self.classify(error, op: "shutdown", conflicts: [])
+                throw Self.classify(error, op: "shutdown", conflicts: [.notSupported])
             }
             return Step(value: (), result: nil) { record in
                 switch (how, record.state) {
@@ -141,7 +145,7 @@ extension SocketRegistry {
                         throw SockpitError(.forbidden, "setting \(option.rawValue) is not permitted (\(error.name))",
                                            field: option.rawValue, errno: error.name)
                     default:
-                        throw SockpitError(.invalid, "\(option.rawValue) cannot be set on this \(managed.socket.family.name)/\(managed.socket.type.name) socket: \(error.message) (\(error.name))",
+                        throw SockpitError(.conflict, "\(option.rawValue) cannot be set on this \(managed.socket.family.name)/\(managed.socket.type.name) socket: \(error.message) (\(error.name))",
                                            field: option.rawValue, errno: error.name)
                     }
                 }

@@ -200,6 +200,9 @@ extension SocketRegistry {
         switch error {
         case .addressNotAvailable:
             return SockpitError(.invalid, "\(op) failed: \(error.message) (\(error.name))", field: "address", errno: error.name)
+        case .noSuchFileOrDirectory:
+            // A Unix name with no socket behind it: the peer is not there, like a refused connection.
+            return SockpitError(.network, "\(op) failed: no socket at that name (\(error.name))", errno: error.name)
         case .messageTooLong:
             return SockpitError(.tooLarge, "\(op) failed: \(error.message) (\(error.name))", errno: error.name)
         case .socketNotConnected, .addressRequired, .socketIsConnected:

@@ -56,8 +56,8 @@ func loopbackTCP(_ family: AddressFamily) async throws -> (listener: Socket, cli
 /// A fresh directory under /tmp for Unix socket files; the caller removes it with ``removeDirectory(_:)``.
 func makeSocketDirectory() throws -> String {
     var template = Array("/tmp/sockpit-test-XXXXXX".utf8CString)
-    let path = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress) })
-    return String(cString: path)
+    let path = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+    return try #require(path)
 }
 
 /// Removes a directory made by ``makeSocketDirectory()`` and the sockets in it.
@@ -125,7 +125,8 @@ struct SocketOperationsTests {
 
         try sender.sendText("ping", to: target)
         let first = try await receiver.receiveWaiting(maxBytes: 64)
-        #expect(text(first) == "ping" && first.from == (try sender.localAddress()))
+        let senderAddress = try sender.localAddress()
+        #expect(text(first) == "ping" && first.from == senderAddress)
         #expect(!first.truncated && first.fullLength == 4 && !first.endOfFile)
 
         try sender.sendText(String(repeating: "x", count: 100), to: target)
