@@ -116,6 +116,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["SockpitAPI", "SockpitCore", "Storage", "HTTPServer", "SocketKit",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SockpitAPITests",
             dependencies: ["SockpitAPI", "SockpitCore", "Storage", "HTTPServer",
                            .product(name: "Logging", package: "swift-log")],

@@ -63,9 +63,13 @@ public enum Resolver {
 
     /// One `getaddrinfo` call's arguments.
     struct Query: Sendable {
+        /// The name or numeric address to look up.
         let host: String
+        /// The port every answer gets.
         let port: UInt16
+        /// `nil` for both IPv4 and IPv6.
         let family: AddressFamily?
+        /// The socket type the answers are for (`ai_socktype`), so each address comes once.
         let type: SocketType
 
         /// Calls `getaddrinfo`, blocking unless `numericOnly`.
@@ -73,9 +77,10 @@ public enum Resolver {
             var hints = addrinfo()
             hints.ai_family = family?.rawValue ?? AF_UNSPEC
             hints.ai_socktype = type.rawValue
-            hints.ai_flags = AI_NUMERICSERV | (numericOnly ? AI_NUMERICHOST : 0)
+            hints.ai_flags = numericOnly ? AI_NUMERICHOST : 0
+            // No service: glibc refuses any for SOCK_RAW (EAI_SERVICE); the port is set on each answer instead.
             var list: UnsafeMutablePointer<addrinfo>?
-            let code = getaddrinfo(host, String(port), &hints, &list)
+            let code = getaddrinfo(host, nil, &hints, &list)
             let systemError = Glibc.errno
             guard code == 0 else { return .failure(ResolveError(code: code, systemError: systemError)) }
             defer { freeaddrinfo(list) }
@@ -83,7 +88,7 @@ public enum Resolver {
             var entry = list
             while let info = entry?.pointee {
                 entry = info.ai_next
-                guard let address = info.ai_addr.flatMap({ Self.decode($0, length: info.ai_addrlen) }),
+                guard let address = info.ai_addr.flatMap({ Self.decode($0, length: info.ai_addrlen, port: port) }),
                       !addresses.contains(address) else { continue }
                 addresses.append(address)
             }
@@ -91,11 +96,15 @@ public enum Resolver {
         }
 
         /// An entry of a family ``SocketAddress`` does not model is skipped rather than failing the lookup.
-        private static func decode(_ address: UnsafePointer<sockaddr>, length: socklen_t) -> SocketAddress? {
+        private static func decode(_ address: UnsafePointer<sockaddr>, length: socklen_t, port: UInt16) -> SocketAddress? {
             var storage = sockaddr_storage()
             let count = min(Int(length), MemoryLayout<sockaddr_storage>.size)
             withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: count)) }
-            return try? SocketAddress(storage: storage, length: socklen_t(count))
+            switch try? SocketAddress(storage: storage, length: socklen_t(count)) {
+            case .v4(let host, _): return .v4(host: host, port: port)
+            case .v6(let host, _, let scopeID): return .v6(host: host, port: port, scopeID: scopeID)
+            default: return nil
+            }
         }
     }
 

@@ -44,7 +44,7 @@ public struct ReceiveFlags: OptionSet, Hashable, Sendable {
     public static let peek = ReceiveFlags(rawValue: CInt(MSG_PEEK))
     /// Read the urgent (out-of-band) byte of TCP. The corresponding C constant is `MSG_OOB`.
     public static let oob = ReceiveFlags(rawValue: CInt(MSG_OOB))
-    /// Ask for all `maxBytes`; on a non-blocking socket it still returns what is there. The corresponding C constant is `MSG_WAITALL`.
+    /// Ask for all `maxBytes` (a non-blocking socket still returns what is there). The corresponding C constant is `MSG_WAITALL`.
     public static let waitAll = ReceiveFlags(rawValue: CInt(MSG_WAITALL))
 }
 
@@ -61,7 +61,7 @@ public struct ReceivedMessage: Hashable, Sendable {
     /// Whether a stream or seqpacket peer has shut down writing (the read returned 0 with room to spare).
     public var endOfFile: Bool
 
-    /// Creates a message; ``Socket/receive(maxBytes:flags:)`` is where real ones come from.
+    /// Creates a message (real ones come from ``Socket/receive(maxBytes:flags:)``).
     public init(bytes: [UInt8], from: SocketAddress?, truncated: Bool, fullLength: Int, endOfFile: Bool) {
         self.bytes = bytes
         self.from = from
@@ -80,7 +80,8 @@ public enum ShutdownHow: String, Sendable, CaseIterable {
     /// Both. The corresponding C constant is `SHUT_RDWR`.
     case both
 
-    var rawValue32: CInt {
+    /// The `how` argument of `shutdown(2)`.
+    var cValue: CInt {
         switch self {
         case .read: CInt(SHUT_RD)
         case .write: CInt(SHUT_WR)
@@ -192,7 +193,7 @@ extension Socket {
 
     /// Closes one or both directions (`shutdown(2)`); `ENOTCONN` when not connected.
     public func shutdown(_ how: ShutdownHow) throws(Errno) {
-        _ = try withUnsafeFileDescriptor { fd throws(Errno) in try syscall { Glibc.shutdown(fd, how.rawValue32) } }
+        _ = try withUnsafeFileDescriptor { fd throws(Errno) in try syscall { Glibc.shutdown(fd, how.cValue) } }
     }
 
     /// The address the socket is bound to (`getsockname(2)`); unnamed Unix sockets answer `.unix(path: "")`.

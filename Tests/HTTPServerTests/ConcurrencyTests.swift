@@ -16,7 +16,7 @@ extension HTTPServerTransportTests {
             try await withTestServer(routes: { transport in
                 try transport.register({ _, _, _ in
                     slowStarted.open()
-                    await releaseSlow.wait()
+                    try await releaseSlow.wait()
                     return textResponse("slow done")
                 }, method: .get, path: "/v1/slow")
                 try transport.register({ _, _, _ in textResponse("fast") }, method: .get, path: "/v1/fast")
@@ -27,7 +27,7 @@ extension HTTPServerTransportTests {
                     slowAnswered.increment()
                     return response
                 }
-                await slowStarted.wait()
+                try await slowStarted.wait()
 
                 // Twenty connections spread over both pool threads, one of which also holds the slow request.
                 for index in 0..<20 {

@@ -14,7 +14,7 @@ extension HTTPServerTransportTests {
             { transport in
                 try transport.register({ _, _, _ in
                     started.open()
-                    await release.wait()
+                    try await release.wait()
                     return textResponse("slow done")
                 }, method: .get, path: "/v1/slow")
                 try transport.register({ _, _, _ in textResponse("fast") }, method: .get, path: "/v1/fast")
@@ -39,7 +39,7 @@ extension HTTPServerTransportTests {
             try await withTestServer(routes: Self.routes(started: started, release: release)) { server in
                 let port = server.port
                 async let slow = offload { try HTTPConnection(port: port).request("GET", "/v1/slow") }
-                await started.wait()
+                try await started.wait()
 
                 let clock = ContinuousClock()
                 let begun = clock.now
@@ -72,7 +72,7 @@ extension HTTPServerTransportTests {
             try await withTestServer(routes: Self.routes(started: started, release: release)) { server in
                 let port = server.port
                 async let slow = offload { try HTTPConnection(port: port).request("GET", "/v1/slow") }
-                await started.wait()
+                try await started.wait()
 
                 await server.transport.shutdown(gracePeriod: .milliseconds(300))
                 try Self.expectShuttingDown(try await slow)
@@ -113,7 +113,7 @@ extension HTTPServerTransportTests {
                     try connection.sendRequest("GET", "/v1/stream")
                     return connection
                 }
-                let producer = await producers.receive()
+                let producer = try await producers.receive()
                 defer { producer.finish() }
                 producer.yield(ArraySlice("event 1\n".utf8))
                 let first = try await offload { () -> [UInt8] in

@@ -44,7 +44,7 @@ extension HTTPServerTransportTests {
                     try connection.sendRequest("GET", "/v1/stream")
                     return connection
                 }
-                let producer = await producers.receive()
+                let producer = try await producers.receive()
                 let pieces = (1...3).map { patternBytes(count: 700, seed: UInt64($0)) }
 
                 producer.yield(pieces[0][...])
@@ -83,7 +83,7 @@ extension HTTPServerTransportTests {
                     try connection.sendRequest("GET", "/v1/stream")
                     return connection
                 }
-                let producer = await producers.receive()
+                let producer = try await producers.receive()
                 producer.yield(ArraySlice("first".utf8))
                 let first = try await offload { () -> [UInt8] in
                     _ = try connection.readHead()
@@ -118,7 +118,7 @@ extension HTTPServerTransportTests {
                     try connection.sendRequest("GET", "/v1/stream")
                     return connection
                 }
-                let producer = await producers.receive()
+                let producer = try await producers.receive()
                 producer.onTermination = { _ in terminated.open() }
                 producer.yield(ArraySlice("first".utf8))
                 _ = try await offload { () -> [UInt8] in
@@ -126,10 +126,17 @@ extension HTTPServerTransportTests {
                     return try Self.readBytes(5, from: connection)
                 }
                 connection.close()
-                // A suspended stream's socket is not watched; the next piece resumes it, and libmicrohttpd then
-                // finds the connection gone, destroys the response and cancels the producer.
-                producer.yield(ArraySlice("second".utf8))
-                await terminated.wait()
+                // A suspended stream's socket is not watched (STYLE.md: dead streams are found by heartbeats): each
+                // heartbeat resumes it, and a write after the client's reset makes libmicrohttpd drop the
+                // connection, destroy the response and cancel the producer. The test waits on that event.
+                let heartbeats = Task {
+                    while !Task.isCancelled {
+                        producer.yield(ArraySlice(": heartbeat\n".utf8))
+                        try? await Task.sleep(for: .milliseconds(10))
+                    }
+                }
+                defer { heartbeats.cancel() }
+                try await terminated.wait()
                 #expect(terminated.isOpen)
             }
         }
@@ -174,7 +181,7 @@ extension HTTPServerTransportTests {
                     try connection.sendRequest("GET", "/v1/stream")
                     return connection
                 }
-                let producer = await producers.receive()
+                let producer = try await producers.receive()
                 producer.yield(ArraySlice("partial".utf8))
                 let head = try await offload { () -> ResponseHead in
                     let head = try connection.readHead()

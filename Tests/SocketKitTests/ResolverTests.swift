@@ -24,6 +24,8 @@ struct ResolverTests {
             == [.v4(host: .loopback, port: 80)])
         #expect(try await Resolver.resolve(host: "::1", port: 53, family: .inet6, type: .dgram)
             == [.v6(host: .loopback, port: 53, scopeID: 0)])
+        #expect(try await Resolver.resolve(host: "127.0.0.1", port: 0, family: .inet, type: .raw)
+            == [.v4(host: .loopback, port: 0)], "raw sockets take no service")
         await #expect(throws: ResolveError.self) {
             try await Resolver.resolve(host: "::1", port: 53, family: .inet, type: .dgram)
         }

@@ -73,7 +73,7 @@ import Testing
 
     @Test("relative names, './' and absolute paths inside resolve to a path inside the directory")
     func acceptedNames() throws {
-        try withTree { tree, confinement in
+        try withTree { tree, confinement throws in
             #expect(try confinement.resolve("app.sock", field: "path") == tree.sockets + "/app.sock")
             #expect(try confinement.resolve("./app.sock", field: "path") == tree.sockets + "/app.sock")
             #expect(try confinement.resolve(tree.sockets + "/app.sock", field: "path") == tree.sockets + "/app.sock")
@@ -83,7 +83,7 @@ import Testing
 
     @Test("a name in an existing nested subdirectory is accepted, also through a link that stays inside")
     func nestedSubdirectory() throws {
-        try withTree { tree, confinement in
+        try withTree { tree, confinement throws in
             try FileManager.default.createDirectory(atPath: tree.sockets + "/sub/deeper", withIntermediateDirectories: true)
             #expect(try confinement.resolve("sub/deeper/app.sock", field: "path") == tree.sockets + "/sub/deeper/app.sock")
             #expect(try confinement.resolve(tree.sockets + "/sub/app.sock", field: "path") == tree.sockets + "/sub/app.sock")
@@ -115,7 +115,7 @@ import Testing
         (String(repeating: "n", count: 110), "a Unix socket path has at most 107 bytes"),
     ])
     func refusals(name: String, why: String) throws {
-        try withTree { tree, confinement in
+        try withTree { tree, confinement throws in
             try FileManager.default.createDirectory(atPath: tree.sockets + "/sub", withIntermediateDirectories: false)
             _ = FileManager.default.createFile(atPath: tree.sockets + "/file", contents: Data())
             _ = FileManager.default.createFile(atPath: tree.sockets + "/inside.sock", contents: Data())
@@ -144,7 +144,7 @@ import Testing
     /// The 107-byte limit is sun_path's: a name that just fits resolves, and binds a real socket there.
     @Test("a path of exactly 107 bytes is accepted and binds a real socket inside the directory")
     func longestPathBinds() throws {
-        try withTree { tree, confinement in
+        try withTree { tree, confinement throws in
             let room = 107 - (tree.sockets.utf8.count + 1)
             let path = try confinement.resolve(String(repeating: "s", count: room), field: "path")
             #expect(path.utf8.count == 107)
@@ -170,7 +170,7 @@ import Testing
 
     @Test("displayName maps paths inside to the name that resolves back to them, and paths outside to nil")
     func displayNameRoundTrip() throws {
-        try withTree { tree, confinement in
+        try withTree { tree, confinement throws in
             try FileManager.default.createDirectory(atPath: tree.sockets + "/sub", withIntermediateDirectories: false)
             for name in ["app.sock", "sub/app.sock"] {
                 let path = try confinement.resolve(name, field: "path")

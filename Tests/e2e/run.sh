@@ -85,6 +85,30 @@ t_kill9() {
 check "kill -9 then restart: integrity_check ok and the service comes back" t_kill9
 kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
 
+t_crash_history() {
+  local dir="$WORK/crash" p; p=$(free_port)
+  start "$dir" "$p" || return 1
+  python3 Tests/e2e/crash_burst.py "http://127.0.0.1:$p" "$SERVER_PID" "$WORK/acked.jsonl" || return 1
+  wait "$SERVER_PID" 2>/dev/null
+  sqlite3 "$dir/sockpit.sqlite" 'PRAGMA integrity_check' | grep -qx ok || { echo "integrity_check failed"; return 1; }
+  python3 - "$dir/sockpit.sqlite" "$WORK/acked.jsonl" <<'PY' || return 1
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+recorded = set(db.execute("SELECT socket_id, op FROM events WHERE outcome = 'ok'").fetchall())
+acked = [json.loads(line) for line in open(sys.argv[2])]
+missing = [a for a in acked if (a["socket_id"], a["op"]) not in recorded]
+print(f"acknowledged={len(acked)} missing_from_history={len(missing)}")
+sys.exit(1 if missing else 0)
+PY
+  start "$dir" "$p" || return 1
+  open_left=$(sqlite3 "$dir/sockpit.sqlite" "SELECT count(*) FROM sockets WHERE closed_at IS NULL")
+  crashed=$(sqlite3 "$dir/sockpit.sqlite" "SELECT count(*) FROM sockets WHERE close_reason = 'server-crash'")
+  echo "open after restart: $open_left, marked server-crash: $crashed"
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+  [ "$open_left" = 0 ] && [ "$crashed" -gt 0 ]
+}
+check "kill -9 during a burst: every 2xx operation is in history, open sessions become server-crash" t_crash_history
+
 PORT2=$(free_port); U2="http://127.0.0.1:$PORT2"
 start "$WORK/auth" "$PORT2" --token s3cret || true
 t_auth() {
