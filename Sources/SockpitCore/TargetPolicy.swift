@@ -305,11 +305,12 @@ public struct TargetPolicy: Sendable {
     ///
     /// Order: a matching deny rule denies; then a matching allow rule allows; then a matching default-deny
     /// rule denies; then a non-empty allow list denies the rest; everything else is allowed. Unix and abstract
-    /// addresses are always allowed here: ``UnixPathConfinement`` confines them.
+    /// addresses are always allowed here (``UnixPathConfinement`` confines them), and so are netlink ones:
+    /// rules are about IP, and the kernel's own privilege checks govern netlink.
     public func decide(_ address: SocketAddress) -> Decision {
         switch address {
-        case .unix, .abstract: return .allowed
-        case .v4, .v6, .netlink: break
+        case .unix, .abstract, .netlink: return .allowed
+        case .v4, .v6: break
         }
         if let rule = deny.first(where: { $0.matches(address) }) {
             return .denied(rule: rule.description, reason: "\(address) matches the deny rule \(rule)")

@@ -60,7 +60,9 @@ public struct UnixPathConfinement: Sendable {
         guard let last = components.last else {
             throw refuse("'\(name)' names the sockets directory itself, not a socket inside it")
         }
-        guard !name.hasSuffix("/") else { throw refuse("'\(name)' ends with '/', which names a directory") }
+        guard !name.hasSuffix("/"), parts.last != "." else {
+            throw refuse("'\(name)' ends with '/' or '/.', which names a directory")
+        }
 
         var parent = directory
         let parents = components.dropLast()

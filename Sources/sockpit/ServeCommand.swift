@@ -123,33 +123,6 @@ struct HTTPService: Service {
     let grace: Duration
     let logger: Logger
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Directory for Unix filesystem socket names; names outside it are refused. [env: SOCKPIT_UNIX_DIR] [default: DATA_DIR/sockets]",
-        valueName: "path"))
-    var unixDir: String?
-
-    @Option(name: .customLong("allow-target"), help: ArgumentHelp(
-        "Allow connect/send-to targets in CIDR[:ports] (repeatable; e.g. 10.0.0.0/8:443, [::1]/128). Once any allow rule is given, other targets are denied. [env: SOCKPIT_ALLOW_TARGETS, comma-separated]",
-        valueName: "rule"))
-    var allowTargets: [String] = []
-
-    @Option(name: .customLong("deny-target"), help: ArgumentHelp(
-        "Deny connect/send-to targets in CIDR[:ports] (repeatable); wins over allow. Beyond loopback, loopback, link-local (169.254.169.254) and the host's own addresses are denied by default unless allowed. [env: SOCKPIT_DENY_TARGETS, comma-separated]",
-        valueName: "rule"))
-    var denyTargets: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Most managed sockets open at once; more answer 429. [env: SOCKPIT_MAX_OPEN_SOCKETS] [default: 1024]", valueName: "n"))
-    var maxOpenSockets: Int?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Largest payload of one send, in bytes; larger answer 413. [env: SOCKPIT_MAX_SEND_BYTES] [default: 262144]", valueName: "bytes"))
-    var maxSendBytes: Int?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Largest max_bytes of one receive. [env: SOCKPIT_MAX_RECEIVE_BYTES] [default: 1048576]", valueName: "bytes"))
-    var maxReceiveBytes: Int?
-
     func run() async throws {
         do {
             try await runtime.start()

@@ -112,15 +112,14 @@ import Testing
         #expect(!top.matches(try SocketAddress(host: "10.0.0.1", port: 65534)))
     }
 
-    @Test("Unix, abstract and netlink addresses never match a rule and are always allowed by the policy")
+    @Test("Unix, abstract and netlink addresses never match a rule and are always allowed, even with an allow list")
     func nonIPAddresses() throws {
         let all = try TargetRule(parsing: "0.0.0.0/0")
         let policy = TargetPolicy(allow: [try TargetRule(parsing: "192.0.2.1")], deny: [all], defaultDeny: [all])
-        for address: SocketAddress in [.unix(path: "/tmp/x.sock"), .abstract(name: "x")] {
+        for address: SocketAddress in [.unix(path: "/tmp/x.sock"), .abstract(name: "x"), .netlink(pid: 0, groups: 0)] {
             #expect(!all.matches(address))
             #expect(policy.decide(address) == .allowed)
         }
-        #expect(!all.matches(.netlink(pid: 0, groups: 0)))
     }
 
     @Test("a deny rule beats an allow rule that also matches")

@@ -112,6 +112,7 @@ import Testing
         (".", "names the sockets directory itself"),
         ("SOCKETS", "names the sockets directory itself"),
         ("sub/", "ends with '/'"),
+        ("sub/.", "ends with '/'"),
         (String(repeating: "n", count: 110), "a Unix socket path has at most 107 bytes"),
     ])
     func refusals(name: String, why: String) throws {
