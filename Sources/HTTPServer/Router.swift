@@ -33,6 +33,15 @@ struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
+    /// Literal paths answered synchronously on the daemon thread, by path then method.
+    private(set) var immediate: [String: [String: ImmediateHandler]] = [:]
+
+    /// Adds a synchronous route for a literal path (no parameters).
+    mutating func addImmediate(method: HTTPRequest.Method, path: String, handler: @escaping ImmediateHandler) throws {
+        guard !path.contains("{") else { throw HTTPServerError.invalidListenAddress("immediate routes take literal paths: \(path)") }
+        if immediate[path]?[method.rawValue] != nil { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: path) }
+        immediate[path, default: [:]][method.rawValue] = handler
+    }
 
     /// Splits a template into segments; `{name}` becomes a parameter.
     static func parse(template: String) -> [Segment] {
@@ -83,6 +92,26 @@ struct Router: Sendable {
         return parameters
     }
 }
+
+/// A response computed at once, without suspending the connection: for cheap routes that never wait.
+public struct ImmediateResponse: Sendable {
+    /// HTTP status code.
+    public var status: Int
+    /// Header fields (Content-Length is added by the transport).
+    public var headers: [(String, String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A synchronous handler: runs on a libmicrohttpd thread, so it must never block or wait.
+public typealias ImmediateHandler = @Sendable () -> ImmediateResponse
 
 /// Errors raised by the transport itself (not by handlers).
 public enum HTTPServerError: Error, CustomStringConvertible, Sendable {

@@ -62,7 +62,7 @@ extension TransportCore {
             var parts: [String] = []
             _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
             context.query = parts.isEmpty ? nil : parts.joined(separator: "&")
-            if let length = context.headers.first(where: { $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }),
+            if let length = context.headers.first(where: { $0.0.count == 14 && $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }),
                length > configuration.maxRequestBodyBytes {
                 // Answering before the body is read makes libmicrohttpd close the connection, which is
                 // what we want for an oversized upload.
@@ -99,6 +99,11 @@ extension TransportCore {
         context.phase = .running
         if stopping.load(ordering: .acquiring) { return queue(TransportProblem.shuttingDown.response, for: context) }
         let path = context.path
+        if let handler = router.immediate[path]?[context.method] {
+            context.route = path
+            let response = handler()
+            return queue(PreparedResponse(status: response.status, headers: response.headers, body: .bytes(response.body)), for: context)
+        }
         switch router.match(method: context.method, path: Substring(path)) {
         case .notFound:
             return queue(TransportProblem.notFound(path: path).response, for: context)
@@ -187,7 +192,7 @@ extension TransportCore {
             if stopping.load(ordering: .acquiring) { stream.finish() }
         }
         guard let response else { return .NO }
-        for (name, value) in prepared.headers where name.lowercased() != "content-length" {
+        for (name, value) in prepared.headers where !(name.count == 14 && name.lowercased() == "content-length") {
             MHD_add_response_header(response, name, value)
         }
         let result = MHD_queue_response(context.connection.pointer, UInt32(prepared.status), response)
@@ -198,7 +203,7 @@ extension TransportCore {
     /// The completion notification: forget the request and write its access-log line.
     func completed(_ context: RequestContext, termination: MHD_RequestTerminationCode) {
         requests.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(context)) }
-        guard context.phase != .receiving || context.status != 0 else { return }
+        guard context.phase != .receiving || context.status != 0, logger.logLevel <= .info else { return }
         let elapsed = ContinuousClock.now - context.started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [

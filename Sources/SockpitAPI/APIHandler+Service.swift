@@ -4,17 +4,44 @@ import SockpitCore
 extension APIHandler {
     /// `GET /v1/health`.
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
-        let report = await runtime.health()
+        .ok(.init(body: .json(healthDocument())))
+    }
+
+    /// The health document, shared by the generated operation and the immediate route.
+    func healthDocument() -> Components.Schemas.Health {
+        let report = runtime.health()
         let seconds = report.uptime.components
         let uptimeMs = Double(seconds.seconds) * 1000 + Double(seconds.attoseconds) / 1e15
-        return .ok(.init(body: .json(.init(
+        return .init(
             status: report.databaseOK ? .ok : .degraded,
             version: report.version,
             uptimeMs: (uptimeMs * 1000).rounded() / 1000,
             startedAt: report.startedAt,
             database: .init(path: report.databasePath, schemaVersion: report.schemaVersion, ok: report.databaseOK)
-        ))))
+        )
     }
+
+    /// `GET /v1/health` answered synchronously (no suspend, no task hop): status, content type and body,
+    /// encoded exactly as the generated server encodes them.
+    public func immediateHealth() -> (status: Int, contentType: String, body: [UInt8]) {
+        do {
+            return (200, "application/json; charset=utf-8", Array(try Self.healthEncoder.encode(healthDocument())))
+        } catch {
+            logger.error("encoding health failed", metadata: ["error": "\(error)"])
+            return (500, "application/problem+json", Array("{\"status\":500,\"title\":\"Internal Server Error\",\"type\":\"https://sockpit.dev/problems/internal\",\"detail\":\"health could not be encoded\"}".utf8))
+        }
+    }
+
+    /// The same output format as the generated server's (sorted keys, pretty, unescaped slashes, RFC 3339 ms).
+    private static let healthEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339Transcoder.format(date))
+        }
+        return encoder
+    }()
 
     /// `GET /v1/capabilities`.
     func getCapabilities(_ input: Operations.GetCapabilities.Input) async throws -> Operations.GetCapabilities.Output {

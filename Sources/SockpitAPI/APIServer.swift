@@ -9,7 +9,7 @@ extension APIHandler {
             on: transport,
             serverURL: URL(string: "/")!,
             configuration: Configuration(
-                dateTranscoder: .iso8601WithFractionalSeconds,
+                dateTranscoder: RFC3339Transcoder(),
                 jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
             middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token)]
         )

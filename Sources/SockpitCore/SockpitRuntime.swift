@@ -1,6 +1,7 @@
 public import FoundationEssentials
 public import Logging
 public import Storage
+import Synchronization
 
 /// The domain root: owns the database and what was learned about the host at start. The API layer asks it
 /// questions; it knows nothing of HTTP.
@@ -16,6 +17,8 @@ public final class SockpitRuntime: Sendable {
     private let startedAt: Date
     private let startedInstant: ContinuousClock.Instant
     private let logger: Logger
+    private let databaseOK = Atomic<Bool>(false)
+    private let prober = Mutex<Task<Void, Never>?>(nil)
 
     /// Wraps an opened, migrated database and the capabilities probed at start.
     public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy, logger: Logger) {
@@ -29,25 +32,45 @@ public final class SockpitRuntime: Sendable {
     }
 
     /// Liveness and database status; a failing database makes the report degraded, not an error.
-    public func health() async -> HealthReport {
+    /// Never waits: the database is probed once a second in the background (`start()`), so a liveness
+    /// poll can be answered on an HTTP thread without ever queueing behind a write.
+    public func health() -> HealthReport {
+        HealthReport(
+            databaseOK: databaseOK.load(ordering: .relaxed), version: SockpitVersion.current, startedAt: startedAt,
+            uptime: ContinuousClock.now - startedInstant, databasePath: database.path, schemaVersion: schemaVersion)
+    }
+
+    /// Runs `SELECT 1` and remembers whether it answered.
+    @discardableResult
+    func probeDatabase() -> Bool {
         var ok = false
         do {
             ok = try database.read { try $0.scalar("SELECT 1", []) } == .integer(1)
         } catch {
             logger.warning("health check query failed", metadata: ["error": "\(error)"])
         }
-        return HealthReport(
-            databaseOK: ok, version: SockpitVersion.current, startedAt: startedAt,
-            uptime: ContinuousClock.now - startedInstant, databasePath: database.path, schemaVersion: schemaVersion)
+        databaseOK.store(ok, ordering: .relaxed)
+        return ok
     }
 
-    /// Prepares history at start: sessions a dead process left open are closed as `server-crash`.
+    /// Prepares history at start (sessions a dead process left open are closed as `server-crash`) and
+    /// starts the once-a-second database probe behind `health()`.
     public func start() async throws {
         try await sockets.recoverAbandonedSessions()
+        probeDatabase()
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self else { return }
+                self.probeDatabase()
+            }
+        }
+        prober.withLock { $0 = task }
     }
 
     /// Closes what the runtime owns; called once the HTTP server has stopped.
     public func shutdown() async {
+        prober.withLock { $0?.cancel() }
         await sockets.closeAll()
         do {
             try database.close()

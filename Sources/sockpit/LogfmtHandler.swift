@@ -43,7 +43,17 @@ struct LogfmtHandler: LogHandler {
 
     /// Bare when the value is a plain token, quoted (with escapes) otherwise.
     private static func quote(_ value: String) -> String {
-        let plain = !value.isEmpty && value.allSatisfy { $0.isLetter || $0.isNumber || "-_./:@[]".contains($0) }
+        // Byte-level check: most values (paths, numbers, ids) are plain ASCII tokens.
+        let plain = !value.isEmpty && value.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: ":"), UInt8(ascii: "@"),
+                 UInt8(ascii: "["), UInt8(ascii: "]"):
+                return true
+            default:
+                return false
+            }
+        }
         if plain { return value }
         var out = "\""
         for character in value {

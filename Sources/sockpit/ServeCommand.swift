@@ -107,7 +107,13 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime = SockpitRuntime(
             database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy, logger: logger)
         let transport = MicroHTTPDTransport(configuration: settings.http, logger: logger)
-        try APIHandler(runtime: runtime, logger: logger).register(on: transport, token: settings.token)
+        let handler = APIHandler(runtime: runtime, logger: logger)
+        try handler.register(on: transport, token: settings.token)
+        // Liveness polls are the hottest route and never wait: answer them on the daemon thread.
+        try transport.registerImmediate(method: .get, path: "/v1/health") {
+            let health = handler.immediateHealth()
+            return ImmediateResponse(status: health.status, headers: [("Content-Type", health.contentType)], body: health.body)
+        }
 
         let service = HTTPService(transport: transport, runtime: runtime, grace: settings.grace, logger: logger)
         let group = ServiceGroup(configuration: .init(
