@@ -110,6 +110,7 @@ let package = Package(
             name: "HTTPServerTests",
             dependencies: [
                 "HTTPServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -147,9 +147,14 @@ final class TransportCore: @unchecked Sendable {
             logger.warning("request cancelled by shutdown", metadata: ["http.method": "\(context.method)", "http.path": "\(context.path)"])
             MHD_resume_connection(context.connection.pointer)
         }
-        // libmicrohttpd aborts if stopped with a suspended connection: let resumed ones finish first.
+        // libmicrohttpd aborts if stopped with a suspended connection: let resumed ones finish first, and
+        // answer any request that was suspended after the pass above.
         let drainDeadline = clock.now.advanced(by: .seconds(2))
         while !requests.withLock({ $0.isEmpty }), clock.now < drainDeadline {
+            for context in requests.withLock({ Array($0.values) }) where context.complete(with: TransportProblem.shuttingDown.response) {
+                MHD_resume_connection(context.connection.pointer)
+            }
+            for stream in requests.withLock({ $0.values.compactMap { $0.shared.withLock { $0.stream } } }) { stream.finish() }
             try? await Task.sleep(for: .milliseconds(5))
         }
         if let handle = daemon.withLock({ state in defer { state = nil }; return state }) {

@@ -31,6 +31,8 @@ final class RequestContext: @unchecked Sendable {
     var headers: [(String, String)] = []
     var query: String?
     var body: [UInt8] = []
+    /// The upload grew past the limit: the rest is discarded and 413 answered once it has been read.
+    var bodyTooLarge = false
     var phase = Phase.receiving
     var status = 0
     var route: String?

@@ -12,6 +12,7 @@ final class ResponseStream: @unchecked Sendable {
         var chunks: [ArraySlice<UInt8>] = []
         var buffered = 0
         var finished = false
+        var failed = false
         var cancelled = false
         var suspended = false
         var producerWaiting: CheckedContinuation<Void, Never>?
@@ -34,6 +35,8 @@ final class ResponseStream: @unchecked Sendable {
         var wake: CheckedContinuation<Void, Never>?
         let count: Int = state.withLock { state in
             if state.chunks.isEmpty {
+                // -2 (MHD_CONTENT_READER_END_WITH_ERROR) closes without the final chunk; -1 ends normally.
+                if state.failed { return -2 }
                 if state.finished || state.cancelled { return -1 }
                 state.suspended = true
                 MHD_suspend_connection(connection.pointer)
@@ -82,10 +85,12 @@ final class ResponseStream: @unchecked Sendable {
         return state.withLock { !$0.cancelled && !$0.finished }
     }
 
-    /// Ends the stream after what is buffered (producer finished, or the server is shutting down).
-    func finish() {
+    /// Ends the stream after what is buffered (producer finished, or the server is shutting down); `failed`
+    /// ends it as incomplete.
+    func finish(failed: Bool = false) {
         let (resume, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
             state.finished = true
+            if failed { state.failed = true }
             let resume = state.suspended
             state.suspended = false
             defer { state.producerWaiting = nil }

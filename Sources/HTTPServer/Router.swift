@@ -56,25 +56,55 @@ struct Router: Sendable {
     /// Adds a route; registering the same method and template twice is a programming error.
     mutating func add(method: HTTPRequest.Method, template: String, handler: @escaping RouteHandler) throws {
         let segments = Self.parse(template: template)
-        if routes.contains(where: { $0.method == method && $0.segments == segments }) {
+        // Templates differing only in parameter names are the same path (OpenAPI: they MUST NOT both exist).
+        if routes.contains(where: { $0.method == method && Self.shape($0.segments) == Self.shape(segments) }) {
             throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template)
         }
         routes.append(Route(method: method, template: template, segments: segments, handler: handler))
     }
 
     /// Finds the route for `path` (without query string); distinguishes unknown paths from wrong methods.
+    /// A concrete path wins over a templated one (`/v1/events/stream` before `/v1/events/{id}`), as OpenAPI
+    /// requires, whatever the registration order.
     func match(method: String, path: Substring) -> Match {
         let pieces = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
         var template: String?
+        var best: (route: Route, parameters: [String: Substring])?
         for route in routes {
             guard let parameters = Self.bind(route.segments, to: pieces) else { continue }
-            if route.method.rawValue == method { return .found(route, parameters: parameters) }
-            allowed.append(route.method.rawValue)
+            if route.method.rawValue == method {
+                if best == nil || Self.isMoreSpecific(route.segments, than: best!.route.segments) {
+                    best = (route, parameters)
+                }
+                continue
+            }
+            if !allowed.contains(route.method.rawValue) { allowed.append(route.method.rawValue) }
             template = template ?? route.template
         }
+        if let best { return .found(best.route, parameters: best.parameters) }
         if let template { return .methodNotAllowed(allowed: allowed, template: template) }
         return .notFound
+    }
+
+    /// True when, at the first segment where they differ in kind, `a` has a literal and `b` a parameter.
+    private static func isMoreSpecific(_ a: [Segment], than b: [Segment]) -> Bool {
+        for (x, y) in zip(a, b) {
+            switch (x, y) {
+            case (.literal, .parameter): return true
+            case (.parameter, .literal): return false
+            default: continue
+            }
+        }
+        return false
+    }
+
+    /// The template with parameter names erased.
+    private static func shape(_ segments: [Segment]) -> [Segment] {
+        segments.map { segment in
+            if case .parameter = segment { return .parameter("") }
+            return segment
+        }
     }
 
     private static func bind(_ segments: [Segment], to pieces: [Substring]) -> [String: Substring]? {

@@ -29,9 +29,15 @@ private let headerIterator: MHD_KeyValueIterator = { cls, _, key, value in
 
 private let queryIterator: MHD_KeyValueIterator = { cls, _, key, value in
     let parts = cls!.assumingMemoryBound(to: [String].self)
+    // libmicrohttpd turns '+' into ' ' before the (no-op) unescape callback; a request-target cannot hold a
+    // raw space, so every space here was a '+': put it back so the target reaches handlers as sent.
+    func raw(_ text: UnsafePointer<CChar>) -> String {
+        let string = String(cString: text)
+        return string.contains(" ") ? string.replacingOccurrences(of: " ", with: "+") : string
+    }
     if let key {
-        let name = String(cString: key)
-        parts.pointee.append(value.map { name + "=" + String(cString: $0) } ?? name)
+        let name = raw(key)
+        parts.pointee.append(value.map { name + "=" + raw($0) } ?? name)
     }
     return .YES
 }
@@ -76,13 +82,21 @@ extension TransportCore {
             if size.pointee > 0 {
                 let count = size.pointee
                 size.pointee = 0
-                guard context.body.count + count <= configuration.maxRequestBodyBytes else {
-                    return queue(TransportProblem.payloadTooLarge(limit: configuration.maxRequestBodyBytes).response, for: context)
+                // libmicrohttpd refuses a response while the body is still arriving (chunked uploads have no
+                // Content-Length to check up front): discard the rest and answer 413 on the final call.
+                guard !context.bodyTooLarge, context.body.count + count <= configuration.maxRequestBodyBytes else {
+                    context.bodyTooLarge = true
+                    context.body = []
+                    return .YES
                 }
                 data!.withMemoryRebound(to: UInt8.self, capacity: count) {
                     context.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
                 }
                 return .YES
+            }
+            if context.bodyTooLarge {
+                context.phase = .running
+                return queue(TransportProblem.payloadTooLarge(limit: configuration.maxRequestBodyBytes).response, for: context)
             }
             return dispatch(context)
         case .running:
@@ -97,14 +111,22 @@ extension TransportCore {
     /// Routes a complete request: transport-level answers at once, handlers on a task.
     private func dispatch(_ context: RequestContext) -> MHD_Result {
         context.phase = .running
-        if stopping.load(ordering: .acquiring) { return queue(TransportProblem.shuttingDown.response, for: context) }
+        // Counted before the stopping check, so that shutdown either sees this request or it sees stopping.
+        runningHandlers.add(1, ordering: .sequentiallyConsistent)
+        if stopping.load(ordering: .sequentiallyConsistent) {
+            runningHandlers.subtract(1, ordering: .relaxed)
+            return queue(TransportProblem.shuttingDown.response, for: context)
+        }
         let path = context.path
         if let handler = router.immediate[path]?[context.method] {
+            runningHandlers.subtract(1, ordering: .relaxed)
             context.route = path
             let response = handler()
             return queue(PreparedResponse(status: response.status, headers: response.headers, body: .bytes(response.body)), for: context)
         }
-        switch router.match(method: context.method, path: Substring(path)) {
+        let match = router.match(method: context.method, path: Substring(path))
+        if case .found = match {} else { runningHandlers.subtract(1, ordering: .relaxed) }
+        switch match {
         case .notFound:
             return queue(TransportProblem.notFound(path: path).response, for: context)
         case .methodNotAllowed(let allowed, let template):
@@ -126,7 +148,6 @@ extension TransportCore {
             let metadata = ServerRequestMetadata(pathParameters: parameters)
             context.shared.withLock { $0.suspended = true }
             MHD_suspend_connection(context.connection.pointer)
-            runningHandlers.add(1, ordering: .relaxed)
             let handler = route.handler
             Task { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
             return .YES
@@ -183,10 +204,12 @@ extension TransportCore {
                     for try await chunk in body {
                         guard await stream.append(chunk) else { break }
                     }
+                    stream.finish()
                 } catch {
-                    self.logger.debug("stream producer ended", metadata: ["error": "\(error)"])
+                    // Cut the response off (no final chunk) so the client can tell it is incomplete.
+                    self.logger.warning("streamed response failed", metadata: ["error": "\(error)"])
+                    stream.finish(failed: true)
                 }
-                stream.finish()
             }
             stream.producer.withLock { $0 = task }
             if stopping.load(ordering: .acquiring) { stream.finish() }

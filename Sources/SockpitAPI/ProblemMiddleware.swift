@@ -26,6 +26,10 @@ public struct ProblemMiddleware: ServerMiddleware {
             return (response, responseBody)
         } catch {
             var problem = problem(for: error, operationID: operationID)
+            if let serverError = error as? ServerError, let decoding = serverError.underlyingError as? DecodingError,
+               body == nil, let parameter = Self.parameterProblem(decoding, request: request) {
+                problem = parameter
+            }
             if problem.kind == "malformed-json", let body, let reason = await Self.syntaxError(in: body) {
                 problem.detail = "request body is not valid JSON: \(reason)"
             }
@@ -86,6 +90,35 @@ public struct ProblemMiddleware: ServerMiddleware {
         @unknown default:
             return .badRequest("the request body could not be decoded")
         }
+    }
+
+    /// A decoding failure without a request body is about a query parameter; the runtime decodes each at
+    /// the root, so its name is found by the value it could not take.
+    static func parameterProblem(_ error: DecodingError, request: HTTPRequest) -> APIProblem? {
+        guard let target = request.path, let question = target.firstIndex(of: "?") else { return nil }
+        let message: String = switch error {
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+            context.debugDescription
+        case .keyNotFound(let key, _): key.stringValue
+        @unknown default: ""
+        }
+        let items = target[target.index(after: question)...].split(separator: "&").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            return (name, value)
+        }
+        // The value named in the message, else the only parameter whose value is not a whole number when the
+        // runtime failed a number conversion, else the only parameter there is.
+        let nonNumeric = items.filter { Int($0.1) == nil }
+        let culprit = items.first { !$0.1.isEmpty && message.contains($0.1) }
+            ?? (message.contains("convert") && nonNumeric.count == 1 ? nonNumeric.first : nil)
+            ?? (items.count == 1 ? items.first : nil)
+        guard let (name, value) = culprit else {
+            let names = items.map(\.0).joined(separator: ", ")
+            return .validation("one of the query parameters (\(names)) has an invalid value: \(message)", field: nil)
+        }
+        return .validation("query parameter '\(name)' has an invalid value '\(value)'; see openapi.yaml for what it accepts", field: name)
     }
 
     /// Where the JSON syntax breaks, in the parser's words ("Unexpected end of file", "Invalid value around

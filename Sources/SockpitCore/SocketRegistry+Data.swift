@@ -186,9 +186,10 @@ extension SocketRegistry {
         if let label, label.utf8.count > 200 {
             throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
         }
-        guard open.withLock({ $0.count }) + 2 <= policy.maxOpenSockets else {
+        guard reserveSlots(2) else {
             throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: close sockets before creating more")
         }
+        defer { releaseSlots(2) }
         let pair: (Socket, Socket)
         do { pair = try Socket.pair(type: socketType) } catch {
             throw SockpitError.system(error, during: "socketpair(unix, \(type))")

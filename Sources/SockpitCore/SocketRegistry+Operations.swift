@@ -168,10 +168,11 @@ extension SocketRegistry {
 
     /// Registers an accepted connection as a new session with its parent.
     private func adopt(_ socket: Socket, peer: SocketAddress, parent: ManagedSocket) async throws -> SocketRecord {
-        guard open.withLock({ $0.count }) < policy.maxOpenSockets else {
+        guard reserveSlots(1) else {
             try? socket.close()
             throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: the connection was accepted and closed")
         }
+        defer { releaseSlots(1) }
         let parentRecord = parent.snapshot()
         let now = UnixTime.nowMicros()
         var record = SocketRecord(id: Identifier.make(prefix: "sk"), family: parentRecord.family, type: parentRecord.type,

@@ -11,6 +11,8 @@ public final class SocketRegistry: Sendable {
     let repository: any SocketRepository
     private let events: any EventRepository
     let open = Mutex<[String: ManagedSocket]>([:])
+    /// Slots of max_open_sockets taken by creations in progress.
+    let reservations = Mutex<Int>(0)
     /// The rules and limits enforced.
     public let policy: SocketPolicy
     let logger: Logger
@@ -53,13 +55,12 @@ public final class SocketRegistry: Sendable {
         if let label, label.utf8.count > 200 {
             throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
         }
-        let reserved = open.withLock { sockets -> Bool in
-            guard sockets.count < maxOpenSockets else { return false }
-            return true
-        }
-        guard reserved else {
+        // Reserve the slot now, under the same lock as the count, so concurrent creates cannot overshoot.
+        guard reserveSlots(1) else {
             throw SockpitError(.limit, "max_open_sockets (\(maxOpenSockets)) reached: close sockets before creating more")
         }
+        var slotHeld = true
+        defer { if slotHeld { releaseSlots(1) } }
         let started = UnixTime.nowMicros()
         let socket: Socket
         do {
@@ -84,6 +85,8 @@ public final class SocketRegistry: Sendable {
         record.seq = 0
         let managed = ManagedSocket(socket: socket, record: record)
         open.withLock { $0[record.id] = managed }
+        releaseSlots(1)
+        slotHeld = false
         if let options, !options.isEmpty {
             do {
                 _ = try await setOptions(id: record.id, options)
@@ -140,6 +143,22 @@ public final class SocketRegistry: Sendable {
             }
         }
         if !all.isEmpty { logger.info("closed open sockets at shutdown", metadata: ["count": "\(all.count)"]) }
+    }
+
+    /// Takes `count` of the max_open_sockets budget (open sockets plus reservations); false when it is spent.
+    func reserveSlots(_ count: Int) -> Bool {
+        open.withLock { sockets in
+            reservations.withLock { reserved in
+                guard sockets.count + reserved + count <= maxOpenSockets else { return false }
+                reserved += count
+                return true
+            }
+        }
+    }
+
+    /// Returns reserved slots (the socket is now in `open`, or its creation failed).
+    func releaseSlots(_ count: Int) {
+        reservations.withLock { $0 -= count }
     }
 
     /// Number of sockets open now.
