@@ -83,7 +83,6 @@ extension SocketRegistry {
                     }
                 }
                 if let message {
-                    if message.endOfFile { managed.peerClosed = true }
                     let from = message.from.flatMap(json)
                     var result: [String: JSONText] = [
                         "data": PayloadPreview.json(message.bytes[...]), "eof": .bool(message.endOfFile),
@@ -128,9 +127,10 @@ extension SocketRegistry {
     }
 
     /// Every option that applies to the socket, read from the kernel now.
+    /// Reading does not wait for the socket's operations: getsockopt is safe beside them, and a GET must
+    /// answer at once even while a long receive is pending.
     public func options(id: String) async throws -> SocketOptionsReport {
-        let managed = try await live(id)
-        return try await managed.lock.withLock { read(managed) }
+        read(try await live(id))
     }
 
     /// Sets options in order (one setsockopt each), records the change, and reads them all back.

@@ -233,7 +233,8 @@ final class ManagedSocket: Sendable {
     let boundPath = Mutex<String?>(nil)
     private let sawEOF = Atomic<Bool>(false)
 
-    /// The peer closed its side (a receive saw end of file, or the connection was reset).
+    /// The peer is gone: the connection was reset or a send met a broken pipe (an end of file alone only
+    /// means the peer stopped writing).
     var peerClosed: Bool {
         get { sawEOF.load(ordering: .relaxed) }
         set { sawEOF.store(newValue, ordering: .relaxed) }
