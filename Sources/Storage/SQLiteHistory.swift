@@ -96,7 +96,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
     }
 
     /// Keyset pagination on an integer key: stable under inserts, no OFFSET scans.
-    private func page<Item: Sendable>(
+    func page<Item: Sendable>(
         table: String, key: String, filter: Filter, cursor: Int64?, order: ListOrder, limit: Int,
         map: (Row) -> Item, keyOf: (Item) -> Int64
     ) throws -> Page<Item> {
@@ -111,7 +111,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         return Page(items: Array(items), nextCursor: next)
     }
 
-    private static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {
+    static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {
         try db.run(
             """
             INSERT INTO events (at, socket_id, probe_id, op, outcome, errno, error_message, duration_us, args, result, bytes)

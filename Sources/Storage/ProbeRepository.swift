@@ -1,0 +1,110 @@
+/// One probe run as stored.
+public struct ProbeRecord: Sendable, Equatable {
+    /// Internal order; 0 until inserted.
+    public var seq: Int64 = 0
+    public var id: String
+    /// tcp | udp | icmp | unix.
+    public var kind: String
+    /// The target as the client gave it.
+    public var target: String
+    public var resolvedAddress: String?
+    /// JSON text of the whole request.
+    public var request: String
+    /// running | finished.
+    public var status: String
+    /// success | failure | partial, once finished.
+    public var outcome: String?
+    /// JSON text: why it is not a success.
+    public var reason: String?
+    /// JSON text: timed phases.
+    public var phases: String?
+    /// JSON text: aggregate figures.
+    public var summary: String?
+    /// Unix microseconds.
+    public var startedAt: Int64
+    public var finishedAt: Int64?
+    public var durationUs: Int64?
+
+    /// Creates a running probe.
+    public init(id: String, kind: String, target: String, request: String, startedAt: Int64) {
+        self.id = id
+        self.kind = kind
+        self.target = target
+        self.request = request
+        self.status = "running"
+        self.startedAt = startedAt
+    }
+}
+
+/// One attempt or port of a probe.
+public struct ProbeResultRecord: Sendable, Equatable {
+    /// Port number, or echo sequence number.
+    public var position: Int
+    public var state: String
+    public var rttUs: Int64?
+    public var ttl: Int?
+    public var bytes: Int?
+    public var errno: String?
+    /// JSON text: anything else (reply preview, expect verdict, ICMP type).
+    public var detail: String?
+    /// Unix microseconds.
+    public var at: Int64
+
+    /// Creates a result row.
+    public init(position: Int, state: String, rttUs: Int64? = nil, ttl: Int? = nil, bytes: Int? = nil,
+                errno: String? = nil, detail: String? = nil, at: Int64) {
+        self.position = position
+        self.state = state
+        self.rttUs = rttUs
+        self.ttl = ttl
+        self.bytes = bytes
+        self.errno = errno
+        self.detail = detail
+        self.at = at
+    }
+}
+
+/// Filters and paging for listing probes.
+public struct ProbeQuery: Sendable {
+    public var kind: String?
+    public var target: String?
+    public var outcome: String?
+    public var status: String?
+    /// Unix µs, inclusive, on started_at.
+    public var since: Int64?
+    /// Unix µs, exclusive, on started_at.
+    public var until: Int64?
+    public var limit = 50
+    public var cursor: Int64?
+    public var order = ListOrder.newestFirst
+
+    /// Creates a query; every filter is optional.
+    public init(kind: String? = nil, target: String? = nil, outcome: String? = nil, status: String? = nil,
+                since: Int64? = nil, until: Int64? = nil, limit: Int = 50, cursor: Int64? = nil, order: ListOrder = .newestFirst) {
+        self.kind = kind
+        self.target = target
+        self.outcome = outcome
+        self.status = status
+        self.since = since
+        self.until = until
+        self.limit = limit
+        self.cursor = cursor
+        self.order = order
+    }
+}
+
+/// Where probes, their results and their events are kept.
+public protocol ProbeRepository: Sendable {
+    /// Inserts a running probe and its start event in one transaction.
+    func start(_ probe: ProbeRecord, event: EventRecord) async throws -> EventRecord
+    /// Saves the finished probe, all its result rows and its finish event in one transaction.
+    func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord
+    /// The probe with this id.
+    func findProbe(id: String) async throws -> ProbeRecord?
+    /// A probe's result rows in position order (then insertion order).
+    func results(ofProbe id: String) async throws -> [ProbeResultRecord]
+    /// Probes matching the query, in its order.
+    func list(_ query: ProbeQuery) async throws -> Page<ProbeRecord>
+    /// Marks probes still running (their process died) as finished with outcome failure, reason server-crash.
+    func abandonRunningProbes(at: Int64) async throws -> Int
+}

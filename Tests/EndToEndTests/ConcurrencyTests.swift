@@ -1,0 +1,152 @@
+import Foundation
+import FoundationNetworking
+import SocketKit
+import Testing
+
+extension EndToEndTests {
+    /// Waiting operations hold no thread, and calls on one socket run one at a time.
+    @Suite struct ConcurrencyTests {
+        /// Waits are readiness-driven (STYLE.md rule 10): parked receives must not hold the threads health needs.
+        @Test("with 200 receives pending on 200 idle sockets, 50 GET /v1/health (and 50 GET /v1/capabilities) each answer in under 50 ms")
+        func healthStaysFastWhileReceivesWait() async throws {
+            try await withService { service in
+                var ids: [String] = []
+                for _ in 0..<100 {
+                    let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "stream"])
+                    ids += (pair["sockets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                }
+                try #require(ids.count == 200)
+
+                // Their own client, with a connection each, so none waits behind another in the client.
+                let bulk = Service.makeSession(maxConnections: 400)
+                defer { bulk.invalidateAndCancel() }
+                let baseline = Reactor.shared.pendingCount
+                let started = ContinuousClock.now
+                let receives = Task {
+                    try await withThrowingTaskGroup(of: Response.self) { group in
+                        for id in ids {
+                            group.addTask {
+                                try await service.request("POST", "/v1/sockets/\(id)/receive", json: ["timeout_ms": 5000], session: bulk)
+                            }
+                        }
+                        var responses: [Response] = []
+                        for try await response in group { responses.append(response) }
+                        return responses
+                    }
+                }
+
+                // The API's own answers pace this wait: every receive must be parked in the reactor before measuring.
+                var warmUps = 0
+                while Reactor.shared.pendingCount - baseline < 200, ContinuousClock.now - started < .seconds(4) {
+                    _ = try await service.request("GET", "/v1/health")
+                    warmUps += 1
+                }
+                let pendingAtStart = Reactor.shared.pendingCount - baseline
+                #expect(pendingAtStart >= 200, "receives pending in the reactor before measuring: \(pendingAtStart)")
+
+                // Health is answered on the daemon thread; capabilities goes through the async handlers, which
+                // share the cooperative threads with the parked receives: both must stay fast.
+                var latencies: [String: [Double]] = [:]
+                for path in ["/v1/health", "/v1/capabilities"] {
+                    for _ in 0..<50 {
+                        let before = ContinuousClock.now
+                        let response = try await service.request("GET", path)
+                        latencies[path, default: []].append(milliseconds(ContinuousClock.now - before))
+                        #expect(response.status == 200, "\(path): \(response.text)")
+                    }
+                }
+                let pendingAtEnd = Reactor.shared.pendingCount - baseline
+                let measuredWithin = ContinuousClock.now - started
+                #expect(pendingAtEnd >= 200, "the receives were still pending when the measurement ended: \(pendingAtEnd)")
+
+                for (path, values) in latencies.sorted(by: { $0.key > $1.key }) {
+                    let sorted = values.sorted()
+                    let p50 = sorted[sorted.count / 2]
+                    let p99 = sorted[Int((Double(sorted.count) * 0.99).rounded(.up)) - 1]
+                    print(String(format: "[EndToEndTests] GET %@ under 200 pending receives: p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+                                 + "(n=50, %d warm-up calls, measured within %@)", path, p50, p99, sorted.last ?? 0, warmUps,
+                                 "\(measuredWithin)"))
+                    #expect(p99 < 50, "\(path) p99 \(p99) ms; latencies \(sorted)")
+                    let slow = sorted.filter { $0 >= 50 }
+                    #expect(slow.isEmpty, "every \(path) answer under 50 ms: \(sorted)")
+                }
+
+                let responses = try await receives.value
+                let total = ContinuousClock.now - started
+                #expect(responses.count == 200)
+                let abnormal = responses.filter { $0.status != 200 || $0.json?["timed_out"] as? Bool != true }
+                #expect(abnormal.isEmpty, "every receive timed out normally: \(abnormal.prefix(3).map(\.text))")
+                // Run one after another they would take 1000 s: they waited side by side.
+                #expect(total < .seconds(9), "200 receives of 5 s took \(total)")
+            }
+        }
+
+        /// Reading a session is not an operation on the socket: it must not queue behind a receive that may wait minutes.
+        @Test("GET /v1/sockets/{id} answers at once while a receive waits on that socket")
+        func getSocketDoesNotWaitForPendingReceive() async throws {
+            try await withService { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "stream"])
+                let id = try #require((pair["sockets"] as? [[String: Any]])?.first?["id"] as? String)
+                let baseline = Reactor.shared.pendingCount
+                let started = ContinuousClock.now
+                let receive = Task { try await service.request("POST", "/v1/sockets/\(id)/receive", json: ["timeout_ms": 3000]) }
+                while Reactor.shared.pendingCount <= baseline, ContinuousClock.now - started < .seconds(2) {
+                    _ = try await service.request("GET", "/v1/health")
+                }
+                try #require(Reactor.shared.pendingCount > baseline, "the receive is parked in the reactor")
+
+                let before = ContinuousClock.now
+                let response = try await service.request("GET", "/v1/sockets/\(id)")
+                let elapsed = ContinuousClock.now - before
+                let receiveStillPending = Reactor.shared.pendingCount > baseline
+                #expect(response.status == 200)
+                #expect(elapsed < .milliseconds(500),
+                        "GET answered after \(elapsed) (receive still pending when it answered: \(receiveStillPending))")
+                #expect(try await receive.value.json?["timed_out"] as? Bool == true)
+            }
+        }
+
+        /// Calls on one socket are ordered: a send holds the socket until its last byte is written.
+        @Test("two sends issued concurrently on one socket arrive whole, one after the other, never interleaved")
+        func concurrentSendsOnOneSocketAreOrdered() async throws {
+            try await withService { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "stream"])
+                let ids = (pair["sockets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                try #require(ids.count == 2)
+                let (sender, reader) = (ids[0], ids[1])
+                // Small buffers force each send into many partial writes that could interleave if calls overlapped.
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(sender)/options", ["so_sndbuf": 4096])
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(reader)/options", ["so_rcvbuf": 4096])
+
+                let size = 120_000
+                let first = String(repeating: "A", count: size)
+                let second = String(repeating: "B", count: size)
+                async let sendA = service.request("POST", "/v1/sockets/\(sender)/send", json: ["data": first, "timeout_ms": 30000])
+                async let sendB = service.request("POST", "/v1/sockets/\(sender)/send", json: ["data": second, "timeout_ms": 30000])
+
+                var received: [UInt8] = []
+                var chunks = 0
+                while received.count < 2 * size {
+                    let result = try await service.receive(reader, timeoutMs: 5000)
+                    try #require(result["timed_out"] as? Bool == false, "stalled after \(received.count) bytes")
+                    received += Array((result["data"] as? String ?? "").utf8)
+                    chunks += 1
+                }
+                let (a, b) = try await (sendA, sendB)
+                #expect(a.status == 200 && a.json?["bytes_sent"] as? Int == size, "send A: \(a.text)")
+                #expect(b.status == 200 && b.json?["bytes_sent"] as? Int == size, "send B: \(b.text)")
+
+                let text = String(decoding: received, as: UTF8.self)
+                let switches = zip(received, received.dropFirst()).filter { $0 != $1 }.count
+                #expect(text == first + second || text == second + first,
+                        "the stream switches between A and B \(switches) times (1 when ordered); \(chunks) receives")
+                #expect(counters(try await service.socket(sender))[2] == 2)
+            }
+        }
+    }
+}
+
+/// A duration in milliseconds, fractional.
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
