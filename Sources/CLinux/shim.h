@@ -15,3 +15,20 @@ static inline int sockpit_accept4(int fd, struct sockaddr *address, socklen_t *l
 }
 
 #endif
+
+/* Probes (SocketKit/Probes): error queues and control messages. Its own guard, so these lines stay an
+   append-only block. No <netinet/ip_icmp.h>, <netinet/icmp6.h> or <netinet/ip.h>: they re-include
+   <netinet/in.h>, which the Glibc module owns, and a release (whole-module) build then loses IPPROTO_IP &
+   co. in files that import Glibc alone; the few ICMP numbers needed are named in Swift (ICMPPacket.swift). */
+#ifndef SOCKPIT_CLINUX_PROBES_H
+#define SOCKPIT_CLINUX_PROBES_H
+#include <linux/errqueue.h>
+
+/* CMSG_* are macros (CMSG_NXTHDR expands to a call of glibc's __cmsg_nxthdr): functions for Swift. */
+static inline struct cmsghdr *sockpit_cmsg_firsthdr(struct msghdr *message) { return CMSG_FIRSTHDR(message); }
+static inline struct cmsghdr *sockpit_cmsg_nxthdr(struct msghdr *message, struct cmsghdr *header) {
+    return CMSG_NXTHDR(message, header);
+}
+static inline unsigned char *sockpit_cmsg_data(struct cmsghdr *header) { return CMSG_DATA(header); }
+static inline size_t sockpit_cmsg_space(size_t length) { return CMSG_SPACE(length); }
+#endif

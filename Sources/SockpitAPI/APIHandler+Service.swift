@@ -60,6 +60,9 @@ extension APIHandler {
                 uid: report.uid, capNetRaw: report.privileges.netRaw, capNetAdmin: report.privileges.netAdmin,
                 effectiveCapabilities: String(report.privileges.effective, radix: 16)),
             limits: .init(
+                maxPortsPerProbe: report.probeLimits.maxPortsPerProbe,
+                maxConcurrentProbes: report.probeLimits.maxConcurrentProbes,
+                probeDeadlineMs: Int(report.probeLimits.deadline.components.seconds * 1000),
                 maxSendBytes: report.limits.maxSendBytes, maxReceiveBytes: report.limits.maxReceiveBytes,
                 maxOpenSockets: report.limits.maxOpenSockets, maxRequestBodyBytes: report.limits.maxRequestBodyBytes,
                 maxConnections: report.limits.maxConnections, httpThreads: report.limits.httpThreads),

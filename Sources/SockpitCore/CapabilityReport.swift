@@ -22,9 +22,12 @@ public struct CapabilityReport: Sendable {
     public var targetRules: (allow: [String], deny: [String], defaultDeny: [String]) = ([], [], [])
     /// Where Unix filesystem names live.
     public var unixSocketsDirectory = ""
+    /// The probe runner's limits.
+    public var probeLimits = ProbeLimits()
 
     /// Probes the host now: tries every socket kind and reads the process's capabilities.
-    public static func probe(limits: ServiceLimits, policy: SocketPolicy, httpLibraryVersion: String, sqliteVersion: String) -> Self {
+    public static func probe(limits: ServiceLimits, policy: SocketPolicy, probeLimits: ProbeLimits = ProbeLimits(),
+                             httpLibraryVersion: String, sqliteVersion: String) -> Self {
         var report = Self(
             socketKinds: CapabilityProbe.run(),
             uid: Int(geteuid()),
@@ -36,6 +39,7 @@ public struct CapabilityReport: Sendable {
         )
         report.targetRules = (policy.targets.allowRules, policy.targets.denyRules, policy.targets.defaultDenyRules)
         report.unixSocketsDirectory = policy.unixPaths.directory
+        report.probeLimits = probeLimits
         return report
     }
 }

@@ -14,6 +14,8 @@ public final class SockpitRuntime: Sendable {
     public let schemaVersion: Int
     /// The managed sockets.
     public let sockets: SocketRegistry
+    /// The probe runner.
+    public let probes: ProbeRunner
     private let startedAt: Date
     private let startedInstant: ContinuousClock.Instant
     private let logger: Logger
@@ -21,12 +23,14 @@ public final class SockpitRuntime: Sendable {
     private let prober = Mutex<Task<Void, Never>?>(nil)
 
     /// Wraps an opened, migrated database and the capabilities probed at start.
-    public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy, logger: Logger) {
+    public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy,
+                probeLimits: ProbeLimits = ProbeLimits(), logger: Logger) {
         self.database = database
         self.schemaVersion = schemaVersion
         self.capabilities = capabilities
         self.logger = logger
         self.sockets = SocketRegistry(repository: SQLiteHistory(database: database), policy: policy, logger: logger)
+        self.probes = ProbeRunner(repository: SQLiteHistory(database: database), policy: policy, limits: probeLimits, logger: logger)
         self.startedAt = Date()
         self.startedInstant = .now
     }
@@ -57,6 +61,7 @@ public final class SockpitRuntime: Sendable {
     /// starts the once-a-second database probe behind `health()`.
     public func start() async throws {
         try await sockets.recoverAbandonedSessions()
+        try await probes.recoverAbandonedProbes()
         probeDatabase()
         let task = Task.detached { [weak self] in
             while !Task.isCancelled {
@@ -71,6 +76,7 @@ public final class SockpitRuntime: Sendable {
     /// Closes what the runtime owns; called once the HTTP server has stopped.
     public func shutdown() async {
         prober.withLock { $0?.cancel() }
+        await probes.shutdown()
         await sockets.closeAll()
         do {
             try database.close()

@@ -78,6 +78,18 @@ struct ServeCommand: AsyncParsableCommand {
         "Largest max_bytes of one receive. [env: SOCKPIT_MAX_RECEIVE_BYTES] [default: 1048576]", valueName: "bytes"))
     var maxReceiveBytes: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Most ports one probe may name. [env: SOCKPIT_MAX_PORTS_PER_PROBE] [default: 65535]", valueName: "n"))
+    var maxPortsPerProbe: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Most probes running at once; more answer 429. [env: SOCKPIT_MAX_CONCURRENT_PROBES] [default: 16]", valueName: "n"))
+    var maxConcurrentProbes: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds after which a probe ends, keeping what it has. [env: SOCKPIT_PROBE_DEADLINE] [default: 120]", valueName: "seconds"))
+    var probeDeadline: Int?
+
     func run() async throws {
         try common.bootstrapLogging()
         let logger = Logger(label: "sockpit")
@@ -102,10 +114,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw CleanExit.message("error: \(error.detail)", code: 2)
         }
         let capabilities = CapabilityReport.probe(
-            limits: settings.limits, policy: policy, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
+            limits: settings.limits, policy: policy, probeLimits: settings.probeLimits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
             sqliteVersion: Database.sqliteVersion)
         let runtime = SockpitRuntime(
-            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy, logger: logger)
+            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
+            probeLimits: settings.probeLimits, logger: logger)
         let transport = MicroHTTPDTransport(configuration: settings.http, logger: logger)
         let handler = APIHandler(runtime: runtime, logger: logger)
         try handler.register(on: transport, token: settings.token)

@@ -8,6 +8,7 @@ import FoundationEssentials
 struct ServeSettings {
     let http: HTTPServerConfiguration
     let limits: ServiceLimits
+    let probeLimits: ProbeLimits
     let token: String?
     let insecure: Bool
     let grace: Duration
@@ -41,6 +42,10 @@ struct ServeSettings {
         } else { graceSeconds = 10 }
         guard graceSeconds >= 0, graceSeconds <= 3600 else { throw ValidationError("--shutdown-grace must be between 0 and 3600 seconds") }
 
+        self.probeLimits = ProbeLimits(
+            maxPortsPerProbe: try integer(command.maxPortsPerProbe, "SOCKPIT_MAX_PORTS_PER_PROBE", "max-ports-per-probe", default: 65535, range: 1...65535),
+            maxConcurrentProbes: try integer(command.maxConcurrentProbes, "SOCKPIT_MAX_CONCURRENT_PROBES", "max-concurrent-probes", default: 16, range: 1...1024),
+            deadline: .seconds(try integer(command.probeDeadline, "SOCKPIT_PROBE_DEADLINE", "probe-deadline", default: 120, range: 1...3600)))
         let maxOpenSockets = try integer(command.maxOpenSockets, "SOCKPIT_MAX_OPEN_SOCKETS", "max-open-sockets", default: 1024, range: 1...1_000_000)
         let maxSend = try integer(command.maxSendBytes, "SOCKPIT_MAX_SEND_BYTES", "max-send-bytes", default: 256 << 10, range: 1...(64 << 20))
         let maxReceive = try integer(command.maxReceiveBytes, "SOCKPIT_MAX_RECEIVE_BYTES", "max-receive-bytes", default: 1 << 20, range: 1...(64 << 20))

@@ -1,0 +1,281 @@
+import Glibc
+import Synchronization
+public import SystemPackage
+
+/// ICMP / ICMPv6 echo ("ping") over raw or unprivileged ping sockets, waiting with the ``Reactor``.
+public enum ICMPEcho {
+    /// Which mode this process can use now for the family: raw when CAP_NET_RAW lets socket() succeed, else datagram if allowed, else nil.
+    public static func availableMode(for family: AddressFamily) -> ICMPMode? {
+        guard let proto = icmpProtocol(family) else { return nil }
+        for (mode, type) in [(ICMPMode.raw, SocketType.raw), (.datagram, .dgram)] {
+            if let socket = try? Socket(family: family, type: type, protocol: proto) {
+                try? socket.close()
+                return mode
+            }
+        }
+        return nil
+    }
+
+    /// Sends `count` echo requests `interval` apart (interval 0 = as fast as possible, still one at a time or pipelined — your call, but all replies must be matched), matching replies by identifier AND sequence so that concurrent pings to the same host never mix (raw sockets see every ICMP reply: filter; give each ping a unique identifier from a process-wide counter). IPv4: ICMP echo (type 8/0) with checksum; IPv6: ICMPv6 echo (128/129), kernel checksums, ICMP6_FILTER on raw sockets. TTL / hop limit of each reply (IPv4 raw: from the IP header; datagram/IPv6: IP_RECVTTL / IPV6_RECVHOPLIMIT cmsg). Destination unreachable / time exceeded for our packet → unreachable with icmpType/code. Waits with Reactor, never blocks a thread.
+    ///
+    /// Sequences run from 1; an interval of zero sends each request once the previous one is answered or
+    /// timed out (one at a time), a positive one pipelines on a fixed schedule. One result per request, in
+    /// order; duplicate replies are ignored. Raw sockets also check that a reply comes from `host`; ping
+    /// sockets get only their own replies from the kernel, which also sets their identifier. A send that
+    /// fails (`ENETUNREACH`, `EPERM` from a firewall) makes that request unreachable with the errno.
+    ///
+    /// - Throws: `EAFNOSUPPORT` for a non-IP host; `EINVAL` for a negative count, a size outside
+    ///   0...65000 or a TTL outside 1...255; `EPERM` / `EACCES` when the mode is not allowed (raw without
+    ///   `CAP_NET_RAW`, datagram outside `ping_group_range`); `ECANCELED` when the task is cancelled.
+    public static func ping(host: SocketAddress, mode: ICMPMode, options: EchoOptions) async throws(Errno) -> [EchoResult] {
+        guard let proto = icmpProtocol(host.family) else { throw .addressFamilyNotSupported }
+        guard options.count >= 0, (0...65000).contains(options.size), options.ttl.map({ (1...255).contains($0) }) ?? true
+        else { throw .invalidArgument }
+        guard options.count > 0 else { return [] }
+        let socket = try Socket(family: host.family, type: mode == .raw ? .raw : .dgram, protocol: proto)
+        defer { try? socket.close() }
+        var session = try EchoSession(socket: socket, host: host.withPort(0), mode: mode, options: options)
+        return try await session.run()
+    }
+
+    /// ping-style summary
+    public static func summarize(_ results: [EchoResult]) -> EchoSummary {
+        let rtts = results.filter { $0.state == .reply }.compactMap(\.rtt).map(seconds)
+        let sent = results.count
+        let received = results.filter { $0.state == .reply }.count
+        let loss = sent == 0 ? 0 : Double(sent - received) * 100 / Double(sent)
+        guard !rtts.isEmpty else {
+            return EchoSummary(sent: sent, received: received, lossPercent: loss, rttMin: nil, rttAvg: nil, rttMax: nil, rttMdev: nil)
+        }
+        let mean = rtts.reduce(0, +) / Double(rtts.count)
+        let meanSquare = rtts.reduce(0) { $0 + $1 * $1 } / Double(rtts.count)
+        return EchoSummary(
+            sent: sent, received: received, lossPercent: loss, rttMin: .seconds(rtts.min()!), rttAvg: .seconds(mean),
+            rttMax: .seconds(rtts.max()!), rttMdev: .seconds(max(0, meanSquare - mean * mean).squareRoot())
+        )
+    }
+
+    /// Identifiers for raw-socket pings: process-wide, so concurrent pings never share one; started at a
+    /// random value so that two processes are unlikely to collide either.
+    static let identifiers = Atomic<UInt16>(UInt16.random(in: .min ... .max))
+
+    private static func icmpProtocol(_ family: AddressFamily) -> SocketProtocol? {
+        switch family {
+        case .inet: .icmp
+        case .inet6: .icmpv6
+        default: nil
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+}
+
+/// One ping's state: the socket, what was sent, and what came back.
+private struct EchoSession {
+    /// An echo request awaiting its answer.
+    struct Outstanding {
+        let index: Int
+        let sentAt: ContinuousClock.Instant
+        let sentWall: timespec
+    }
+
+    let socket: Socket
+    let fd: CInt
+    let host: SocketAddress
+    let hostBytes: [UInt8]
+    let mode: ICMPMode
+    let options: EchoOptions
+    let identifier: UInt16
+    let receiveSize: Int
+    var results: [EchoResult?]
+    var outstanding: [UInt16: Outstanding] = [:]
+    var nextIndex = 0
+    var resolved = 0
+
+    /// Sets the socket up: filters and control messages.
+    init(socket: Socket, host: SocketAddress, mode: ICMPMode, options: EchoOptions) throws(Errno) {
+        self.socket = socket
+        self.host = host
+        self.mode = mode
+        self.options = options
+        fd = try socket.withUnsafeFileDescriptor { $0 }
+        identifier = ICMPEcho.identifiers.wrappingAdd(1, ordering: .relaxed).newValue
+        hostBytes = Self.addressBytes(host)
+        // Room for the largest reply, or an error quoting an IP header (60 bytes max) and our header.
+        receiveSize = max(ICMPPacket.headerSize + options.size + 60, 1280)
+        results = Array(repeating: nil, count: options.count)
+        let v6 = socket.family == .inet6
+        if mode == .raw {
+            if v6 {
+                try socket.setRawOption(level: CInt(IPPROTO_ICMPV6), name: Self.icmp6Filter, Self.v6Filter)
+            } else {
+                try socket.setRawOption(level: Self.solRaw, name: Self.icmpFilter, Self.v4Filter)
+            }
+        }
+        // Raw IPv4 reads the TTL from the IP header and its errors as packets; the rest need control messages.
+        if mode == .datagram || v6 { try socket.enableProbeReception(errorQueue: mode == .datagram) }
+        try? socket.enableReceiveTimestamps()
+        if let ttl = options.ttl { try socket.setHopLimit(ttl) }
+    }
+
+    /// Sends on schedule and reads answers until every request has its result.
+    mutating func run() async throws(Errno) -> [EchoResult] {
+        let start = ContinuousClock.now
+        while resolved < options.count {
+            while nextIndex < options.count && sendIsDue(start: start) {
+                try await send(index: nextIndex)
+                nextIndex += 1
+            }
+            drain()
+            expire(now: .now)
+            guard resolved < options.count else { break }
+            var wake = outstanding.values.map { $0.sentAt + options.timeout }.min()
+            if nextIndex < options.count && options.interval > .zero {
+                let due = start + options.interval * nextIndex
+                wake = min(wake ?? due, due)
+            }
+            guard let wake else { continue }  // interval 0 and nothing outstanding: send the next one now
+            do {
+                _ = try await Reactor.shared.wait(for: .readable, on: fd, until: wake)
+            } catch {
+                throw (error as? Errno) ?? .canceled
+            }
+        }
+        return results.map { $0! }
+    }
+
+    private func sendIsDue(start: ContinuousClock.Instant) -> Bool {
+        options.interval > .zero ? ContinuousClock.now >= start + options.interval * nextIndex : outstanding.isEmpty
+    }
+
+    /// Sends one request; a failure is that request's result.
+    private mutating func send(index: Int) async throws(Errno) {
+        let sequence = UInt16(truncatingIfNeeded: index + 1)
+        let packet = ICMPPacket.echoRequest(
+            family: socket.family, identifier: identifier, sequence: sequence, payloadSize: options.size
+        )
+        let sentWall = realtimeNow()
+        let sentAt = ContinuousClock.now
+        while true {
+            do {
+                if try socket.send(packet[...], to: host, flags: []) != nil { break }
+            } catch {
+                record(index: index, EchoResult(sequence: sequence, state: .unreachable, errno: error.name))
+                return
+            }
+            // The send buffer is full: wait for room, within this request's timeout.
+            let ready: Readiness
+            do { ready = try await Reactor.shared.wait(for: .writable, on: fd, until: sentAt + options.timeout) } catch {
+                throw (error as? Errno) ?? .canceled
+            }
+            if ready == .timedOut {
+                record(index: index, EchoResult(sequence: sequence, state: .timeout))
+                return
+            }
+        }
+        outstanding[sequence] = Outstanding(index: index, sentAt: sentAt, sentWall: sentWall)
+    }
+
+    /// Reads everything queued: errors first (ping sockets), then replies and raw errors.
+    private mutating func drain() {
+        if mode == .datagram {
+            while let message = try? socket.receiveProbeMessage(maxBytes: receiveSize, errorQueue: true) {
+                guard let error = message.error, let sequence = ICMPPacket.sequence(ofRequest: message.bytes),
+                      let pending = outstanding[sequence] else { continue }
+                record(sequence: sequence, pending, EchoResult(
+                    sequence: sequence, state: .unreachable, rtt: rtt(pending, message), ttl: message.ttl,
+                    from: error.offender, errno: error.errno.name, icmpType: error.fromICMP ? error.type : nil,
+                    icmpCode: error.fromICMP ? error.code : nil
+                ))
+            }
+        }
+        // A read error (a stray pending socket error) ends this round; it is cleared by being reported.
+        while let message = try? socket.receiveProbeMessage(maxBytes: receiveSize) {
+            handle(message)
+        }
+    }
+
+    /// Matches one received message to a request of ours.
+    private mutating func handle(_ message: ProbeMessage) {
+        let v4Raw = mode == .raw && socket.family == .inet
+        let (parsed, headerTTL) = ICMPPacket.parse(message.bytes, family: socket.family, ipHeader: v4Raw)
+        let ttl = headerTTL ?? message.ttl
+        switch parsed {
+        case .echoReply(let id, let sequence, let payloadBytes):
+            // Ping sockets: the kernel set the identifier and delivers only this socket's replies.
+            guard mode == .datagram || (id == identifier && isFromHost(message.from)),
+                  let pending = outstanding[sequence] else { return }
+            record(sequence: sequence, pending, EchoResult(
+                sequence: sequence, state: .reply, rtt: rtt(pending, message), ttl: ttl, bytes: payloadBytes,
+                from: message.from
+            ))
+        case .error(let type, let code, let id, let sequence, let destination):
+            guard mode == .raw, id == identifier, destination == hostBytes, let pending = outstanding[sequence] else { return }
+            record(sequence: sequence, pending, EchoResult(
+                sequence: sequence, state: .unreachable, rtt: rtt(pending, message), ttl: ttl, from: message.from,
+                errno: ICMPPacket.errno(type: type, code: code, family: socket.family).name,
+                icmpType: Int(type), icmpCode: Int(code)
+            ))
+        case .other:
+            return
+        }
+    }
+
+    /// Times out the requests whose wait is over.
+    private mutating func expire(now: ContinuousClock.Instant) {
+        for (sequence, pending) in outstanding where pending.sentAt + options.timeout <= now {
+            record(sequence: sequence, pending, EchoResult(sequence: sequence, state: .timeout))
+        }
+    }
+
+    private mutating func record(sequence: UInt16, _ pending: Outstanding, _ result: EchoResult) {
+        outstanding[sequence] = nil
+        record(index: pending.index, result)
+    }
+
+    private mutating func record(index: Int, _ result: EchoResult) {
+        results[index] = result
+        resolved += 1
+    }
+
+    private func rtt(_ pending: Outstanding, _ message: ProbeMessage) -> Duration {
+        roundTrip(sentWall: pending.sentWall, kernelTime: message.kernelTime, userSpace: ContinuousClock.now - pending.sentAt)
+    }
+
+    /// Whether a reply's source is the pinged host (any source when pinging the unspecified address).
+    private func isFromHost(_ from: SocketAddress?) -> Bool {
+        hostBytes.allSatisfy { $0 == 0 } || from.map(Self.addressBytes) == hostBytes
+    }
+
+    /// The address bytes of an IP host, as they appear in packets.
+    static func addressBytes(_ address: SocketAddress) -> [UInt8] {
+        switch address {
+        case .v4(let host, _): withUnsafeBytes(of: host.inAddr) { Array($0) }
+        case .v6(let host, _, _): withUnsafeBytes(of: host.in6Addr) { Array($0) }
+        default: []
+        }
+    }
+
+    /// The level of raw-socket options. The corresponding C constant is `SOL_RAW`.
+    static let solRaw: CInt = 255
+    /// Types a raw IPv4 ICMP socket drops (a set bit drops). The corresponding C constant is `ICMP_FILTER` (`<linux/icmp.h>`).
+    static let icmpFilter: CInt = 1
+    /// Types a raw ICMPv6 socket drops. The corresponding C constant is `ICMP6_FILTER` (`<netinet/icmp6.h>`).
+    static let icmp6Filter: CInt = 1
+
+    /// `struct icmp_filter`: everything dropped but echo reply, destination unreachable, time exceeded and parameter problem.
+    static let v4Filter: UInt32 = ~[ICMPType.echoReply, ICMPType.destinationUnreachable, ICMPType.timeExceeded,
+                                     ICMPType.parameterProblem].reduce(UInt32(0)) { $0 | 1 << UInt32($1) }
+
+    /// `struct icmp6_filter` (256 bits, a set bit blocks): echo reply and the four error types pass.
+    static let v6Filter: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = {
+        var words = [UInt32](repeating: .max, count: 8)
+        for type in [ICMPType.v6EchoReply, ICMPType.v6DestinationUnreachable, ICMPType.v6PacketTooBig,
+                     ICMPType.v6TimeExceeded, ICMPType.v6ParameterProblem] {
+            words[Int(type >> 5)] &= ~(1 << UInt32(type & 31))
+        }
+        return (words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7])
+    }()
+}

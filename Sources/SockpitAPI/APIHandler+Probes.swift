@@ -1,0 +1,164 @@
+import FoundationEssentials
+import OpenAPIRuntime
+import SocketKit
+import SockpitCore
+import Storage
+
+extension APIHandler {
+    /// `POST /v1/probes`: 201 with the result, or 202 at once with `wait=false`.
+    func createProbe(_ input: Operations.CreateProbe.Input) async throws -> Operations.CreateProbe.Output {
+        guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
+        let spec = try Self.probeSpec(request)
+        let wait = input.query.wait ?? true
+        let view = try await runtime.probes.run(spec, wait: wait)
+        let body = try Self.probe(view, includeResults: true)
+        let location = "/v1/probes/\(view.probe.id)"
+        if wait { return .created(.init(headers: .init(location: location), body: .json(body))) }
+        return .accepted(.init(headers: .init(location: location), body: .json(body)))
+    }
+
+    /// `GET /v1/probes`.
+    func listProbes(_ input: Operations.ListProbes.Input) async throws -> Operations.ListProbes.Output {
+        let query = input.query
+        if let target = query.target, target.utf8.count > 253 {
+            throw APIProblem.validation("target is longer than 253 bytes", field: "target")
+        }
+        let page = try await runtime.probes.list(ProbeQuery(
+            kind: query.kind?.rawValue, target: query.target, outcome: query.outcome?.rawValue,
+            since: query.since.map(Self.micros), until: query.until.map(Self.micros),
+            limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
+        let items = try page.items.map { try Self.probe(ProbeView(probe: $0, results: []), includeResults: false) }
+        return .ok(.init(body: .json(.init(items: items, nextCursor: page.nextCursor.map(String.init)))))
+    }
+
+    /// `GET /v1/probes/{id}`.
+    func getProbe(_ input: Operations.GetProbe.Input) async throws -> Operations.GetProbe.Output {
+        .ok(.init(body: .json(try Self.probe(try await runtime.probes.get(id: input.path.id), includeResults: true))))
+    }
+
+    // MARK: - Translation
+
+    static func probeSpec(_ request: Components.Schemas.ProbeRequest) throws -> ProbeSpec {
+        let kind = request.kind.rawValue
+        var ports: [UInt16] = []
+        switch request.ports {
+        case .none: break
+        case .case1(let port)?:
+            guard (1...65535).contains(port) else { throw APIProblem.validation("ports: \(port) is not a port (1 to 65535)", field: "ports") }
+            ports = [UInt16(port)]
+        case .case2(let list)?:
+            guard !list.isEmpty, list.count <= 1000 else {
+                throw APIProblem.validation("ports: a list holds 1 to 1000 ports; use ranges (\"1-65535\") for more", field: "ports")
+            }
+            for port in list where !(1...65535).contains(port) {
+                throw APIProblem.validation("ports: \(port) is not a port (1 to 65535)", field: "ports")
+            }
+            ports = Array(Set(list.map { UInt16($0) })).sorted()
+        case .case3(let text)?:
+            ports = try ProbeSpec.parsePorts(text, field: "ports")
+        }
+        func bounded(_ value: Int?, _ field: String, _ range: ClosedRange<Int>, default fallback: Int) throws -> Int {
+            let value = value ?? fallback
+            guard range.contains(value) else {
+                throw APIProblem.validation("\(field) must be between \(range.lowerBound) and \(range.upperBound), got \(value)", field: field)
+            }
+            return value
+        }
+        let isICMP = kind == "icmp"
+        let count = try bounded(request.count, "count", 1...1000, default: isICMP ? 4 : 1)
+        let interval = try bounded(request.intervalMs, "interval_ms", 0...60000, default: isICMP ? 1000 : 0)
+        let timeout = try bounded(request.timeoutMs, "timeout_ms", 1...60000, default: 1000)
+        let concurrency = try bounded(request.concurrency, "concurrency", 1...4096, default: 512)
+        let size = try bounded(request.size, "size", 0...65000, default: 56)
+        if let ttl = request.ttl, !(1...255).contains(ttl) {
+            throw APIProblem.validation("ttl must be between 1 and 255, got \(ttl)", field: "ttl")
+        }
+        let encoding = request.encoding?.rawValue ?? "utf8"
+        let payload = try request.payload.map { try Payload.decode($0, encoding: encoding, field: "payload") }
+        var expectation: ProbeExpectation?
+        if let expect = request.expect?.value1 {
+            switch (expect.regex, expect.contains) {
+            case (let regex?, nil): expectation = try ProbeExpectation.compiled(regex: regex, field: "expect.regex")
+            case (nil, let contains?): expectation = .contains(try Payload.decode(contains, encoding: encoding, field: "expect.contains"))
+            case (nil, nil): break
+            default: throw APIProblem.validation("expect takes regex or contains, not both", field: "expect")
+            }
+        }
+        let family: AddressFamily? = switch request.ipFamily?.rawValue {
+        case "inet": .inet
+        case "inet6": .inet6
+        default: nil
+        }
+        var echo: [String: JSONText] = [
+            "kind": .string(kind), "target": .string(request.target), "count": .int(Int64(count)),
+            "interval_ms": .int(Int64(interval)), "timeout_ms": .int(Int64(timeout)),
+        ]
+        if !ports.isEmpty {
+            echo["ports"] = .string(Self.describe(ports))
+            echo["concurrency"] = .int(Int64(concurrency))
+        }
+        if let payload { echo["payload"] = PayloadPreview.json(payload[...]) }
+        if let ttl = request.ttl { echo["ttl"] = .int(Int64(ttl)) }
+        if isICMP { echo["size"] = .int(Int64(size)) }
+        if let family { echo["ip_family"] = .string(family.name) }
+        if request.readBanner == true { echo["read_banner"] = .bool(true) }
+        if let expect = request.expect?.value1 {
+            var members: [String: JSONText] = [:]
+            if let regex = expect.regex { members["regex"] = .string(regex) }
+            if let contains = expect.contains { members["contains"] = .string(contains) }
+            echo["expect"] = .object(members)
+        }
+        return ProbeSpec(
+            kind: kind, target: request.target, ports: ports, count: count, interval: .milliseconds(interval),
+            timeout: .milliseconds(timeout), concurrency: concurrency, payload: payload, expect: expectation,
+            readBanner: request.readBanner ?? false, ttl: request.ttl, size: size, family: family, request: .object(echo))
+    }
+
+    /// "1-1024,8080" for a sorted port list.
+    static func describe(_ ports: [UInt16]) -> String {
+        var parts: [String] = []
+        var index = 0
+        while index < ports.count {
+            var end = index
+            while end + 1 < ports.count, ports[end + 1] == ports[end] + 1 { end += 1 }
+            parts.append(end == index ? "\(ports[index])" : "\(ports[index])-\(ports[end])")
+            index = end + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
+    static func probe(_ view: ProbeView, includeResults: Bool) throws -> Components.Schemas.Probe {
+        let record = view.probe
+        let kind = Components.Schemas.ProbeKind(rawValue: record.kind) ?? .tcp
+        let isEcho = record.kind == "icmp"
+        let results: [Components.Schemas.ProbeAttempt]? = includeResults ? try view.results.map { row in
+            let detail: [String: OpenAPIValueContainer] = try row.detail.map { try object($0) } ?? [:]
+            var reply: String?
+            if case .some(let container) = detail["reply"], let preview = container.value as? [String: (any Sendable)?] {
+                reply = preview["preview"] as? String
+            }
+            return Components.Schemas.ProbeAttempt(
+                port: isEcho ? nil : row.position, sequence: isEcho ? row.position : nil, state: row.state,
+                rttMs: row.rttUs.map { Double($0) / 1000 }, ttl: row.ttl, bytes: row.bytes, errno: row.errno,
+                expectMatched: detail["expect_matched"]?.value as? Bool, reply: reply)
+        } : nil
+        return Components.Schemas.Probe(
+            id: record.id, kind: kind, target: record.target, resolvedAddress: record.resolvedAddress,
+            status: record.status == "running" ? .running : .finished,
+            outcome: try record.outcome.map { .init(value1: try Self.enumValue($0)) },
+            reason: try record.reason.map { .init(value1: try object($0)) },
+            startedAt: Time.date(micros: record.startedAt), finishedAt: record.finishedAt.map(Time.date(micros:)),
+            durationMs: record.durationUs.map { Double($0) / 1000 },
+            phases: try record.phases.map { try object($0) }, summary: try record.summary.map { try object($0) },
+            results: results)
+    }
+
+    private static func enumValue(_ raw: String) throws -> Components.Schemas.ProbeOutcome {
+        guard let value = Components.Schemas.ProbeOutcome(rawValue: raw) else {
+            throw SockpitError(.internal, "stored probe outcome '\(raw)' is unknown")
+        }
+        return value
+    }
+
+    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+}

@@ -1,0 +1,173 @@
+public import Logging
+public import Storage
+import SocketKit
+import Synchronization
+
+/// A probe with its rows, as the API shows it.
+public struct ProbeView: Sendable {
+    public var probe: ProbeRecord
+    public var results: [ProbeResultRecord]
+
+    /// Pairs a probe with its rows.
+    public init(probe: ProbeRecord, results: [ProbeResultRecord]) {
+        self.probe = probe
+        self.results = results
+    }
+}
+
+/// Runs probes (resolve, policy, the mechanics in SocketKit), stores each one before answering, and keeps
+/// background probes (`wait=false`) tracked so shutdown can end them.
+public final class ProbeRunner: Sendable {
+    let repository: any ProbeRepository
+    let policy: SocketPolicy
+    /// The limits in force.
+    public let limits: ProbeLimits
+    let logger: Logger
+    private let running = Mutex<[String: Task<Void, Never>]>([:])
+    private let slots = Mutex<Int>(0)
+
+    /// Creates a runner over the history.
+    public init(repository: any ProbeRepository, policy: SocketPolicy, limits: ProbeLimits, logger: Logger) {
+        self.repository = repository
+        self.policy = policy
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// At start: probes a dead process left running are finished as failures (`server-crash`).
+    public func recoverAbandonedProbes() async throws {
+        let count = try await repository.abandonRunningProbes(at: UnixTime.nowMicros())
+        if count > 0 { logger.warning("probes left running by a previous process marked failed", metadata: ["count": "\(count)"]) }
+    }
+
+    /// Runs a probe. With `wait` the finished result is returned; otherwise the stored running probe, at once.
+    public func run(_ spec: ProbeSpec, wait: Bool) async throws -> ProbeView {
+        try validate(spec)
+        guard takeSlot() else {
+            throw SockpitError(.limit, "max_concurrent_probes (\(limits.maxConcurrentProbes)) are running: retry when one finishes")
+        }
+        var slotHeld = true
+        defer { if slotHeld { releaseSlot() } }
+        let started = UnixTime.nowMicros()
+        let clock = ContinuousClock()
+        let startInstant = clock.now
+        var probe = ProbeRecord(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
+                                request: spec.request.rendered, startedAt: started)
+        // Resolution comes first: a name that does not resolve is a stored failure (reason resolve), while a
+        // target the policy denies is refused (403) and stores nothing.
+        let target: ResolvedTarget
+        do {
+            target = try await resolve(spec)
+        } catch let failure as ProbeFailure {
+            probe.resolvedAddress = nil
+            _ = try await repository.start(probe, event: Self.startEvent(probe))
+            let finished = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
+                                        resolveMs: Self.ms(clock.now - startInstant), summary: nil)
+            _ = try await repository.finish(finished, results: [], event: Self.finishEvent(finished))
+            return ProbeView(probe: finished, results: [])
+        }
+        if let address = target.address {
+            if case .denied(let rule, let reason) = policy.targets.decide(address) {
+                throw SockpitError(.forbidden, "target \(address) is denied by rule '\(rule)': \(reason)", field: "target")
+            }
+        }
+        let resolveMs = Self.ms(clock.now - startInstant)
+        if spec.kind == "icmp", let address = target.address, ICMPEcho.availableMode(for: address.family) == nil {
+            throw SockpitError(.forbidden, "ICMP echo needs CAP_NET_RAW (raw socket) or a ping_group_range that includes this process's group (ping socket); this process has neither",
+                               field: "kind", errno: "EPERM")
+        }
+        probe.resolvedAddress = target.display
+        _ = try await repository.start(probe, event: Self.startEvent(probe))
+        let running = probe
+        let work: @Sendable () async -> ProbeView = { [self] in
+            let outcome = await execute(spec, target: target)
+            let finished = finishRecord(running, spec: spec, rows: outcome.rows, reason: outcome.reason, started: startInstant,
+                                        resolveMs: resolveMs, summary: outcome.summary, phases: outcome.phases,
+                                        good: outcome.good)
+            do {
+                _ = try await repository.finish(finished, results: outcome.rows, event: Self.finishEvent(finished))
+            } catch {
+                logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
+            }
+            return ProbeView(probe: finished, results: outcome.rows)
+        }
+        if wait { return await work() }
+        slotHeld = false
+        let id = probe.id
+        let task = Task.detached { [self] in
+            _ = await work()
+            self.running.withLock { _ = $0.removeValue(forKey: id) }
+            releaseSlot()
+        }
+        self.running.withLock { $0[id] = task }
+        return ProbeView(probe: running, results: [])
+    }
+
+    /// One probe with its rows.
+    public func get(id: String) async throws -> ProbeView {
+        guard let probe = try await repository.findProbe(id: id) else {
+            throw SockpitError(.notFound, "no probe with id '\(id)'", field: "id")
+        }
+        return ProbeView(probe: probe, results: try await repository.results(ofProbe: id))
+    }
+
+    /// Probes from history, filtered and paged.
+    public func list(_ query: ProbeQuery) async throws -> Page<ProbeRecord> {
+        try await repository.list(query)
+    }
+
+    /// Ends background probes at shutdown; their results so far are stored by their tasks.
+    public func shutdown() async {
+        let tasks = running.withLock { Array($0.values) }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    private func takeSlot() -> Bool {
+        slots.withLock { count in
+            guard count < limits.maxConcurrentProbes else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    private func releaseSlot() { slots.withLock { $0 -= 1 } }
+
+    private func validate(_ spec: ProbeSpec) throws {
+        switch spec.kind {
+        case "tcp", "udp":
+            guard !spec.ports.isEmpty else {
+                throw SockpitError(.invalid, "ports is required for a \(spec.kind) probe (e.g. \"22,80,8000-8100\")", field: "ports")
+            }
+            guard spec.ports.count <= limits.maxPortsPerProbe else {
+                throw SockpitError(.invalid, "ports names \(spec.ports.count) ports; max_ports_per_probe is \(limits.maxPortsPerProbe)",
+                                   field: "ports")
+            }
+        default:
+            guard spec.ports.isEmpty else {
+                throw SockpitError(.invalid, "ports does not apply to a \(spec.kind) probe", field: "ports")
+            }
+        }
+        if spec.kind == "icmp", spec.payload != nil {
+            throw SockpitError(.invalid, "payload does not apply to an icmp probe (use size)", field: "payload")
+        }
+    }
+
+    static func ms(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return (Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15 * 1000).rounded() / 1000
+    }
+
+    static func startEvent(_ probe: ProbeRecord) -> EventRecord {
+        EventRecord(at: probe.startedAt, probeID: probe.id, op: "probe.start", outcome: "ok",
+                    args: probe.request, result: JSONText.object(["kind": .string(probe.kind), "target": .string(probe.target)]).rendered)
+    }
+
+    static func finishEvent(_ probe: ProbeRecord) -> EventRecord {
+        var result: [String: JSONText] = ["outcome": .string(probe.outcome ?? "failure")]
+        if let reason = probe.reason { result["reason"] = .string(reason) }
+        return EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",
+                           outcome: probe.outcome == "failure" ? "error" : "ok", durationUs: probe.durationUs,
+                           result: JSONText.object(result).rendered)
+    }
+}

@@ -1,0 +1,118 @@
+public import SocketKit
+
+/// A probe request after validation: what to probe, how, and the request as it is stored.
+public struct ProbeSpec: Sendable {
+    /// tcp | udp | icmp | unix.
+    public var kind: String
+    /// The target as the client gave it.
+    public var target: String
+    /// Ports (tcp, udp), sorted, unique.
+    public var ports: [UInt16]
+    /// Echo requests (icmp) or attempts per port.
+    public var count: Int
+    /// Pause between echoes or attempts.
+    public var interval: Duration
+    /// Per port or echo.
+    public var timeout: Duration
+    /// Ports in flight at once.
+    public var concurrency: Int
+    public var payload: [UInt8]?
+    public var expect: ProbeExpectation?
+    public var readBanner: Bool
+    public var ttl: Int?
+    /// ICMP payload bytes.
+    public var size: Int
+    /// Preferred family when a name resolves to both.
+    public var family: AddressFamily?
+    /// The request as given, for the history.
+    public var request: JSONText
+
+    /// Creates a spec; `ProbeSpec.parsePorts` turns the API's port forms into `ports`.
+    public init(kind: String, target: String, ports: [UInt16], count: Int, interval: Duration, timeout: Duration,
+                concurrency: Int, payload: [UInt8]?, expect: ProbeExpectation?, readBanner: Bool, ttl: Int?, size: Int,
+                family: AddressFamily?, request: JSONText) {
+        self.kind = kind
+        self.target = target
+        self.ports = ports
+        self.count = count
+        self.interval = interval
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.payload = payload
+        self.expect = expect
+        self.readBanner = readBanner
+        self.ttl = ttl
+        self.size = size
+        self.family = family
+        self.request = request
+    }
+
+    /// Parses "22,80,8000-8100" (or a single number) into sorted unique ports; the error names `field`.
+    public static func parsePorts(_ text: String, field: String) throws -> [UInt16] {
+        var ports = Set<UInt16>()
+        for piece in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = piece.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!) else {
+                throw SockpitError(.invalid, "\(field): '\(piece)' is not a port or a range like 8000-8100", field: field)
+            }
+            guard (1...65535).contains(low), (1...65535).contains(high) else {
+                throw SockpitError(.invalid, "\(field): ports are 1 to 65535, '\(piece)' is not", field: field)
+            }
+            guard low <= high else {
+                throw SockpitError(.invalid, "\(field): range '\(piece)' runs backwards", field: field)
+            }
+            for port in low...high { ports.insert(UInt16(port)) }
+        }
+        return ports.sorted()
+    }
+}
+
+/// What a reply must contain.
+public enum ProbeExpectation: Sendable {
+    /// A regular expression over the reply read as UTF-8.
+    case regex(String)
+    /// Bytes the reply must contain.
+    case contains([UInt8])
+
+    /// Validates a regular expression now, so a bad one is a 400 rather than a failed probe.
+    public static func compiled(regex pattern: String, field: String) throws -> ProbeExpectation {
+        do { _ = try Regex(pattern) } catch {
+            throw SockpitError(.invalid, "\(field) is not a valid regular expression: \(error)", field: field)
+        }
+        return .regex(pattern)
+    }
+
+    /// The matcher the probe mechanics call on a reply.
+    var matcher: ByteMatcher {
+        switch self {
+        case .regex(let pattern):
+            return { bytes in
+                guard let regex = try? Regex(pattern) else { return false }
+                return String(decoding: bytes, as: UTF8.self).contains(regex)
+            }
+        case .contains(let needle):
+            return { bytes in
+                guard !needle.isEmpty else { return true }
+                guard bytes.count >= needle.count else { return false }
+                for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+                    if bytes[start..<(start + needle.count)].elementsEqual(needle) { return true }
+                }
+                return false
+            }
+        }
+    }
+}
+
+/// The limits of the probe runner, shown in capabilities.
+public struct ProbeLimits: Sendable {
+    public var maxPortsPerProbe: Int
+    public var maxConcurrentProbes: Int
+    public var deadline: Duration
+
+    /// Creates the limits; the defaults are the service's embedded defaults.
+    public init(maxPortsPerProbe: Int = 65535, maxConcurrentProbes: Int = 16, deadline: Duration = .seconds(120)) {
+        self.maxPortsPerProbe = maxPortsPerProbe
+        self.maxConcurrentProbes = maxConcurrentProbes
+        self.deadline = deadline
+    }
+}
