@@ -281,9 +281,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
         srv_cores=$(awk -v t=$((srv1 - srv0)) -v hz="$CLK_TCK" -v d="$DURATION_S" 'BEGIN { printf "%.2f", t / hz / d }')
         cli_cores=$(awk -v t=$((cli1 - cli0)) -v hz="$CLK_TCK" -v d="$DURATION_S" 'BEGIN { printf "%.2f", t / hz / d }')
         other_cores=$(awk -v t=$((all1 - all0 - (srv1 - srv0) - (cli1 - cli0))) -v hz="$CLK_TCK" -v d="$DURATION_S" \
-            'BEGIN { printf "%.2f", t / hz / d }')
+            'BEGIN { printf "%.2f", (t > 0 ? t : 0) / hz / d }')
         us_req=$(awk -v t=$((srv1 - srv0)) -v hz="$CLK_TCK" -v n="$total" 'BEGIN { printf "%.1f", n ? t / hz / n * 1e6 : 0 }')
 
+        OTHER_MAX=$(awk -v a="${OTHER_MAX:-0}" -v b="$other_cores" 'BEGIN { print (b > a ? b : a) }')
         RPS[$name]+="$rps "
         P50[$name]+="$p50 "
         P99[$name]+="$p99 "
@@ -299,9 +300,10 @@ echo "(srv cores: server CPU / wall time; µs/req: server CPU per request; wrk c
 # -------------------------------------------------------------------------------------------- summary
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 base_rps=$(med "${RPS[baseline]}")
+base_us=$(med "${SRV_US[baseline]}")
 echo
 echo "== Medians over $ROUNDS rounds (target: sockpit >= ${TARGET}x baseline requests/s)"
-printf '%-18s %10s %9s %9s %8s  %s\n' server "req/s" "p50 ms" "p99 ms" "µs/req" "ratio to baseline"
+printf '%-18s %10s %9s %9s %7s %8s  %s\n' server "req/s" "p50 ms" "p99 ms" "µs/req" "CPU x" "req/s ratio to baseline"
 VERDICT=0
 for name in "${TARGETS[@]}"; do
     rps=$(med "${RPS[$name]}")
@@ -317,10 +319,17 @@ for name in "${TARGETS[@]}"; do
         fi
         [[ $name == sockpit_quiet ]] && note+=" (informative: not the shipped default)"
     fi
-    printf '%-18s %10.0f %9s %9s %8s  %s\n' "${LABEL[$name]}" "$rps" "$(med "${P50[$name]}")" \
-        "$(med "${P99[$name]}")" "$(med "${SRV_US[$name]}")" "$note"
+    us=$(med "${SRV_US[$name]}")
+    cpu_x=$(awk -v a="$us" -v b="$base_us" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+    printf '%-18s %10.0f %9s %9s %7s %8s  %s\n' "${LABEL[$name]}" "$rps" "$(med "${P50[$name]}")" \
+        "$(med "${P99[$name]}")" "$us" "$cpu_x" "$note"
 done
+echo "(CPU x: server CPU per request relative to the baseline; it hardly depends on other load on the machine)"
 echo "wrk errors over all measured runs (non-2xx + socket errors): $ERRORS (must be 0)"
+if awk -v m="$OTHER_MAX" 'BEGIN { exit !(m > 0.25) }'; then
+    echo "WARNING: other work on the machine used up to $OTHER_MAX cores during a run: req/s and the ratio are" \
+         "skewed; rely on µs/req and CPU x, or rerun on a quiet machine"
+fi
 
 # CPU by thread name over the measured runs: where each server's time went.
 echo

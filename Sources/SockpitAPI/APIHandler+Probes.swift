@@ -40,6 +40,9 @@ extension APIHandler {
 
     static func probeSpec(_ request: Components.Schemas.ProbeRequest) throws -> ProbeSpec {
         let kind = request.kind.rawValue
+        guard !request.target.isEmpty, request.target.utf8.count <= 253 else {
+            throw APIProblem.validation("target must be 1 to 253 bytes long", field: "target")
+        }
         var ports: [UInt16] = []
         switch request.ports {
         case .none: break

@@ -27,12 +27,8 @@ extension APIHandler {
 
     /// `GET /v1/sockets/{id}`.
     func getSocket(_ input: Operations.GetSocket.Input) async throws -> Operations.GetSocket.Output {
-        let record = try await runtime.sockets.get(id: input.path.id)
-        var socket = try Self.socket(record)
-        if record.closedAt == nil, let report = try? await runtime.sockets.options(id: record.id) {
-            socket.options = Self.options(report)
-        }
-        return .ok(.init(body: .json(socket)))
+        // Options here are the ones set through the API (recorded); GET .../options reads every one live.
+        .ok(.init(body: .json(try Self.socket(try await runtime.sockets.get(id: input.path.id)))))
     }
 
     /// `DELETE /v1/sockets/{id}`.
@@ -60,6 +56,7 @@ extension APIHandler {
             id: record.id, family: family, _type: type, _protocol: record.protocol ?? "default", state: state,
             label: record.label, parentId: record.parentID,
             localAddress: try record.localAddress.map(Self.object), peerAddress: try record.peerAddress.map(Self.object),
+            options: try record.options.map(Self.object),
             createdAt: Time.date(micros: record.createdAt),
             closedAt: record.closedAt.map(Time.date(micros:)), closeReason: record.closeReason,
             counters: .init(bytesSent: record.bytesSent, bytesReceived: record.bytesReceived,

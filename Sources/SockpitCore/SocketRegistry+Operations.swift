@@ -56,13 +56,14 @@ extension SocketRegistry {
             do {
                 let done = try await body(managed)
                 let ended = UnixTime.nowMicros()
+                let previous = managed.snapshot()
                 let record = managed.update { record in
                     done.change(&record)
                     record.updatedAt = ended
                 }
                 let event = EventRecord(at: started, socketID: id, op: op, outcome: done.outcome, durationUs: ended - started,
                                         args: args?.rendered, result: done.result?.rendered, bytes: done.bytes)
-                _ = try await repository.record(record, event: event)
+                _ = try await repository.record(record, previous: previous, event: event)
                 return (done.value, record)
             } catch var error as SockpitError {
                 if error.kind == .conflict, error.state == nil { error.state = managed.snapshot().state }
@@ -70,7 +71,8 @@ extension SocketRegistry {
                 let event = EventRecord(
                     at: started, socketID: id, op: op, outcome: error.kind == .timeout ? "timeout" : "error",
                     errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args?.rendered)
-                _ = try await repository.record(managed.snapshot(), event: event)
+                let current = managed.snapshot()
+                _ = try await repository.record(current, previous: current, event: event)
                 throw error
             }
         }

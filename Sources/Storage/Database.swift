@@ -18,6 +18,8 @@ import Foundation
 public final class Database: Sendable {
     /// The file path this database was opened at.
     public let path: String
+    /// Prepared statements, reused across closures; guarded by the same lock as the connection.
+    private let statementCache = StatementCache()
     /// Where connection-level problems (leaks, failed rollbacks, checkpoints) are reported.
     let logger: Logger
     /// The connection, owned by the handle and guarded by the lock (STYLE.md rule 5).
@@ -117,6 +119,7 @@ public final class Database: Sendable {
             } catch {
                 logger.warning("WAL checkpoint failed at close", metadata: ["db.error": "\(error)"])
             }
+            statementCache.statements.removeAll()  // finalize before the handle closes
             try handle.close()
             logger.debug("database closed")
         }
@@ -133,7 +136,7 @@ public final class Database: Sendable {
                 try handle.withUnsafeHandle { raw in
                     let scope = AccessScope()
                     defer { scope.isOpen = false }
-                    return try body(Connection(raw: raw, scope: scope, logger: logger))
+                    return try body(Connection(raw: raw, scope: scope, logger: logger, cache: statementCache))
                 }
             }
         }

@@ -18,19 +18,33 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         }
     }
 
-    public func record(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
+    public func record(_ socket: SocketRecord, previous: SocketRecord?, event: EventRecord) async throws -> EventRecord {
         try database.write { db in
+            if let previous, previous.state == socket.state, previous.localAddress == socket.localAddress,
+               previous.peerAddress == socket.peerAddress, previous.options == socket.options,
+               previous.closedAt == socket.closedAt, previous.closeReason == socket.closeReason {
+                // Only counters moved: leave the indexed columns (and their index pages) alone.
+                try db.run(
+                    """
+                    UPDATE sockets SET bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
+                        updated_at = ?
+                    WHERE id = ?
+                    """,
+                    [.integer(socket.bytesSent), .integer(socket.bytesReceived), .integer(socket.messagesSent),
+                     .integer(socket.messagesReceived), .integer(socket.updatedAt), .text(socket.id)])
+                return try Self.insert(event, into: db)
+            }
             try db.run(
                 """
                 UPDATE sockets SET state = ?, local_address = ?, peer_address = ?, options = ?, closed_at = ?,
                     close_reason = ?, bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
-                    updated_at = ?, label = ?
+                    updated_at = ?
                 WHERE id = ?
                 """,
                 [.init(socket.state), .init(socket.localAddress), .init(socket.peerAddress), .init(socket.options),
                  .init(socket.closedAt), .init(socket.closeReason), .integer(socket.bytesSent),
                  .integer(socket.bytesReceived), .integer(socket.messagesSent), .integer(socket.messagesReceived),
-                 .integer(socket.updatedAt), .init(socket.label), .text(socket.id)])
+                 .integer(socket.updatedAt), .text(socket.id)])
             return try Self.insert(event, into: db)
         }
     }

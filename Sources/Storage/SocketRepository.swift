@@ -29,7 +29,8 @@ public protocol SocketRepository: Sendable {
     /// Inserts a new session and its first event in one transaction; returns the stored event.
     func create(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord
     /// Saves the session's row and appends an event in one transaction; returns the stored event.
-    func record(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord
+    /// With `previous`, only what changed is written (counters alone leave the indexed columns untouched).
+    func record(_ socket: SocketRecord, previous: SocketRecord?, event: EventRecord) async throws -> EventRecord
     /// The session with this id, open or closed.
     func find(id: String) async throws -> SocketRecord?
     /// Sessions matching the query, in its order.
@@ -37,4 +38,11 @@ public protocol SocketRepository: Sendable {
     /// Marks every session still open as closed with `reason` (each with a close event); returns their ids.
     /// Used at start (a previous process died) and at shutdown.
     func closeAllOpen(reason: String, at: Int64) async throws -> [String]
+}
+
+extension SocketRepository {
+    /// Saves the whole row and appends an event.
+    public func record(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
+        try await record(socket, previous: nil, event: event)
+    }
 }

@@ -7,7 +7,8 @@ import CSQLite
 public final class Statement {
     /// The statement handle; finalized in `deinit`, the one place it is freed.
     private let pointer: OpaquePointer
-    private let scope: AccessScope
+    /// The closure this statement may be used in; a cached statement moves to each new closure.
+    var scope: AccessScope
     /// The SQL text, kept for error reports.
     public let sql: String
     /// Result column names, read once: they are the same for every row.

@@ -76,22 +76,33 @@ public enum ICMPEcho {
 private struct EchoSession {
     /// An echo request awaiting its answer.
     struct Outstanding {
+        /// Its place in the results.
         let index: Int
+        /// When it was sent, for the timeout and the user-space round trip.
         let sentAt: ContinuousClock.Instant
+        /// When it was sent on the clock of the kernel's receive timestamps.
         let sentWall: timespec
     }
 
     let socket: Socket
+    /// The socket's descriptor, for the reactor (the socket outlives the session).
     let fd: CInt
     let host: SocketAddress
+    /// The host's address as it appears in packets, to recognise replies and quoted requests.
     let hostBytes: [UInt8]
     let mode: ICMPMode
     let options: EchoOptions
+    /// This ping's identifier (raw sockets; ping sockets have the kernel's).
     let identifier: UInt16
+    /// The receive buffer size.
     let receiveSize: Int
+    /// One per request, filled in as they end.
     var results: [EchoResult?]
+    /// Requests sent and not answered yet, by sequence.
     var outstanding: [UInt16: Outstanding] = [:]
+    /// The next request to send.
     var nextIndex = 0
+    /// How many results are in.
     var resolved = 0
 
     /// Sets the socket up: filters and control messages.

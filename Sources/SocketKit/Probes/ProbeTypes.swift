@@ -112,8 +112,9 @@ public struct EchoResult: Sendable, Equatable {
     public var from: SocketAddress?
     /// The errno name of an unreachable verdict (`EHOSTUNREACH`, `ENETUNREACH`, `ECONNREFUSED`, `EPERM`).
     public var errno: String?
-    /// The ICMP / ICMPv6 type and code of an error message.
+    /// The ICMP / ICMPv6 type of an error message (3 destination unreachable, 11 time exceeded, …).
     public var icmpType: Int?
+    /// The ICMP / ICMPv6 code of an error message (1 host unreachable, 3 port unreachable, …).
     public var icmpCode: Int?
 
     /// Creates a result; real ones come from ``ICMPEcho/ping(host:mode:options:)``.
@@ -167,11 +168,13 @@ public struct EchoSummary: Sendable, Equatable {
     public var received: Int
     /// `(sent - received) / sent` in percent; 0 when nothing was sent.
     public var lossPercent: Double
-    /// Round-trip statistics of the replies; nil without replies. `rttMdev` is ping's mean deviation,
-    /// `sqrt(mean(rtt²) - mean(rtt)²)`.
+    /// The shortest round trip of the replies; nil without replies.
     public var rttMin: Duration?
+    /// The mean round trip of the replies; nil without replies.
     public var rttAvg: Duration?
+    /// The longest round trip of the replies; nil without replies.
     public var rttMax: Duration?
+    /// ping's "mdev", `sqrt(mean(rtt²) - mean(rtt)²)`; nil without replies.
     public var rttMdev: Duration?
 
     /// Creates a summary; ``ICMPEcho/summarize(_:)`` computes real ones.

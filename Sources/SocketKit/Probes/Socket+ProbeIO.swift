@@ -22,8 +22,9 @@ struct ExtendedError {
     var errno: Errno
     /// Whether it came from an ICMP / ICMPv6 message (`SO_EE_ORIGIN_ICMP`, `SO_EE_ORIGIN_ICMP6`) rather than locally.
     var fromICMP: Bool
-    /// The ICMP type and code when ``fromICMP``.
+    /// The ICMP type when ``fromICMP``.
     var type: Int
+    /// The ICMP code when ``fromICMP``.
     var code: Int
     /// Who sent the ICMP message (`SO_EE_OFFENDER`).
     var offender: SocketAddress?

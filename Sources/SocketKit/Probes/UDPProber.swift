@@ -31,22 +31,36 @@ private struct Datagram: Sendable {
     let sentWall: timespec
 
     /// Opens, connects and sends; an answer already queued (loopback's ICMP comes back within `send`) is taken at once.
+    ///
+    /// A local target port inside the ephemeral range can be handed to the probe socket itself as its
+    /// source port: the probe would then hear its own datagram as a reply. Such a socket is replaced.
     static func start(_ target: SocketAddress, port: UInt16, options: PortProbeOptions) -> ProbeStart<Datagram> {
-        let socket: Socket
-        do {
-            socket = try Socket(family: target.family, type: .dgram, protocol: .udp)
-        } catch {
-            return probeShortages.contains(error) ? .starved(error) : .finished(failure(port, error, nil))
+        var attempts = 0
+        var opened: Socket?
+        while opened == nil {
+            let socket: Socket
+            do {
+                socket = try Socket(family: target.family, type: .dgram, protocol: .udp)
+            } catch {
+                return probeShortages.contains(error) ? .starved(error) : .finished(failure(port, error, nil))
+            }
+            do {
+                try socket.enableProbeReception(errorQueue: true)
+                try socket.enableReceiveTimestamps()
+                if let ttl = options.ttl { try socket.setHopLimit(ttl) }
+                _ = try socket.connect(to: target)
+            } catch {
+                try? socket.close()
+                return probeShortages.contains(error) ? .starved(error) : .finished(failure(port, error, nil))
+            }
+            attempts += 1
+            if attempts < 4, (try? socket.localAddress()) == target {
+                try? socket.close()  // its own source: another socket gets another port
+            } else {
+                opened = socket
+            }
         }
-        do {
-            try socket.enableProbeReception(errorQueue: true)
-            try socket.enableReceiveTimestamps()
-            if let ttl = options.ttl { try socket.setHopLimit(ttl) }
-            _ = try socket.connect(to: target)
-        } catch {
-            try? socket.close()
-            return probeShortages.contains(error) ? .starved(error) : .finished(failure(port, error, nil))
-        }
+        let socket = opened!
         let datagram = Datagram(socket: socket, port: port, sentAt: .now, sentWall: realtimeNow())
         do {
             // An empty datagram is what nmap sends by default; a full send buffer on a fresh socket cannot happen.
