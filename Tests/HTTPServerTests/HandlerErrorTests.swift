@@ -9,6 +9,7 @@ extension HTTPServerTransportTests {
     struct HandlerErrorTests {
         /// An error whose description carries things no client may see.
         struct LeakyError: Error, CustomStringConvertible {
+            /// Text with a password and a path, which must stay in the server log.
             var description: String { "LeakyError: password=hunter2 at /var/lib/sockpit/secret.db" }
         }
 

@@ -8,6 +8,7 @@ extension HTTPServerTransportTests {
     /// first access-handler call (STYLE.md, Known pitfalls), so every kind of answer is checked here.
     @Suite("Keep-alive")
     struct KeepAliveTests {
+        /// A handler route (GET) and an echo route (POST with a body).
         static func routes(_ transport: MicroHTTPDTransport) throws {
             try transport.register(describeRequest, method: .get, path: "/v1/items/{id}")
             try transport.register(echoBody, method: .post, path: "/v1/echo")

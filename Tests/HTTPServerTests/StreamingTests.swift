@@ -8,6 +8,7 @@ extension HTTPServerTransportTests {
     /// Response bodies of unknown length: sent chunked as the handler's stream produces them.
     @Suite("Streamed responses")
     struct StreamingTests {
+        /// What a streaming handler hands to the test so the test decides when each piece is produced.
         typealias Producer = AsyncStream<ArraySlice<UInt8>>.Continuation
 
         /// A route whose handler streams whatever the test yields into the producer it posts to `producers`.

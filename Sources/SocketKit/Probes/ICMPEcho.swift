@@ -22,11 +22,13 @@ public enum ICMPEcho {
     /// timed out (one at a time), a positive one pipelines on a fixed schedule. One result per request, in
     /// order; duplicate replies are ignored. Raw sockets also check that a reply comes from `host`; ping
     /// sockets get only their own replies from the kernel, which also sets their identifier. A send that
-    /// fails (`ENETUNREACH`, `EPERM` from a firewall) makes that request unreachable with the errno.
+    /// fails (`ENETUNREACH`, `EPERM` from a firewall) makes that request unreachable with the errno. When
+    /// the task is cancelled, the results so far come back at once, every request still waiting or not yet
+    /// sent marked timeout with errno `ECANCELED` (as ``TCPScanner`` marks ports it did not finish).
     ///
     /// - Throws: `EAFNOSUPPORT` for a non-IP host; `EINVAL` for a negative count, a size outside
     ///   0...65000 or a TTL outside 1...255; `EPERM` / `EACCES` when the mode is not allowed (raw without
-    ///   `CAP_NET_RAW`, datagram outside `ping_group_range`); `ECANCELED` when the task is cancelled.
+    ///   `CAP_NET_RAW`, datagram outside `ping_group_range`); another `Errno` if setting the socket up fails.
     public static func ping(host: SocketAddress, mode: ICMPMode, options: EchoOptions) async throws(Errno) -> [EchoResult] {
         guard let proto = icmpProtocol(host.family) else { throw .addressFamilyNotSupported }
         guard options.count >= 0, (0...65000).contains(options.size), options.ttl.map({ (1...255).contains($0) }) ?? true
@@ -35,7 +37,7 @@ public enum ICMPEcho {
         let socket = try Socket(family: host.family, type: mode == .raw ? .raw : .dgram, protocol: proto)
         defer { try? socket.close() }
         var session = try EchoSession(socket: socket, host: host.withPort(0), mode: mode, options: options)
-        return try await session.run()
+        return await session.run()
     }
 
     /// ping-style summary
@@ -131,12 +133,12 @@ private struct EchoSession {
         if let ttl = options.ttl { try socket.setHopLimit(ttl) }
     }
 
-    /// Sends on schedule and reads answers until every request has its result.
-    mutating func run() async throws(Errno) -> [EchoResult] {
+    /// Sends on schedule and reads answers until every request has its result, or the task is cancelled.
+    mutating func run() async -> [EchoResult] {
         let start = ContinuousClock.now
         while resolved < options.count {
             while nextIndex < options.count && sendIsDue(start: start) {
-                try await send(index: nextIndex)
+                guard await send(index: nextIndex) else { return abandoned() }
                 nextIndex += 1
             }
             drain()
@@ -148,21 +150,28 @@ private struct EchoSession {
                 wake = min(wake ?? due, due)
             }
             guard let wake else { continue }  // interval 0 and nothing outstanding: send the next one now
-            do {
-                _ = try await Reactor.shared.wait(for: .readable, on: fd, until: wake)
-            } catch {
-                throw (error as? Errno) ?? .canceled
-            }
+            // Only cancellation ends a wait with an error: the descriptor is ours and open.
+            guard (try? await Reactor.shared.wait(for: .readable, on: fd, until: wake)) != nil else { return abandoned() }
         }
         return results.map { $0! }
+    }
+
+    /// The results after a cancellation: what is in, and every other request timed out as `ECANCELED`.
+    private mutating func abandoned() -> [EchoResult] {
+        drain()
+        return results.indices.map { index in
+            results[index] ?? EchoResult(
+                sequence: UInt16(truncatingIfNeeded: index + 1), state: .timeout, errno: Errno.canceled.name
+            )
+        }
     }
 
     private func sendIsDue(start: ContinuousClock.Instant) -> Bool {
         options.interval > .zero ? ContinuousClock.now >= start + options.interval * nextIndex : outstanding.isEmpty
     }
 
-    /// Sends one request; a failure is that request's result.
-    private mutating func send(index: Int) async throws(Errno) {
+    /// Sends one request; a failure is that request's result. False when cancelled while waiting to send.
+    private mutating func send(index: Int) async -> Bool {
         let sequence = UInt16(truncatingIfNeeded: index + 1)
         let packet = ICMPPacket.echoRequest(
             family: socket.family, identifier: identifier, sequence: sequence, payloadSize: options.size
@@ -174,19 +183,19 @@ private struct EchoSession {
                 if try socket.send(packet[...], to: host, flags: []) != nil { break }
             } catch {
                 record(index: index, EchoResult(sequence: sequence, state: .unreachable, errno: error.name))
-                return
+                return true
             }
             // The send buffer is full: wait for room, within this request's timeout.
-            let ready: Readiness
-            do { ready = try await Reactor.shared.wait(for: .writable, on: fd, until: sentAt + options.timeout) } catch {
-                throw (error as? Errno) ?? .canceled
+            guard let ready = try? await Reactor.shared.wait(for: .writable, on: fd, until: sentAt + options.timeout) else {
+                return false
             }
             if ready == .timedOut {
                 record(index: index, EchoResult(sequence: sequence, state: .timeout))
-                return
+                return true
             }
         }
         outstanding[sequence] = Outstanding(index: index, sentAt: sentAt, sentWall: sentWall)
+        return true
     }
 
     /// Reads everything queued: errors first (ping sockets), then replies and raw errors.

@@ -87,7 +87,7 @@ enum ICMPPacket {
         var offset = 0
         var ttl: Int?
         if ipHeader {
-            guard bytes.count >= 20, bytes[0] >> 4 == 4 else { return (.other, nil) }
+            guard bytes.count >= 20, bytes[0] >> 4 == 4, bytes[0] & 0x0f >= 5 else { return (.other, nil) }
             offset = Int(bytes[0] & 0x0f) * 4
             ttl = Int(bytes[8])
         }

@@ -2,9 +2,13 @@ import Glibc
 
 /// Why the test client failed: the syscall and its errno, a timeout, or a malformed response.
 enum HTTPClientError: Error, CustomStringConvertible {
+    /// A syscall failed with this errno.
     case syscall(String, errno: Int32)
+    /// No data (or no room to send) within the connection's timeout.
     case timedOut
+    /// The server closed the connection before the expected bytes arrived.
     case closedByPeer
+    /// The bytes received are not HTTP/1.1 as expected.
     case malformed(String)
 
     var description: String {
@@ -19,14 +23,19 @@ enum HTTPClientError: Error, CustomStringConvertible {
 
 /// One header line of a response, as received.
 struct HeaderField: Sendable, Equatable {
+    /// The name, with the case the server used.
     let name: String
+    /// The value, without leading whitespace.
     let value: String
 }
 
 /// A response's status line and headers.
 struct ResponseHead: Sendable {
+    /// "HTTP/1.1" or "HTTP/1.0".
     let version: String
+    /// The status code.
     let status: Int
+    /// The header lines in the order received.
     let headers: [HeaderField]
 
     /// The first value of a header, matched case-insensitively.
@@ -43,7 +52,9 @@ struct ResponseHead: Sendable {
 
 /// A complete response.
 struct ResponseMessage: Sendable {
+    /// Status line and headers.
     let head: ResponseHead
+    /// The body, de-chunked.
     let body: [UInt8]
 
     /// The status code.

@@ -7,7 +7,9 @@ import Synchronization
 
 /// A started transport on 127.0.0.1 with a kernel-chosen port, and the log it writes.
 struct TestServer: Sendable {
+    /// The transport under test.
     let transport: MicroHTTPDTransport
+    /// What the transport logged.
     let log: LogRecorder
     /// Threads that appeared while the transport started: libmicrohttpd's pool (possibly plus an unrelated
     /// thread started at the same moment).
@@ -98,9 +100,12 @@ func patternBytes(count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
 
 /// A JSON scalar of a problem document (strings and numbers are all the transport emits).
 enum JSONScalar: Decodable, Equatable {
+    /// A JSON string.
     case string(String)
+    /// A JSON number.
     case number(Double)
 
+    /// Decodes a number if the value is one, else a string.
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let number = try? container.decode(Double.self) {
@@ -113,6 +118,7 @@ enum JSONScalar: Decodable, Equatable {
 
 /// An RFC 9457 problem document as the client received it.
 struct ProblemDocument {
+    /// The members by name.
     let fields: [String: JSONScalar]
 
     /// Decodes `response`'s body, requiring it to be a flat JSON object.
@@ -142,8 +148,11 @@ struct ProblemDocument {
 final class LogRecorder: Sendable {
     /// One logged message with its metadata rendered as text.
     struct Entry: Sendable {
+        /// The level it was logged at.
         let level: Logger.Level
+        /// The message text.
         let message: String
+        /// Handler and call-site metadata, values rendered as text.
         let metadata: [String: String]
     }
 

@@ -47,9 +47,23 @@ final class TestService: Sendable {
             try? database.close()
             throw error
         }
+        let policy: SocketPolicy
+        do {
+            // As `serve` on loopback: no default-deny targets; Unix names confined beside the database.
+            let directory = String(databasePath[..<(databasePath.lastIndex(of: "/") ?? databasePath.endIndex)])
+            policy = SocketPolicy(
+                targets: TargetPolicy.defaults(apiOnLoopbackOnly: true, hostAddresses: [], allow: [], deny: []),
+                unixPaths: try UnixPathConfinement(directory: directory + "/sockets"), maxOpenSockets: limits.maxOpenSockets,
+                maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes)
+        } catch {
+            try? database.close()
+            throw error
+        }
         let capabilities = CapabilityReport.probe(
-            limits: limits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion, sqliteVersion: Database.sqliteVersion)
-        let runtime = SockpitRuntime(database: database, schemaVersion: schemaVersion, capabilities: capabilities, logger: logger)
+            limits: limits, policy: policy, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
+            sqliteVersion: Database.sqliteVersion)
+        let runtime = SockpitRuntime(
+            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy, logger: logger)
         let transport = MicroHTTPDTransport(
             configuration: HTTPServerConfiguration(
                 host: "127.0.0.1", port: 0, threads: limits.httpThreads, maxRequestBodyBytes: limits.maxRequestBodyBytes,
@@ -147,7 +161,9 @@ struct TestResponse {
 
 /// Why the test client could not send a request.
 enum TestServiceError: Error {
+    /// The path does not make a URL with the base URL.
     case badPath(String)
+    /// The answer was not an HTTP response.
     case notHTTP
 }
 

@@ -17,15 +17,22 @@ struct History {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("SockpitCoreTests-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var opened: Database?
         do {
-            database = try Database(path: directory + "/sockpit.sqlite", logger: .quiet)
+            let database = try Database(path: directory + "/sockpit.sqlite", logger: .quiet)
+            opened = database
             _ = try Migrator().migrate(database)
             try database.enableWAL()
+            let policy = SocketPolicy(
+                targets: TargetPolicy(allow: [], deny: [], defaultDeny: []),
+                unixPaths: try UnixPathConfinement(directory: directory + "/sockets"), maxOpenSockets: maxOpenSockets)
+            registry = SocketRegistry(repository: SQLiteHistory(database: database), policy: policy, logger: .quiet)
+            self.database = database
         } catch {
+            try? opened?.close()
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
-        registry = SocketRegistry(repository: SQLiteHistory(database: database), maxOpenSockets: maxOpenSockets, logger: .quiet)
     }
 
     /// Closes what is still open, the database, and removes the directory.
