@@ -11,7 +11,7 @@ extension APIHandler {
         let spec = try Self.probeSpec(request)
         let wait = input.query.wait ?? true
         let view = try await runtime.probes.run(spec, wait: wait)
-        let body = try Self.probe(view, includeResults: true)
+        let body = try Self.probe(Self.filter(view, input.query.results?.rawValue), includeResults: true)
         let location = "/v1/probes/\(view.probe.id)"
         if wait { return .created(.init(headers: .init(location: location), body: .json(body))) }
         return .accepted(.init(headers: .init(location: location), body: .json(body)))
@@ -33,10 +33,22 @@ extension APIHandler {
 
     /// `GET /v1/probes/{id}`.
     func getProbe(_ input: Operations.GetProbe.Input) async throws -> Operations.GetProbe.Output {
-        .ok(.init(body: .json(try Self.probe(try await runtime.probes.get(id: input.path.id), includeResults: true))))
+        let view = try await runtime.probes.get(id: input.path.id)
+        return .ok(.init(body: .json(try Self.probe(Self.filter(view, input.query.results?.rawValue), includeResults: true))))
     }
 
     // MARK: - Translation
+
+    /// Applies the `results` query parameter: all rows, those not closed, or none.
+    static func filter(_ view: ProbeView, _ mode: String?) -> ProbeView {
+        var view = view
+        switch mode {
+        case "none": view.results = []
+        case "not_closed": view.results.removeAll { $0.state == "closed" }
+        default: break
+        }
+        return view
+    }
 
     static func probeSpec(_ request: Components.Schemas.ProbeRequest) throws -> ProbeSpec {
         let kind = request.kind.rawValue

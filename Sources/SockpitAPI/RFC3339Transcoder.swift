@@ -16,9 +16,11 @@ struct RFC3339Transcoder: DateTranscoder {
 
     /// Formats `date` as RFC 3339 UTC with milliseconds.
     static func format(_ date: Date) -> String {
-        let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
-        let millis = Int(((interval - Double(seconds)) * 1000).rounded(.down))
+        // Whole milliseconds first: stored times are whole microseconds, and a binary fraction such as
+        // .123 may come back as .12299999; the tiny bias keeps it in its own millisecond.
+        let totalMillis = Int64((date.timeIntervalSince1970 * 1000 + 1e-6).rounded(.down))
+        var seconds = time_t(totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000)
+        let millis = Int(totalMillis - Int64(seconds) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         var out = [UInt8]()

@@ -89,7 +89,7 @@ extension ProbeRunner {
         case "unix":
             var rows: [PortResult] = []
             for attempt in 0..<spec.count {
-                if attempt > 0, spec.interval > .zero { try? await Task.sleep(for: spec.interval) }
+                if attempt > 0, spec.interval > .zero { await Self.pause(spec.interval, before: deadline) }
                 if Task.isCancelled || ContinuousClock.now >= deadline { break }
                 rows.append(await UnixProber.probe(path: target.unixPath ?? "", type: .stream, options: options))
             }
@@ -98,7 +98,7 @@ extension ProbeRunner {
             guard let address = target.address else { return ProbeOutcome(rows: [], good: 0, total: 0) }
             var rows: [PortResult] = []
             for attempt in 0..<spec.count {
-                if attempt > 0, spec.interval > .zero { try? await Task.sleep(for: spec.interval) }
+                if attempt > 0, spec.interval > .zero { await Self.pause(spec.interval, before: deadline) }
                 if Task.isCancelled || ContinuousClock.now >= deadline { break }
                 let batch = (try? await withDeadline(deadline) {
                     spec.kind == "udp"
@@ -109,6 +109,11 @@ extension ProbeRunner {
             }
             return judgePorts(rows, kind: spec.kind, spec: spec)
         }
+    }
+
+    /// Waits `interval` between attempts, but never past the probe's deadline.
+    static func pause(_ interval: Duration, before deadline: ContinuousClock.Instant) async {
+        try? await Task.sleep(until: min(ContinuousClock.now + interval, deadline), clock: .continuous)
     }
 
     /// Runs `body`, cancelling it when the probe's overall deadline passes.
@@ -220,6 +225,9 @@ extension ProbeRunner {
             if result.errno == "ENOENT" { return reason("not-found", "no socket at that name", errno: "ENOENT") }
             return reason("refused", "\(place) refused (\(kind == "udp" ? "ICMP port unreachable" : "connection refused"))", errno: result.errno ?? "ECONNREFUSED")
         case .filtered:
+            if result.errno == "ECANCELED" {
+                return reason("deadline", "\(place) was not finished when the probe's deadline or the server's shutdown ended it", errno: "ECANCELED")
+            }
             if let errno = result.errno, errno != "ETIMEDOUT" { return reason("unreachable", "\(place): \(errno)", errno: errno) }
             return reason("timeout", "\(place) did not answer in time (filtered)", errno: "ETIMEDOUT")
         case .openFiltered:

@@ -80,10 +80,16 @@ public final class ProbeRunner: Sendable {
         _ = try await repository.start(probe, event: Self.startEvent(probe))
         let running = probe
         let work: @Sendable () async -> ProbeView = { [self] in
-            let outcome = await execute(spec, target: target)
+            var outcome = await execute(spec, target: target)
+            if Task.isCancelled {
+                outcome.reason = Self.reason("server-shutdown", "the server stopped before the probe finished", errno: nil)
+                outcome.good = min(outcome.good, max(outcome.total - 1, 0))
+            }
             let finished = finishRecord(running, spec: spec, rows: outcome.rows, reason: outcome.reason, started: startInstant,
                                         resolveMs: resolveMs, summary: outcome.summary, phases: outcome.phases,
                                         good: outcome.good)
+            // The slot is free once the work is done: a client that sees "finished" may start the next probe.
+            if !wait { releaseSlot() }
             do {
                 _ = try await repository.finish(finished, results: outcome.rows, event: Self.finishEvent(finished))
             } catch {
@@ -97,7 +103,6 @@ public final class ProbeRunner: Sendable {
         let task = Task.detached { [self] in
             _ = await work()
             self.running.withLock { _ = $0.removeValue(forKey: id) }
-            releaseSlot()
         }
         self.running.withLock { $0[id] = task }
         return ProbeView(probe: running, results: [])
@@ -153,9 +158,11 @@ public final class ProbeRunner: Sendable {
         }
     }
 
+    /// Milliseconds with microsecond precision.
     static func ms(_ duration: Duration) -> Double {
         let parts = duration.components
-        return (Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15 * 1000).rounded() / 1000
+        let micros = Double(parts.seconds) * 1_000_000 + Double(parts.attoseconds) / 1e12
+        return micros.rounded() / 1000
     }
 
     static func startEvent(_ probe: ProbeRecord) -> EventRecord {

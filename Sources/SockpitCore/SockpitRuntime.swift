@@ -66,7 +66,7 @@ public final class SockpitRuntime: Sendable {
         let task = Task.detached { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                guard let self else { return }
+                guard !Task.isCancelled, let self else { return }
                 self.probeDatabase()
             }
         }

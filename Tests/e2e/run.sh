@@ -147,8 +147,9 @@ t_too_new() {
   echo "$out"; [ "$code" != 0 ] && [ "$code" != 124 ] && echo "$out" | grep -q "newer" && [ "$before" = "$after" ]
 }
 check "a database with a newer schema is refused with a clear message, untouched" t_too_new
-t_help() { "$BIN" serve --help | grep -q SOCKPIT_LISTEN; }
+t_help() { "$BIN" serve --help | grep SOCKPIT_LISTEN >/dev/null; }
 check "serve --help names the environment variables" t_help
+check "probes inside a fresh network namespace: filtered, ICMP timeouts, open/closed (probes_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/probes_netns.sh
 
 echo
 echo "e2e: $passed passed, $failed failed"

@@ -43,7 +43,7 @@ public enum ICMPEcho {
     /// ping-style summary
     public static func summarize(_ results: [EchoResult]) -> EchoSummary {
         let rtts = results.filter { $0.state == .reply }.compactMap(\.rtt).map(seconds)
-        let sent = results.count
+        let sent = results.filter { $0.errno != "ECANCELED" }.count  // echoes a deadline stopped were never sent
         let received = results.filter { $0.state == .reply }.count
         let loss = sent == 0 ? 0 : Double(sent - received) * 100 / Double(sent)
         guard !rtts.isEmpty else {
