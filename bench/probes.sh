@@ -52,10 +52,8 @@ TARGET_SCAN=${BENCH_TARGET_SCAN:-0.5}
 TARGET_ICMP=${BENCH_TARGET_ICMP:-2}
 STRICT=${BENCH_STRICT:-0}
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
-
-die() { echo "probes: $*" >&2; exit 1; }
+BENCH_NAME=probes
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer, not '$ROUNDS'"
 [[ $WARMUP =~ ^[01]$ ]] || die "BENCH_WARMUP must be 0 or 1, not '$WARMUP'"
@@ -70,39 +68,10 @@ for range in $RANGES; do
 done
 [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is needed (EPOCHREALTIME)"
 
-# ---------------------------------------------------------------------------------------------- tools
-need_tools() {
-    local missing=() tool pkg
-    for tool in curl nmap ping python3 timeout ss ip awk; do
-        command -v "$tool" >/dev/null 2>&1 && continue
-        case $tool in
-            ping) pkg=iputils-ping ;; timeout) pkg=coreutils ;; ss | ip) pkg=iproute2 ;; awk) pkg=gawk ;; *) pkg=$tool ;;
-        esac
-        [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
-    done
-    ((${#missing[@]} == 0)) && return 0
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        echo "installing: ${missing[*]}" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
-            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } \
-            || die "cannot install ${missing[*]}"
-    else
-        die "missing: ${missing[*]} (install them, e.g. apt-get install ${missing[*]})"
-    fi
-}
-
 # ----------------------------------------------------------------- build, then the network namespace
 if [[ -z ${_SOCKPIT_PROBES_INNER:-} ]]; then
-    need_tools
-    if [[ -n ${SOCKPIT_BIN:-} ]]; then
-        [[ -x $SOCKPIT_BIN ]] || die "SOCKPIT_BIN=$SOCKPIT_BIN is not an executable"
-    else
-        command -v swift >/dev/null || die "swift not found (or set SOCKPIT_BIN=/path/to/sockpit)"
-        echo "building sockpit: swift build -c release --scratch-path .build-bench (set SOCKPIT_BIN to skip)" >&2
-        (cd "$REPO" && swift build -c release --scratch-path .build-bench >&2) || die "swift build failed"
-        SOCKPIT_BIN="$(cd "$REPO" && swift build -c release --scratch-path .build-bench --show-bin-path)/sockpit"
-        [[ -x $SOCKPIT_BIN ]] || die "no sockpit binary at $SOCKPIT_BIN"
-    fi
+    need_tools curl nmap ping python3 timeout ss ip awk
+    sockpit_binary --scratch-path .build-bench
     export SOCKPIT_BIN
     if [[ $NETNS != 0 ]]; then
         if [[ $(id -u) == 0 ]] && command -v unshare >/dev/null && unshare --net true 2>/dev/null; then
@@ -122,30 +91,7 @@ if [[ $MODE == netns ]]; then
 fi
 
 # -------------------------------------------------------------------------------------- temp + cleanup
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sockpit-probes.XXXXXXXXXX")
-declare -A PID=()
-
-stop_pid() { # pid: SIGTERM, up to 15 s for a graceful stop, then SIGKILL
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local name
-    trap - EXIT INT TERM
-    for name in "${!PID[@]}"; do stop_pid "${PID[$name]}"; done
-    [[ -n ${BENCH_KEEP_TMP:-} ]] && echo "kept $TMP" >&2 || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_tmp sockpit-probes
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -287,15 +233,6 @@ PY
 helper() { python3 "$TMP/helper.py" "$@"; }
 
 # ------------------------------------------------------------------------------------------- servers
-free_port() { # a free loopback port, random in 20000-59999
-    local port i
-    for ((i = 0; i < 50; i++)); do
-        port=$((20000 + RANDOM % 40000))
-        ss -Hltn "sport = :$port" 2>/dev/null | grep -q . || { echo "$port"; return 0; }
-    done
-    die "no free port found"
-}
-
 LISTENERS=-
 if [[ -n $LISTEN_PORTS ]]; then
     python3 "$TMP/helper.py" listen "$LISTEN_PORTS" >"$TMP/listeners.out" 2>"$TMP/listeners.err" &
@@ -309,39 +246,15 @@ if [[ -n $LISTEN_PORTS ]]; then
     [[ -n $LISTENERS ]] || die "the listeners did not report their ports"
 fi
 
-SOCKPIT_PORT=
-for ((attempt = 0; attempt < 3; attempt++)); do
-    port=$(free_port)
-    mkdir -p "$TMP/data"
-    "$SOCKPIT_BIN" serve --listen "127.0.0.1:$port" --data-dir "$TMP/data" >"$TMP/sockpit.out" 2>"$TMP/sockpit.err" &
-    PID[sockpit]=$!
-    for ((i = 0; i < 200; i++)); do # up to 20 s (sockpit opens and migrates its database first)
-        kill -0 "${PID[sockpit]}" 2>/dev/null || break
-        code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/v1/health" || true)
-        [[ $code == 200 ]] && { SOCKPIT_PORT=$port; break 2; }
-        sleep 0.1
-    done
-    stop_pid "${PID[sockpit]}"
-    unset "PID[sockpit]"
-done
-if [[ -z $SOCKPIT_PORT ]]; then
-    tail -n 20 "$TMP/sockpit.err" >&2 || true
-    die "sockpit did not answer GET /v1/health with 200"
-fi
+mkdir -p "$TMP/data"
+start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data"
+SOCKPIT_PORT=${PORT[sockpit]}
 BASE=http://127.0.0.1:$SOCKPIT_PORT
 SOCKPIT_PID=${PID[sockpit]}
 
 # -------------------------------------------------------------------------------- measurement helpers
-CLK_TCK=$(getconf CLK_TCK)
-proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
 ticks_ms() { awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", t / hz * 1000 }'; }
-median() { # numbers on stdin
-    sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
-                                        else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 min1() { awk '{ for (i = 1; i <= NF; i++) if (i == 1 || $i < m) m = $i } END { printf "%.1f", m }' <<<"$1"; }
 med1() { awk -v v="$(med "$1")" 'BEGIN { if (v == "nan") print v; else printf "%.1f", v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
@@ -383,7 +296,7 @@ end_cpu() { # with-sockpit(0|1) wall-seconds
     M_CPU=$(awk -v v="$side" 'BEGIN { printf "%.1f", v }')
     M_OTHER=$(awk -v all=$((all1 - C_ALL0)) -v hz="$CLK_TCK" -v c="$cli_ms" -v s="$srv_ms" -v w="$2" -v min="$OTHER_MIN_WALL" \
         'BEGIN { if (w < min) { print "-"; exit } t = all / hz - (c + s) / 1000; printf "%.2f", (t > 0 ? t / w : 0) }')
-    [[ $M_OTHER == - ]] || OTHER_MAX=$(awk -v a="$OTHER_MAX" -v b="$M_OTHER" 'BEGIN { print (b > a ? b : a) }')
+    [[ $M_OTHER == - ]] || note_other "$M_OTHER"
 }
 
 # body out: POST /v1/probes; M_WALL is curl's time_total, M_PROC the curl process's wall time (its start-up
@@ -609,7 +522,7 @@ vd=met
 ((ICMP_BAD == 0)) || vd=MISSED
 row "  received/sent, loss, every round" "$(tr ' ' '\n' <<<"${EXTRA[icmp-recv]}" | grep . | sort -u | paste -sd' ')" "-" "-" \
     "$PING_COUNT/$PING_COUNT,0%" "$vd"
-if awk -v m="$OTHER_MAX" 'BEGIN { exit !(m > 0.25) }'; then
+if other_busy; then
     echo "WARNING: other work on the machine used up to $OTHER_MAX cores during a run: wall times are skewed," \
          "and not alike for both sides - rerun on a quiet machine"
 fi

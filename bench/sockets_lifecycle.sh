@@ -44,141 +44,31 @@ TARGET_READ=${BENCH_TARGET_READ:-0.5}
 TARGET_MEM_MB=${BENCH_TARGET_MEM_MB:-10}
 STRICT=${BENCH_STRICT:-0}
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
+BENCH_NAME=sockets_lifecycle
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LUA_SCRIPT="$HERE/lifecycle.lua"
 
-die() { echo "sockets_lifecycle: $*" >&2; exit 1; }
-
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer, not '$ROUNDS'"
-[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION must look like 5s or 1m, not '$DURATION'"
-[[ $WARMUP =~ ^[0-9]+[smh]?$ ]] || die "BENCH_WARMUP must look like 2s (0 skips it), not '$WARMUP'"
+check_wrk_timing
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WORKERS must be a positive integer, not '$WORKERS'"
 [[ $MEM_SOCKETS =~ ^[1-9][0-9]*$ ]] && ((MEM_SOCKETS % 2 == 0)) || die "BENCH_MEM_SOCKETS must be a positive even integer"
 ((MAX_OPEN >= 4 * MEM_SOCKETS + 100)) || die "BENCH_MAX_OPEN_SOCKETS must be at least 4 x BENCH_MEM_SOCKETS + 100"
 [[ -f $LUA_SCRIPT ]] || die "missing $LUA_SCRIPT"
 
-seconds_of() { # wrk duration (5s, 1m, 1h, 30) in seconds
-    local v=$1
-    case $v in
-        *s) echo "${v%s}" ;;
-        *m) echo $((${v%m} * 60)) ;;
-        *h) echo $((${v%h} * 3600)) ;;
-        *) echo "$v" ;;
-    esac
-}
-DURATION_S=$(seconds_of "$DURATION")
-WARMUP_S=$(seconds_of "$WARMUP")
-
-# ---------------------------------------------------------------------------------------------- tools
-need_tools() {
-    local missing=() tool pkg
-    for tool in wrk curl cc pkg-config timeout ss; do
-        command -v "$tool" >/dev/null 2>&1 && continue
-        case $tool in
-            cc) pkg=gcc ;; timeout) pkg=coreutils ;; ss) pkg=iproute2 ;; *) pkg=$tool ;;
-        esac
-        missing+=("$pkg")
-    done
-    pkg-config --exists libmicrohttpd 2>/dev/null || missing+=(libmicrohttpd-dev)
-    ((${#missing[@]} == 0)) && return 0
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        echo "installing: ${missing[*]}" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
-            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } \
-            || die "cannot install ${missing[*]}"
-    else
-        die "missing: ${missing[*]} (install them, e.g. apt-get install ${missing[*]})"
-    fi
-}
-need_tools
+need_tools wrk curl cc pkg-config timeout ss pc:libmicrohttpd
 # Thousands of sockets are opened below: take the hard limit of open files (the servers inherit it).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # -------------------------------------------------------------------------------------- temp + cleanup
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/sockpit-lifecycle.XXXXXXXXXX")
-declare -A PID=()
-
-stop_pid() { # pid: SIGTERM, up to 15 s for a graceful stop, then SIGKILL
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local name
-    trap - EXIT INT TERM
-    for name in "${!PID[@]}"; do stop_pid "${PID[$name]}"; done
-    [[ -n ${BENCH_KEEP_TMP:-} ]] && echo "kept $TMP" >&2 || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_tmp sockpit-lifecycle
 
 # ----------------------------------------------------------------------------------------------- build
 echo "building bench/baseline_server.c and bench/echo_server.c" >&2
-# shellcheck disable=SC2046
-cc -O2 -Wall -o "$TMP/baseline_server" "$HERE/baseline_server.c" $(pkg-config --cflags --libs libmicrohttpd) \
-    || die "cannot build bench/baseline_server.c"
+build_baseline
 cc -O2 -Wall -o "$TMP/echo_server" "$HERE/echo_server.c" || die "cannot build bench/echo_server.c"
 
-if [[ -n ${SOCKPIT_BIN:-} ]]; then
-    [[ -x $SOCKPIT_BIN ]] || die "SOCKPIT_BIN=$SOCKPIT_BIN is not an executable"
-else
-    command -v swift >/dev/null || die "swift not found (or set SOCKPIT_BIN=/path/to/sockpit)"
-    echo "building sockpit: swift build -c release --scratch-path .build-bench (set SOCKPIT_BIN to skip)" >&2
-    (cd "$REPO" && swift build -c release --scratch-path .build-bench >&2) || die "swift build -c release failed"
-    SOCKPIT_BIN="$(cd "$REPO" && swift build -c release --scratch-path .build-bench --show-bin-path)/sockpit"
-    [[ -x $SOCKPIT_BIN ]] || die "no sockpit binary at $SOCKPIT_BIN"
-fi
+sockpit_binary --scratch-path .build-bench
 
 # ------------------------------------------------------------------------------------------- servers
-# A free loopback port: random in 20000-59999, not currently listened on. Races are caught at start-up.
-free_port() {
-    local port i
-    for ((i = 0; i < 50; i++)); do
-        port=$((20000 + RANDOM % 40000))
-        ss -Hltn "sport = :$port" 2>/dev/null | grep -q . || { echo "$port"; return 0; }
-    done
-    die "no free port found"
-}
-
-declare -A PORT=() LABEL=()
-
-# name label command...: starts an HTTP server on a fresh port (@PORT@ in the command) and waits until
-# GET /v1/health answers 200.
-start_server() {
-    local name=$1 label=$2 attempt port i code
-    shift 2
-    for ((attempt = 0; attempt < 3; attempt++)); do
-        port=$(free_port)
-        local cmd=("${@//@PORT@/$port}")
-        "${cmd[@]}" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-        PID[$name]=$!
-        for ((i = 0; i < 200; i++)); do # up to 20 s (sockpit opens and migrates its database first)
-            kill -0 "${PID[$name]}" 2>/dev/null || break
-            code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/v1/health" || true)
-            if [[ $code == 200 ]]; then
-                PORT[$name]=$port
-                LABEL[$name]=$label
-                return 0
-            fi
-            sleep 0.1
-        done
-        stop_pid "${PID[$name]}"
-        unset "PID[$name]"
-    done
-    echo "--- $name stderr (last lines):" >&2
-    tail -n 20 "$TMP/$name.err" >&2 || true
-    die "$label did not answer GET /v1/health with 200"
-}
-
 # The echo peer: port 0, it prints the port the kernel chose.
 "$TMP/echo_server" 0 >"$TMP/echo.out" 2>"$TMP/echo.err" &
 PID[echo]=$!
@@ -274,35 +164,6 @@ echo "   by hand: create 201, connect/send/receive 200 (64 B echoed), close 204;
      "GET /v1/health $s_base B"
 
 # -------------------------------------------------------------------------------- measurement helpers
-CLK_TCK=$(getconf CLK_TCK)
-proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-child_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
-thread_ticks() {
-    cat /proc/"$1"/task/*/stat 2>/dev/null \
-        | awk '{ tid = $1; match($0, /\(.*\)/); comm = substr($0, RSTART + 1, RLENGTH - 2); gsub(/ /, "_", comm);
-                 sub(/^.*\) /, ""); print tid, comm, $12 + $13 }'
-}
-# before after process-ticks: "name ticks" per thread name (see bench/http_baseline.sh).
-thread_split() {
-    awk -v total="$3" '
-        FNR == NR { before[$1] = $3; next }
-        { d = ($1 in before) ? $3 - before[$1] : $3; name = $2 ~ /qos$/ ? "swift-tasks" : $2; s[name] += d; known += d }
-        END { for (k in s) print k, s[k]; if (total > known) print "ended-threads", total - known }' "$1" "$2"
-}
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-        else printf "nan" }'
-}
-median() {
-    sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2];
-                                        else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
@@ -335,33 +196,25 @@ declare -A RPS=() P50=() P99=() SRV_US=() LCS=() LC_US=() STEP_US=() SRV_CORES=(
 measure() {
     local key=$1 round=$2 name=${W_SERVER[$1]} out="$TMP/wrk-$1-$2.txt"
     local srv0 srv1 cli0 cli1 all0 all1 echo0 echo1 secs rps total p50 p99 non2xx sockerr
-    thread_ticks "${PID[$name]}" >"$TMP/threads.before"
-    srv0=$(proc_ticks "${PID[$name]}"); echo0=$(proc_ticks "${PID[echo]}"); cli0=$(child_ticks); all0=$(machine_ticks)
+    cpu_before "${PID[$name]}" "${PID[echo]}"
     run_wrk "$key" "$DURATION" "$out"
-    all1=$(machine_ticks); cli1=$(child_ticks); echo1=$(proc_ticks "${PID[echo]}"); srv1=$(proc_ticks "${PID[$name]}")
-    thread_ticks "${PID[$name]}" >"$TMP/threads.after"
-    thread_split "$TMP/threads.before" "$TMP/threads.after" $((srv1 - srv0)) >>"$TMP/cpu-$key.txt"
+    cpu_after "${PID[$name]}" "$key" "${PID[echo]}"
     kill -0 "${PID[$name]}" 2>/dev/null || die "${LABEL[$name]} died during ${W_LABEL[$key]} round $round"
 
     secs=$(awk '/ requests in / { v = $4; sub(/s,?$/, "", v); print v }' "$out")
-    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
-    total=$(awk '/ requests in / { print $1 }' "$out")
-    [[ -n $rps && -n $total && -n $secs ]] || { cat "$out" >&2; die "cannot read wrk's report"; }
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
-    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out"); non2xx=${non2xx:-0}
-    sockerr=$(awk -F'[ ,]+' '/Socket errors:/ { print $4 + $6 + $8 + $10 }' "$out"); sockerr=${sockerr:-0}
+    [[ -n $secs ]] || { cat "$out" >&2; die "cannot read wrk's report"; }
+    wrk_figures "$out"
     ERRORS=$((ERRORS + non2xx + sockerr))
 
     local t_srv=$((srv1 - srv0)) t_cli=$((cli1 - cli0)) t_echo=$((echo1 - echo0)) t_all=$((all1 - all0))
     local srv_cores cli_cores echo_cores other_cores us_req
-    srv_cores=$(awk -v t="$t_srv" -v hz="$CLK_TCK" -v d="$secs" 'BEGIN { printf "%.2f", t / hz / d }')
-    cli_cores=$(awk -v t="$t_cli" -v hz="$CLK_TCK" -v d="$secs" 'BEGIN { printf "%.2f", t / hz / d }')
-    echo_cores=$(awk -v t="$t_echo" -v hz="$CLK_TCK" -v d="$secs" 'BEGIN { printf "%.2f", t / hz / d }')
-    other_cores=$(awk -v t=$((t_all - t_srv - t_cli - t_echo)) -v hz="$CLK_TCK" -v d="$secs" \
-        'BEGIN { printf "%.2f", (t > 0 ? t : 0) / hz / d }')
-    us_req=$(awk -v t="$t_srv" -v hz="$CLK_TCK" -v n="$total" 'BEGIN { printf "%.1f", n ? t / hz / n * 1e6 : 0 }')
-    OTHER_MAX=$(awk -v a="$OTHER_MAX" -v b="$other_cores" 'BEGIN { print (b > a ? b : a) }')
+    local t_other=$((t_all - t_srv - t_cli - t_echo))
+    srv_cores=$(cores "$t_srv" "$secs")
+    cli_cores=$(cores "$t_cli" "$secs")
+    echo_cores=$(cores "$t_echo" "$secs")
+    other_cores=$(cores $((t_other > 0 ? t_other : 0)) "$secs")
+    us_req=$(us_per "$t_srv" "$total")
+    note_other "$other_cores"
     RPS[$key]+="$rps "; P50[$key]+="$p50 "; P99[$key]+="$p99 "; SRV_US[$key]+="$us_req "
     SRV_CORES[$key]+="$srv_cores "; WRK_CORES[$key]+="$cli_cores "
 
@@ -375,7 +228,7 @@ measure() {
         [[ -n $lc && -n $unexpected ]] || { cat "$out" >&2; die "lifecycle.lua printed no totals"; }
         ERRORS=$((ERRORS + unexpected + mism + inter))
         lcs=$(awk -v n="$lc" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
-        us_lc=$(awk -v t="$t_srv" -v hz="$CLK_TCK" -v n="$lc" 'BEGIN { printf "%.0f", n ? t / hz / n * 1e6 : 0 }')
+        us_lc=$(us_per "$t_srv" "$lc" %.0f)
         LCS[$key]+="$lcs "; LC_US[$key]+="$us_lc "
         steps=$(awk '$1 == "lifecycle" && $2 ~ /^step_/ { s = $2; sub(/^step_/, "", s); printf "%s %.2f  ", s, $4 / 1000 }' "$out")
         awk '$1 == "lifecycle" && $2 ~ /^step_/ { print $2, $4 }' "$out" >>"$TMP/steps-$key.txt"
@@ -403,12 +256,6 @@ run_rounds() {
             measure "${keys[$(((k + round - 1) % n))]}" "$round"
         done
     done
-}
-
-cpu_split() { # key: the server's CPU by thread name over the measured runs of that workload
-    awk -v hz="$CLK_TCK" '{ s[$1] += $2; t += $2 }
-        END { for (k in s) if (s[k] > 0) printf "%.2f %s %.0f\n", s[k] / hz, k, 100 * s[k] / t }' "$TMP/cpu-$1.txt" \
-        | sort -gr | awk '{ printf "  %s %.2f s (%s%%)", $2, $1, $3 }'
 }
 
 # ------------------------------------------------------------------------------ 1. lifecycles per second
@@ -592,7 +439,7 @@ row "RSS per 1,000 socketpair ends (unix stream)" "${MEM_PER_1000[3]} MB" "< $TA
     "$(verdict "${MEM_PER_1000[3]}" "<" "$TARGET_MEM_MB")"
 row "RSS per 1,000 TCP pair ends (listen/accept)" "${MEM_PER_1000[4]} MB" "< $TARGET_MEM_MB MB" \
     "$(verdict "${MEM_PER_1000[4]}" "<" "$TARGET_MEM_MB")"
-if awk -v m="$OTHER_MAX" 'BEGIN { exit !(m > 0.25) }'; then
+if other_busy; then
     echo "WARNING: other work on the machine used up to $OTHER_MAX cores during a run: rates are skewed low;" \
          "the CPU-per-request figures (srv µs) are the stable ones - rerun on a quiet machine"
 fi

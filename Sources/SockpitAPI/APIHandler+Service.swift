@@ -63,6 +63,7 @@ extension APIHandler {
                 maxPortsPerProbe: report.probeLimits.maxPortsPerProbe,
                 maxConcurrentProbes: report.probeLimits.maxConcurrentProbes,
                 probeDeadlineMs: Int(report.probeLimits.deadline.components.seconds * 1000),
+                maxWaitMs: report.limits.maxWaitMs,
                 maxSendBytes: report.limits.maxSendBytes, maxReceiveBytes: report.limits.maxReceiveBytes,
                 maxOpenSockets: report.limits.maxOpenSockets, maxRequestBodyBytes: report.limits.maxRequestBodyBytes,
                 maxConnections: report.limits.maxConnections, httpThreads: report.limits.httpThreads),

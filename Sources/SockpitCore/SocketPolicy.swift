@@ -11,10 +11,13 @@ public struct SocketPolicy: Sendable {
     public var maxSendBytes: Int
     /// Largest `max_bytes` of one receive.
     public var maxReceiveBytes: Int
+    /// Longest wait of one operation: a larger `timeout_ms` is capped to it (like a long-poll maximum).
+    public var maxWait: Duration
 
     /// Creates a policy.
     public init(targets: TargetPolicy, unixPaths: UnixPathConfinement, maxOpenSockets: Int = 1024,
-                maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20) {
+                maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20, maxWait: Duration = .seconds(300)) {
+        self.maxWait = maxWait
         self.targets = targets
         self.unixPaths = unixPaths
         self.maxOpenSockets = maxOpenSockets

@@ -4,7 +4,8 @@ import SystemPackage
 
 extension SocketRegistry {
     /// `send(2)` / `sendto(2)`: on a stream socket the whole payload, waiting for buffer space until the deadline.
-    public func send(id: String, bytes: [UInt8], to spec: AddressSpec?, flags: [String], timeout: Duration) async throws -> SendOutcome {
+    public func send(id: String, bytes: [UInt8], to spec: AddressSpec?, flags: [String], timeout requested: Duration) async throws -> SendOutcome {
+        let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
         }
@@ -60,7 +61,8 @@ extension SocketRegistry {
     }
 
     /// `recv(2)` / `recvfrom(2)`, waiting up to `timeout` for data.
-    public func receive(id: String, maxBytes: Int, timeout: Duration, peek: Bool, oob: Bool) async throws -> ReceiveOutcome {
+    public func receive(id: String, maxBytes: Int, timeout requested: Duration, peek: Bool, oob: Bool) async throws -> ReceiveOutcome {
+        let timeout = min(requested, policy.maxWait)
         guard maxBytes >= 1, maxBytes <= policy.maxReceiveBytes else {
             throw SockpitError(maxBytes < 1 || maxBytes > 1 << 24 ? .invalid : .tooLarge,
                                "max_bytes must be between 1 and max_receive_bytes (\(policy.maxReceiveBytes)), got \(maxBytes)",

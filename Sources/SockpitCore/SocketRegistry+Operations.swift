@@ -115,8 +115,9 @@ extension SocketRegistry {
     }
 
     /// `connect(2)` with a deadline; a host name is resolved and the address used is reported.
-    public func connect(id: String, address spec: AddressSpec, timeout: Duration) async throws -> SocketRecord {
-        try await perform(id, op: "connect", args: .object(["address": Self.json(spec), "timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<Void> in
+    public func connect(id: String, address spec: AddressSpec, timeout requested: Duration) async throws -> SocketRecord {
+        let timeout = min(requested, policy.maxWait)
+        return try await perform(id, op: "connect", args: .object(["address": Self.json(spec), "timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<Void> in
             let address = try await resolve(spec, for: managed.socket, field: "address")
             try checkTarget(address, field: "address")
             let deadline = ContinuousClock.now + timeout
@@ -147,7 +148,8 @@ extension SocketRegistry {
     }
 
     /// `accept(2)`, waiting up to `timeout`; nil when nothing arrived (a normal answer).
-    public func accept(id: String, timeout: Duration) async throws -> SocketRecord? {
+    public func accept(id: String, timeout requested: Duration) async throws -> SocketRecord? {
+        let timeout = min(requested, policy.maxWait)
         let (accepted, _) = try await perform(id, op: "accept", args: .object(["timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<SocketRecord?> in
             let deadline = ContinuousClock.now + timeout
             while true {

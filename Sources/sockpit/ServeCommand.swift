@@ -90,6 +90,11 @@ struct ServeCommand: AsyncParsableCommand {
         "Seconds after which a probe ends, keeping what it has. [env: SOCKPIT_PROBE_DEADLINE] [default: 120]", valueName: "seconds"))
     var probeDeadline: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Longest wait of one socket operation in ms; a larger timeout_ms is capped to it. [env: SOCKPIT_MAX_WAIT_MS] [default: 300000]",
+        valueName: "ms"))
+    var maxWaitMs: Int?
+
     func run() async throws {
         try common.bootstrapLogging()
         let logger = Logger(label: "sockpit")

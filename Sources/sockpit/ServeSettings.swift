@@ -48,6 +48,7 @@ struct ServeSettings {
             deadline: .seconds(try integer(command.probeDeadline, "SOCKPIT_PROBE_DEADLINE", "probe-deadline", default: 120, range: 1...3600)))
         let maxOpenSockets = try integer(command.maxOpenSockets, "SOCKPIT_MAX_OPEN_SOCKETS", "max-open-sockets", default: 1024, range: 1...1_000_000)
         let maxSend = try integer(command.maxSendBytes, "SOCKPIT_MAX_SEND_BYTES", "max-send-bytes", default: 256 << 10, range: 1...(64 << 20))
+        let maxWait = try integer(command.maxWaitMs, "SOCKPIT_MAX_WAIT_MS", "max-wait-ms", default: 300_000, range: 1...300_000)
         let maxReceive = try integer(command.maxReceiveBytes, "SOCKPIT_MAX_RECEIVE_BYTES", "max-receive-bytes", default: 1 << 20, range: 1...(64 << 20))
         func list(_ flags: [String], _ name: String) -> [String] {
             if !flags.isEmpty { return flags }
@@ -60,7 +61,8 @@ struct ServeSettings {
         self.http = HTTPServerConfiguration(
             host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections)
         self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads,
-                                    maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive)
+                                    maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive,
+                                    maxWaitMs: maxWait)
         self.token = command.token ?? env("SOCKPIT_TOKEN")
         self.insecure = command.insecure || ["1", "true", "yes"].contains(env("SOCKPIT_INSECURE")?.lowercased() ?? "")
         self.grace = .milliseconds(Int(graceSeconds * 1000))
@@ -77,7 +79,8 @@ struct ServeSettings {
         let directory = unixDirectory.map { $0.hasPrefix("/") ? $0 : dataDirectory + "/" + $0 } ?? dataDirectory + "/sockets"
         return SocketPolicy(
             targets: targets, unixPaths: try UnixPathConfinement(directory: directory), maxOpenSockets: limits.maxOpenSockets,
-            maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes)
+            maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes,
+            maxWait: .milliseconds(limits.maxWaitMs))
     }
 
     /// Why the service must not start on this address, or nil: beyond loopback it needs a token.
