@@ -17,13 +17,12 @@ struct LogfmtHandler: LogHandler {
 
     func log(event: LogEvent) {
         var line = "ts=\(Self.timestamp()) level=\(event.level) logger=\(label) msg=\(Self.quote("\(event.message)"))"
-        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        let merged = metadata.isEmpty ? (event.metadata ?? [:]) : metadata.merging(event.metadata ?? [:]) { _, new in new }
         for key in merged.keys.sorted() {
             line += " \(key)=\(Self.quote("\(merged[key]!)"))"
         }
         line += "\n"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        LogSink.shared.append(line, urgent: event.level >= .notice)
     }
 
     private static func timestamp() -> String {
@@ -66,4 +65,64 @@ struct LogfmtHandler: LogHandler {
         }
         return out + "\""
     }
+}
+
+/// Buffers log lines for stderr: one write(2) per ~16 KB instead of one per line (the bench measured the
+/// per-line write at several µs of a ~20 µs request). Lines at notice and above, and every line after at most
+/// 100 ms, are written at once, and `flush()` runs at exit; a SIGKILL can lose at most the last 100 ms of
+/// info-level lines (the history in SQLite is not affected).
+final class LogSink: @unchecked Sendable {
+    static let shared = LogSink()
+    private let lock = NSLockLike()
+    private var buffer: [UInt8] = []
+    private static let threshold = 16 << 10
+
+    private init() {
+        buffer.reserveCapacity(Self.threshold * 2)
+        var thread = pthread_t()
+        let unmanaged = Unmanaged.passRetained(self)
+        if pthread_create(&thread, nil, { raw in
+            let sink = Unmanaged<LogSink>.fromOpaque(raw!).takeRetainedValue()
+            while true {
+                usleep(100_000)
+                sink.flush()
+            }
+        }, unmanaged.toOpaque()) == 0 {
+            pthread_detach(thread)
+        } else {
+            unmanaged.release()
+        }
+    }
+
+    /// Queues a line; writes now when it is urgent or the buffer is full.
+    func append(_ line: String, urgent: Bool) {
+        lock.lock()
+        buffer.append(contentsOf: line.utf8)
+        let full = buffer.count >= Self.threshold
+        lock.unlock()
+        if urgent || full { flush() }
+    }
+
+    /// Writes what is buffered.
+    func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !buffer.isEmpty else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 { if errno == EINTR { continue } else { break } }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A plain pthread mutex (no priority-inheritance futex): held for a memcpy or a write.
+final class NSLockLike: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func lock() { pthread_mutex_lock(&mutex) }
+    func unlock() { pthread_mutex_unlock(&mutex) }
 }

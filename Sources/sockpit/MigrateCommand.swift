@@ -33,6 +33,7 @@ struct MigrateCommand: AsyncParsableCommand {
 /// Ends the command with a message on stderr and an exit code, without a stack of error types.
 enum CleanExit {
     static func message(_ text: String, code: Int32) -> ExitCode {
+        LogSink.shared.flush()  // earlier log lines first
         var stderr = StandardError()
         print(text, to: &stderr)
         return ExitCode(code)
