@@ -57,6 +57,11 @@ public final class SockpitRuntime: Sendable {
         return ok
     }
 
+    /// Every recorded event matching the query (sockets and probes).
+    public func events(_ query: EventQuery) async throws -> Page<EventRecord> {
+        try await SQLiteHistory(database: database).list(query)
+    }
+
     /// Prepares history at start (sessions a dead process left open are closed as `server-crash`) and
     /// starts the once-a-second database probe behind `health()`.
     public func start() async throws {

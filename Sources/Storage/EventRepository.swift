@@ -8,6 +8,8 @@ public struct EventQuery: Sendable {
     public var since: Int64?
     /// Unix µs, exclusive.
     public var until: Int64?
+    /// Only events with a larger id.
+    public var after: Int64?
     public var limit = 50
     /// The event id to continue after (exclusive), in the list's order.
     public var cursor: Int64?

@@ -87,6 +87,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         filter.equal("outcome", query.outcome)
         if let since = query.since { filter.add("at >= ?", .integer(since)) }
         if let until = query.until { filter.add("at < ?", .integer(until)) }
+        if let after = query.after { filter.add("id > ?", .integer(after)) }
         return try page(table: "events", key: "id", filter: filter, cursor: query.cursor, order: query.order,
                         limit: query.limit, map: Self.event(from:)) { $0.id }
     }

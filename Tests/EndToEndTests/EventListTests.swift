@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+extension EndToEndTests {
+    /// `GET /v1/events`: the whole history across sockets, filtered and paged.
+    @Suite struct EventListTests {
+        @Test("GET /v1/events filters by socket, op, outcome and after, and its cursor walk has no gaps or duplicates")
+        func eventsFilterAndPage() async throws {
+            try await withService { service in
+                var ids: [String] = []
+                for index in 0..<5 {
+                    ids.append(try await service.createSocketID(family: "inet", type: "dgram", label: "events-\(index)"))
+                }
+                // One failure: listen on a dgram socket is refused by the kernel (EOPNOTSUPP), and recorded.
+                let refused = try await service.request("POST", "/v1/sockets/\(ids[0])/listen", json: [String: Any]())
+                #expect(refused.status == 409)
+                for id in ids { #expect(try await service.request("DELETE", "/v1/sockets/\(id)").status == 204) }
+
+                func items(_ query: String) async throws -> [[String: Any]] {
+                    let response = try await service.request("GET", "/v1/events?\(query)")
+                    try #require(response.status == 200, "\(query): \(String(decoding: response.body, as: UTF8.self))")
+                    return response.json?["items"] as? [[String: Any]] ?? []
+                }
+
+                let ofFirst = try await items("socket_id=\(ids[0])&order=asc")
+                #expect(ofFirst.compactMap { $0["op"] as? String } == ["create", "listen", "close"])
+                let errors = try await items("outcome=error")
+                #expect(errors.count == 1 && errors.first?["errno"] as? String == "EOPNOTSUPP")
+                let creates = try await items("op=create&limit=1000")
+                #expect(Set(creates.compactMap { $0["socket_id"] as? String }) == Set(ids))
+
+                // Every event, walked 3 at a time, equals the single big page.
+                let all = try await items("limit=1000&order=asc").compactMap { $0["id"] as? String }
+                #expect(all.count == 11)
+                var walked: [String] = []
+                var cursor: String?
+                repeat {
+                    let response = try await service.request("GET", "/v1/events?limit=3&order=asc" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                    let page = try #require(response.json)
+                    walked += (page["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                    cursor = page["next_cursor"] as? String
+                } while cursor != nil
+                #expect(walked == all)
+                let later = try await items("after=\(all[5])&order=asc").compactMap { $0["id"] as? String }
+                #expect(later == Array(all[6...]))
+
+                let bad = try await service.request("GET", "/v1/events?after=x")
+                #expect(bad.status == 400)
+            }
+        }
+    }
+}
