@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OpenAPIRuntime
 import SockpitCore
 import Storage
 
@@ -17,7 +18,66 @@ extension APIHandler {
             guard let value = try Paging.cursor(after) else { throw APIProblem.validation("after is not an event id", field: "after") }
             events.after = value
         }
+        let wantsLines = query.format == .ndjson
+            || (query.format == nil && !input.headers.accept.isEmpty
+                && input.headers.accept.allSatisfy { $0.contentType == .applicationXNdjson })
+        if wantsLines {
+            // Every matching event, streamed page by page: memory stays at one page however long the export.
+            events.limit = 1000
+            let pages = EventPages(runtime: runtime, query: events, cap: query.limit)
+            let body = HTTPBody(pages.asEncodedJSONLines(encoder: Self.lineEncoder), length: .unknown, iterationBehavior: .single)
+            return .ok(.init(body: .applicationXNdjson(body)))
+        }
         let page = try await runtime.events(events)
         return .ok(.init(body: .json(.init(items: try page.items.map(Self.event), nextCursor: page.nextCursor.map(String.init)))))
+    }
+
+    /// Compact JSON, one event per line, with the API's RFC 3339 millisecond times.
+    static let lineEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339Transcoder.format(date))
+        }
+        return encoder
+    }()
+}
+
+/// The events matching a query as an async sequence that reads the next page from SQLite only when the
+/// consumer has taken the previous one (back-pressure from the HTTP stream reaches the database).
+struct EventPages: AsyncSequence, Sendable {
+    typealias Element = Components.Schemas.Event
+    let runtime: SockpitRuntime
+    let query: EventQuery
+    /// The most events to export (the `limit` parameter), nil for all.
+    let cap: Int?
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let runtime: SockpitRuntime
+        var query: EventQuery
+        var buffer: [EventRecord] = []
+        var index = 0
+        var done = false
+        var remaining: Int?
+
+        mutating func next() async throws -> Components.Schemas.Event? {
+            if let remaining, remaining <= 0 { return nil }
+            if index == buffer.count {
+                guard !done else { return nil }
+                let page = try await runtime.events(query)
+                buffer = page.items
+                index = 0
+                if let next = page.nextCursor { query.cursor = next } else { done = true }
+                if buffer.isEmpty { return nil }
+            }
+            defer { index += 1 }
+            remaining = remaining.map { $0 - 1 }
+            return try APIHandler.event(buffer[index])
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(runtime: runtime, query: query, remaining: cap)
     }
 }

@@ -48,5 +48,27 @@ extension EndToEndTests {
                 #expect(bad.status == 400)
             }
         }
+    
+        @Test("format=ndjson streams every matching event as JSON Lines, across more than one storage page")
+        func ndjsonExport() async throws {
+            try await withService { service in
+                // 530 sockets created and closed: 1,060 events, more than one 1,000-event page.
+                for _ in 0..<530 {
+                    let id = try await service.createSocketID(family: "inet", type: "dgram")
+                    #expect(try await service.request("DELETE", "/v1/sockets/\(id)").status == 204)
+                }
+                let response = try await service.request("GET", "/v1/events?format=ndjson&order=asc")
+                #expect(response.status == 200)
+                #expect(response.header("content-type")?.hasPrefix("application/x-ndjson") == true)
+                let lines = String(decoding: response.body, as: UTF8.self).split(separator: "\n")
+                #expect(lines.count == 1060)
+                let ids = lines.compactMap { line in
+                    (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+                }
+                #expect(ids == (1...1060).map(String.init))
+                let capped = try await service.request("GET", "/v1/events?format=ndjson&limit=7&op=close")
+                #expect(String(decoding: capped.body, as: UTF8.self).split(separator: "\n").count == 7)
+            }
+        }
     }
 }
