@@ -86,8 +86,10 @@ public enum ProbeExpectation: Sendable {
     var matcher: ByteMatcher {
         switch self {
         case .regex(let pattern):
+            // Compiled once per probe, not once per port (a scan may match thousands of replies).
+            let compiled = CompiledRegex(pattern)
             return { bytes in
-                guard let regex = try? Regex(pattern) else { return false }
+                guard let regex = compiled.regex else { return false }
                 return String(decoding: bytes, as: UTF8.self).contains(regex)
             }
         case .contains(let needle):
@@ -115,4 +117,12 @@ public struct ProbeLimits: Sendable {
         self.maxConcurrentProbes = maxConcurrentProbes
         self.deadline = deadline
     }
+}
+
+/// A regular expression compiled once and only read afterwards, so sharing it across the scan's tasks is safe
+/// (`Regex<AnyRegexOutput>` is not declared Sendable).
+final class CompiledRegex: @unchecked Sendable {
+    let regex: Regex<AnyRegexOutput>?
+
+    init(_ pattern: String) { regex = try? Regex(pattern) }
 }
