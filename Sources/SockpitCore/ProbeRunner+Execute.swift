@@ -33,9 +33,7 @@ extension ProbeRunner {
             let path = try policy.unixPaths.resolve(spec.target, field: "target")
             return ResolvedTarget(address: nil, unixPath: path, display: policy.unixPaths.displayName(for: path) ?? path)
         }
-        guard spec.target.utf8.count <= 253,
-              spec.target.unicodeScalars.allSatisfy({ $0.isASCII && CharacterSetASCII.hostCharacters.contains(UInt8($0.value)) })
-        else {
+        guard HostText.isValid(spec.target) else {
             throw SockpitError(.invalid, "target must be an IP address or a host name (letters, digits, '.', '-', ':', '%', '_')", field: "target")
         }
         if let numeric = try? SocketAddress(host: spec.target, port: 0) {

@@ -12,8 +12,7 @@ extension SocketRegistry {
             guard socket.family == .inet || socket.family == .inet6 else {
                 throw SockpitError(.conflict, "\(field) is an IP address but this socket's family is \(socket.family.name)", field: field)
             }
-            guard host.utf8.count <= 253, !host.isEmpty,
-                  host.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSetASCII.hostCharacters.contains(UInt8($0.value))) }) else {
+            guard HostText.isValid(host) else {
                 throw SockpitError(.invalid, "\(field).host must be a numeric address or a host name (letters, digits, '.', '-', ':', '%', '_'; at most 253)",
                                    field: "\(field).host")
             }
@@ -90,35 +89,20 @@ extension SocketRegistry {
     }
 }
 
-/// A bounded preview of a payload for the history: never an unbounded copy.
-public enum PayloadPreview {
-    static let limit = 64
+/// What a host field may hold: IP literals (with an IPv6 scope after '%') and host names, 1 to 253 bytes.
+enum HostText {
+    private static let characters: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:%_".utf8))
 
-    /// `{"bytes": n, "preview": ..., "preview_encoding": "utf8"|"hex"}` with at most 64 bytes shown.
-    public static func json(_ bytes: ArraySlice<UInt8>) -> JSONText {
-        let head = bytes.prefix(limit)
-        var members: [String: JSONText] = ["bytes": .int(Int64(bytes.count))]
-        if let text = String(validating: head, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t" }) {
-            members["preview"] = .string(text)
-            members["preview_encoding"] = .string("utf8")
-        } else {
-            members["preview"] = .string(head.map { String(format2: $0) }.joined())
-            members["preview_encoding"] = .string("hex")
+    static func isValid(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy(characters.contains)
+    }
+}
+
+/// Labels are free text of at most 200 bytes; the error names the field.
+enum LabelText {
+    static func validate(_ label: String?) throws {
+        if let label, label.utf8.count > 200 {
+            throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
         }
-        if bytes.count > limit { members["preview_truncated"] = .bool(true) }
-        return .object(members)
     }
-}
-
-extension String {
-    /// Two lowercase hex digits.
-    init(format2 byte: UInt8) {
-        let digits = Array("0123456789abcdef")
-        self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-    }
-}
-
-/// The characters a host field may hold: IP literals (with an IPv6 scope after '%') and host names.
-enum CharacterSetASCII {
-    static let hostCharacters: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:%_".utf8))
 }

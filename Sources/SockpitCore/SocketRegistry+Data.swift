@@ -185,9 +185,7 @@ extension SocketRegistry {
         guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket].contains(socketType) else {
             throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
         }
-        if let label, label.utf8.count > 200 {
-            throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
-        }
+        try LabelText.validate(label)
         guard reserveSlots(2) else {
             throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: close sockets before creating more")
         }

@@ -52,9 +52,7 @@ public final class SocketRegistry: Sendable {
             ?? SocketProtocol(name: protocolName, in: .inet) else {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
         }
-        if let label, label.utf8.count > 200 {
-            throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
-        }
+        try LabelText.validate(label)
         // Reserve the slot now, under the same lock as the count, so concurrent creates cannot overshoot.
         guard reserveSlots(1) else {
             throw SockpitError(.limit, "max_open_sockets (\(maxOpenSockets)) reached: close sockets before creating more")
