@@ -46,38 +46,12 @@ public final class MicroHTTPDTransport: ServerTransport, Sendable {
 
     /// Stops gracefully: new requests get 503, streams end, in-flight handlers get `gracePeriod` to finish
     /// (then their requests are answered 503), and the daemon stops once no connection is suspended.
-    public func shutdown(gracePeriod: Duration) async { await core.shutdown(gracePeriod: gracePeriod) }
-}
-
-/// Settings of the HTTP listener.
-public struct HTTPServerConfiguration: Sendable {
-    /// Numeric IPv4 or IPv6 address to listen on (`localhost` means 127.0.0.1).
-    public var host: String
-    /// TCP port; 0 lets the kernel choose (read it back from `MicroHTTPDTransport.port`).
-    public var port: Int
-    /// libmicrohttpd worker threads (thread pool with epoll).
-    public var threads: Int
-    /// Largest accepted request body; larger ones are answered 413.
-    public var maxRequestBodyBytes: Int
-    /// Most simultaneous client connections.
-    public var connectionLimit: Int
-    /// Idle connections are closed after this many seconds.
-    public var connectionTimeoutSeconds: Int
-    /// Bytes a streamed response may buffer ahead of a slow client before its producer waits.
-    public var streamBufferBytes: Int
-
-    /// Creates a configuration; the defaults are the service's embedded defaults.
-    public init(
-        host: String = "127.0.0.1", port: Int = 8080, threads: Int = 2, maxRequestBodyBytes: Int = 1 << 20,
-        connectionLimit: Int = 1000, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10
-    ) {
-        self.host = host
-        self.port = port
-        self.threads = threads
-        self.maxRequestBodyBytes = maxRequestBodyBytes
-        self.connectionLimit = connectionLimit
-        self.connectionTimeoutSeconds = connectionTimeoutSeconds
-        self.streamBufferBytes = streamBufferBytes
+    ///
+    /// `whenStopping` runs once new requests are refused and before streams are cut: the place to tell stream
+    /// producers to write their last words (an SSE `end` event). Streams then get up to a second (within the
+    /// grace period) to end on their own before they are ended.
+    public func shutdown(gracePeriod: Duration, whenStopping: @Sendable () -> Void = {}) async {
+        await core.shutdown(gracePeriod: gracePeriod, whenStopping: whenStopping)
     }
 }
 
@@ -88,6 +62,8 @@ final class TransportCore: @unchecked Sendable {
     let logger: Logger
     /// Written only before `start()`.
     private(set) var router = Router()
+    /// Written only by `start()`, before the daemon runs.
+    private(set) var cors = CORSPolicy.disabled
     private let daemon = Mutex<DaemonHandle?>(nil)
     private let started = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
@@ -114,6 +90,7 @@ final class TransportCore: @unchecked Sendable {
     func start() throws {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { throw HTTPServerError.alreadyStarted }
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
+        cors = try CORSPolicy(allowedOrigins: configuration.corsAllowedOrigins)
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
@@ -132,10 +109,15 @@ final class TransportCore: @unchecked Sendable {
         logger.info("HTTP server listening", metadata: ["http.address": "\(address.host)", "http.port": "\(boundPort)"])
     }
 
-    func shutdown(gracePeriod: Duration) async {
+    func shutdown(gracePeriod: Duration, whenStopping: @Sendable () -> Void) async {
         guard started.load(ordering: .acquiring), !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: gracePeriod)
+        whenStopping()
+        let streamDeadline = clock.now.advanced(by: min(gracePeriod, .seconds(1)))
+        while clock.now < streamDeadline, requests.withLock({ $0.values.contains { $0.shared.withLock { $0.stream != nil } } }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         for stream in requests.withLock({ $0.values.compactMap { $0.shared.withLock { $0.stream } } }) {
             stream.finish()
         }

@@ -36,6 +36,8 @@ final class RequestContext: @unchecked Sendable {
     var phase = Phase.receiving
     var status = 0
     var route: String?
+    /// The request's `Origin` when the CORS policy allows it: its response gets the CORS headers.
+    var corsOrigin: String?
 
     let shared = Mutex(Shared())
 
@@ -49,6 +51,15 @@ final class RequestContext: @unchecked Sendable {
     var target: String {
         guard let query, !query.isEmpty else { return path }
         return path + "?" + query
+    }
+
+    /// The first value of a request header; `lowercaseName` must be lowercase ASCII. Compares without
+    /// allocating, as it runs on the daemon thread for every request.
+    func header(_ lowercaseName: String) -> String? {
+        headers.first { name, _ in
+            name.utf8.count == lowercaseName.utf8.count
+                && zip(name.utf8, lowercaseName.utf8).allSatisfy { a, b in (a >= 65 && a <= 90 ? a | 0x20 : a) == b }
+        }?.1
     }
 
     /// Stores the response and says whether the caller must resume the connection (exactly once).

@@ -87,6 +87,20 @@ struct Router: Sendable {
         return .notFound
     }
 
+    /// Every method registered for `path` (async and immediate routes) and the most specific template
+    /// matching it, or nil for an unknown path: what a CORS preflight is answered with.
+    func methods(for path: String) -> (methods: [String], template: String)? {
+        var methods = immediate[path].map { $0.keys.sorted() } ?? []
+        let pieces = path.split(separator: "/", omittingEmptySubsequences: true)
+        var best: Route?
+        for route in routes where Self.bind(route.segments, to: pieces) != nil {
+            if !methods.contains(route.method.rawValue) { methods.append(route.method.rawValue) }
+            if best == nil || Self.isMoreSpecific(route.segments, than: best!.segments) { best = route }
+        }
+        guard let template = immediate[path] != nil ? path : best?.template else { return nil }
+        return (methods, template)
+    }
+
     /// True when, at the first segment where they differ in kind, `a` has a literal and `b` a parameter.
     private static func isMoreSpecific(_ a: [Segment], than b: [Segment]) -> Bool {
         for (x, y) in zip(a, b) {
@@ -153,13 +167,17 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
     case startFailed(String)
     /// `start()` was called twice, or `register` after `start()`.
     case alreadyStarted
+    /// An entry of `HTTPServerConfiguration.corsAllowedOrigins` is neither `*` nor an origin.
+    case invalidCORSOrigin(String)
 
+    /// A one-line explanation for logs and the command line.
     public var description: String {
         switch self {
         case .duplicateRoute(let method, let path): "route \(method) \(path) is registered twice"
         case .invalidListenAddress(let text): "invalid listen address '\(text)': expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080"
         case .startFailed(let reason): "HTTP server failed to start: \(reason)"
         case .alreadyStarted: "the HTTP server is already started"
+        case .invalidCORSOrigin(let text): "invalid CORS origin '\(text)': expected '*' or SCHEME://HOST[:PORT], e.g. http://localhost:3000"
         }
     }
 }

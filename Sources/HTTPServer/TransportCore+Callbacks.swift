@@ -42,16 +42,6 @@ private let queryIterator: MHD_KeyValueIterator = { cls, _, key, value in
     return .YES
 }
 
-private let streamReader: MHD_ContentReaderCallback = { cls, _, buffer, max in
-    let stream = Unmanaged<ResponseStream>.fromOpaque(cls!).takeUnretainedValue()
-    return stream.read(into: buffer!, max: max)
-}
-
-private let streamFree: MHD_ContentReaderFreeCallback = { cls in
-    let stream = Unmanaged<ResponseStream>.fromOpaque(cls!).takeRetainedValue()
-    stream.cancel()
-}
-
 extension TransportCore {
     /// The access handler: first call creates the context, middle calls collect the body, the final call
     /// dispatches, and the call after a resume queues the handler's response.
@@ -68,6 +58,7 @@ extension TransportCore {
             var parts: [String] = []
             _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
             context.query = parts.isEmpty ? nil : parts.joined(separator: "&")
+            if cors.isEnabled { context.corsOrigin = cors.allowed(context.header("origin")) }
             if let length = context.headers.first(where: { $0.0.count == 14 && $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }),
                length > configuration.maxRequestBodyBytes {
                 // Answering before the body is read makes libmicrohttpd close the connection, which is
@@ -118,6 +109,16 @@ extension TransportCore {
             return queue(TransportProblem.shuttingDown.response, for: context)
         }
         let path = context.path
+        // A preflight is the browser asking, without credentials, whether it may send the real request: answered
+        // here, before any handler or authentication. An unknown path falls through to the routed 404.
+        if context.method == "OPTIONS", let origin = context.corsOrigin, context.header("access-control-request-method") != nil,
+           let (methods, template) = router.methods(for: path) {
+            runningHandlers.subtract(1, ordering: .relaxed)
+            context.route = template
+            let response = cors.preflightResponse(
+                origin: origin, allowedMethods: methods, requestedHeaders: context.header("access-control-request-headers"))
+            return queue(response, for: context, addingCORS: false)
+        }
         if let handler = router.immediate[path]?[context.method] {
             runningHandlers.subtract(1, ordering: .relaxed)
             context.route = path
@@ -169,72 +170,5 @@ extension TransportCore {
             prepared = TransportProblem.handlerFailed.response
         }
         if context.complete(with: prepared) { MHD_resume_connection(context.connection.pointer) }
-    }
-
-    /// Buffers bodies of known length; bodies of unknown length are streamed.
-    private static func prepare(_ response: HTTPResponse, body: HTTPBody?) async throws -> PreparedResponse {
-        let headers = response.headerFields.map { ($0.name.rawName, $0.value) }
-        guard let body else { return PreparedResponse(status: response.status.code, headers: headers, body: .bytes([])) }
-        switch body.length {
-        case .known(let length):
-            let bytes = try await [UInt8](collecting: body, upTo: Int(length))
-            return PreparedResponse(status: response.status.code, headers: headers, body: .bytes(bytes))
-        case .unknown:
-            return PreparedResponse(status: response.status.code, headers: headers, body: .stream(body))
-        }
-    }
-
-    /// Creates the libmicrohttpd response and queues it (daemon thread only).
-    func queue(_ prepared: PreparedResponse, for context: RequestContext) -> MHD_Result {
-        context.phase = .answered
-        context.status = prepared.status
-        let response: OpaquePointer?
-        switch prepared.body {
-        case .bytes(let bytes):
-            response = bytes.withUnsafeBytes { raw in
-                MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
-            }
-        case .stream(let body):
-            let stream = ResponseStream(connection: context.connection, limit: configuration.streamBufferBytes)
-            context.shared.withLock { $0.stream = stream }
-            response = MHD_create_response_from_callback(
-                UInt64.max, 16 << 10, streamReader, Unmanaged.passRetained(stream).toOpaque(), streamFree)
-            let task = Task {
-                do {
-                    for try await chunk in body {
-                        guard await stream.append(chunk) else { break }
-                    }
-                    stream.finish()
-                } catch {
-                    // Cut the response off (no final chunk) so the client can tell it is incomplete.
-                    self.logger.warning("streamed response failed", metadata: ["error": "\(error)"])
-                    stream.finish(failed: true)
-                }
-            }
-            stream.producer.withLock { $0 = task }
-            if stopping.load(ordering: .acquiring) { stream.finish() }
-        }
-        guard let response else { return .NO }
-        for (name, value) in prepared.headers where !(name.count == 14 && name.lowercased() == "content-length") {
-            MHD_add_response_header(response, name, value)
-        }
-        let result = MHD_queue_response(context.connection.pointer, UInt32(prepared.status), response)
-        MHD_destroy_response(response)
-        return result
-    }
-
-    /// The completion notification: forget the request and write its access-log line.
-    func completed(_ context: RequestContext, termination: MHD_RequestTerminationCode) {
-        requests.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(context)) }
-        guard context.phase != .receiving || context.status != 0, logger.logLevel <= .info else { return }
-        let elapsed = ContinuousClock.now - context.started
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        var metadata: Logger.Metadata = [
-            "http.method": "\(context.method)", "http.path": "\(context.path)",
-            "http.status": "\(context.status)", "http.duration_ms": "\(Double(Int(ms * 1000)) / 1000)",
-        ]
-        if let route = context.route { metadata["http.route"] = "\(route)" }
-        if termination != .REQUEST_TERMINATED_COMPLETED_OK { metadata["http.termination"] = "\(termination.rawValue)" }
-        logger.info("\(context.method) \(context.path) \(context.status)", metadata: metadata)
     }
 }

@@ -38,17 +38,20 @@ extension HTTPServerConfiguration {
     }
 }
 
-/// Starts a transport with the routes `register` adds, runs `body`, then shuts the transport down (also when
-/// `body` throws), so no test leaves a daemon behind.
+/// Starts a transport with the routes `register` adds and a logger at `logLevel`, runs `body`, then shuts the
+/// transport down (also when `body` throws), so no test leaves a daemon behind.
 @discardableResult
 func withTestServer<R: Sendable>(
     configuration: HTTPServerConfiguration = .testing(),
     shutdownGrace: Duration = .milliseconds(200),
+    logLevel: Logger.Level = .trace,
     routes register: (MicroHTTPDTransport) throws -> Void,
     _ body: (TestServer) async throws -> R
 ) async throws -> R {
     let log = LogRecorder()
-    let transport = MicroHTTPDTransport(configuration: configuration, logger: log.logger)
+    var logger = log.logger
+    logger.logLevel = logLevel
+    let transport = MicroHTTPDTransport(configuration: configuration, logger: logger)
     try register(transport)
     let threadsBefore = ThreadCPU.threadIDs()
     try transport.start()

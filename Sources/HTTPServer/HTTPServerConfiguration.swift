@@ -1,0 +1,44 @@
+/// Settings of the HTTP listener.
+public struct HTTPServerConfiguration: Sendable {
+    /// Numeric IPv4 or IPv6 address to listen on (`localhost` means 127.0.0.1).
+    public var host: String
+    /// TCP port; 0 lets the kernel choose (read it back from `MicroHTTPDTransport.port`).
+    public var port: Int
+    /// libmicrohttpd worker threads (thread pool with epoll).
+    public var threads: Int
+    /// Largest accepted request body; larger ones are answered 413.
+    public var maxRequestBodyBytes: Int
+    /// Most simultaneous client connections.
+    public var connectionLimit: Int
+    /// Idle connections are closed after this many seconds.
+    public var connectionTimeoutSeconds: Int
+    /// Bytes a streamed response may buffer ahead of a slow client before its producer waits.
+    public var streamBufferBytes: Int
+    /// Browser origins allowed to call the API cross-origin (CORS); empty turns CORS off.
+    ///
+    /// Each entry is a serialized origin such as `http://dash.example:3000` (scheme and host compared
+    /// case-insensitively, the port exactly, a scheme's default port the same as none), or `*` for any origin.
+    /// An entry that is not an origin makes `MicroHTTPDTransport.start()` throw.
+    public var corsAllowedOrigins: [String]
+    /// Called once for every finished request, on a libmicrohttpd thread, whatever the log level: for metrics.
+    ///
+    /// It runs on the daemon's thread for every request, so it must be quick and must never block or wait.
+    public var onRequestCompleted: (@Sendable (HTTPRequestSummary) -> Void)?
+
+    /// Creates a configuration; the defaults are the service's embedded defaults (CORS off, no observer).
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, threads: Int = 2, maxRequestBodyBytes: Int = 1 << 20,
+        connectionLimit: Int = 1000, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10,
+        corsAllowedOrigins: [String] = [], onRequestCompleted: (@Sendable (HTTPRequestSummary) -> Void)? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.connectionLimit = connectionLimit
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.streamBufferBytes = streamBufferBytes
+        self.corsAllowedOrigins = corsAllowedOrigins
+        self.onRequestCompleted = onRequestCompleted
+    }
+}
