@@ -1,6 +1,6 @@
 extension SQLiteHistory: ProbeRepository {
     public func start(_ probe: ProbeRecord, event: EventRecord) async throws -> EventRecord {
-        try database.write { db in
+        try await writer.write { db in
             try db.run(
                 """
                 INSERT INTO probes (id, kind, target, resolved_address, request, status, outcome, reason, phases, summary,
@@ -10,12 +10,12 @@ extension SQLiteHistory: ProbeRepository {
                 [.text(probe.id), .text(probe.kind), .text(probe.target), .init(probe.resolvedAddress), .text(probe.request),
                  .text(probe.status), .init(probe.outcome), .init(probe.reason), .init(probe.phases), .init(probe.summary),
                  .integer(probe.startedAt), .init(probe.finishedAt), .init(probe.durationUs)])
-            return try Self.insert(event, into: db)
+            return try Self.inserting(event, into: db)
         }
     }
 
     public func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord {
-        try database.write { db in
+        try await writer.write { db in
             try db.run(
                 """
                 UPDATE probes SET resolved_address = ?, status = ?, outcome = ?, reason = ?, phases = ?, summary = ?,
@@ -32,7 +32,7 @@ extension SQLiteHistory: ProbeRepository {
                                  .init(row.ttl), .init(row.bytes), .init(row.errno), .init(row.detail), .integer(row.at)])
                 _ = try insert.step()
             }
-            return try Self.insert(event, into: db)
+            return try Self.inserting(event, into: db)
         }
     }
 
@@ -66,14 +66,14 @@ extension SQLiteHistory: ProbeRepository {
     }
 
     public func abandonRunningProbes(at: Int64) async throws -> Int {
-        try database.write { db in
+        try await writer.write { db in
             try db.run(
                 """
                 UPDATE probes SET status = 'finished', outcome = 'failure', finished_at = ?, duration_us = ? - started_at,
                     reason = '{"kind":"server-crash","message":"the server stopped before the probe finished"}'
                 WHERE status = 'running'
                 """, [.integer(at), .integer(at)])
-            return db.changes
+            return (db.changes, [])
         }
     }
 

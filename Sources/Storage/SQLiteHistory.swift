@@ -1,12 +1,22 @@
 /// The SQLite implementation of the history repositories (sockets and events), over one `Database`.
 public struct SQLiteHistory: SocketRepository, EventRepository {
     let database: Database
+    /// Every write goes through it: batched commits, committed events published in id order.
+    let writer: HistoryWriter
 
-    /// Uses an opened, migrated database.
-    public init(database: Database) { self.database = database }
+    /// Writes through `writer` (share one per database so that commits batch and stay ordered).
+    public init(writer: HistoryWriter) {
+        self.database = writer.database
+        self.writer = writer
+    }
+
+    /// Uses an opened, migrated database with a writer of its own that publishes nowhere (tools, tests).
+    public init(database: Database) {
+        self.init(writer: HistoryWriter(database: database, logger: database.logger))
+    }
 
     public func create(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
-        try database.write { db in
+        try await writer.write { db in
             try db.run(
                 """
                 INSERT INTO sockets (id, family, type, protocol, label, state, local_address, peer_address, parent_id,
@@ -14,12 +24,12 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
                     messages_received, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, Self.columns(of: socket))
-            return try Self.insert(event, into: db)
+            return try Self.inserting(event, into: db)
         }
     }
 
     public func record(_ socket: SocketRecord, previous: SocketRecord?, event: EventRecord) async throws -> EventRecord {
-        try database.write { db in
+        try await writer.write { db in
             if let previous, previous.state == socket.state, previous.localAddress == socket.localAddress,
                previous.peerAddress == socket.peerAddress, previous.options == socket.options,
                previous.closedAt == socket.closedAt, previous.closeReason == socket.closeReason {
@@ -32,7 +42,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
                     """,
                     [.integer(socket.bytesSent), .integer(socket.bytesReceived), .integer(socket.messagesSent),
                      .integer(socket.messagesReceived), .integer(socket.updatedAt), .text(socket.id)])
-                return try Self.insert(event, into: db)
+                return try Self.inserting(event, into: db)
             }
             try db.run(
                 """
@@ -45,7 +55,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
                  .init(socket.closedAt), .init(socket.closeReason), .integer(socket.bytesSent),
                  .integer(socket.bytesReceived), .integer(socket.messagesSent), .integer(socket.messagesReceived),
                  .integer(socket.updatedAt), .text(socket.id)])
-            return try Self.insert(event, into: db)
+            return try Self.inserting(event, into: db)
         }
     }
 
@@ -67,15 +77,16 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
     }
 
     public func closeAllOpen(reason: String, at: Int64) async throws -> [String] {
-        try database.write { db in
+        try await writer.write { db in
             let ids = try db.query("SELECT id FROM sockets WHERE closed_at IS NULL ORDER BY seq", []).compactMap { $0["id"].string }
+            var events: [EventRecord] = []
             for id in ids {
                 try db.run("UPDATE sockets SET state = 'closed', closed_at = ?, close_reason = ?, updated_at = ? WHERE id = ?",
                            [.integer(at), .text(reason), .integer(at), .text(id)])
-                _ = try Self.insert(EventRecord(at: at, socketID: id, op: "close", outcome: "ok",
-                                                result: "{\"reason\":\"\(reason)\"}"), into: db)
+                events.append(try Self.insert(EventRecord(at: at, socketID: id, op: "close", outcome: "ok",
+                                                          result: "{\"reason\":\"\(reason)\"}"), into: db))
             }
-            return ids
+            return (ids, events)
         }
     }
 
@@ -124,6 +135,12 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         let items = rows.prefix(limit).map(map)
         let next = rows.count > limit ? items.last.map(keyOf) : nil
         return Page(items: Array(items), nextCursor: next)
+    }
+
+    /// Appends `event` and returns it both as the write's value and as the batch's published events.
+    static func inserting(_ event: EventRecord, into db: Connection) throws -> (EventRecord, [EventRecord]) {
+        let stored = try insert(event, into: db)
+        return (stored, [stored])
     }
 
     static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {
