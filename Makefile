@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3
-PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator
+PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 .PHONY: run test deps python-deps build release unit contract bench clean
@@ -19,7 +19,7 @@ deps:
 
 ## Install the Python tools the contract checks use.
 python-deps:
-	@python3 -c "import schemathesis, openapi_spec_validator" 2>/dev/null || \
+	@python3 -c "import schemathesis, openapi_spec_validator, prometheus_client" 2>/dev/null || \
 	  python3 -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
 
 build: deps

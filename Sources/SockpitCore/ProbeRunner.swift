@@ -26,12 +26,17 @@ public final class ProbeRunner: Sendable {
     private let running = Mutex<[String: Task<Void, Never>]>([:])
     private let slots = Mutex<Int>(0)
 
-    /// Creates a runner over the history.
-    public init(repository: any ProbeRepository, policy: SocketPolicy, limits: ProbeLimits, logger: Logger) {
+    /// Told of every probe recorded as finished (metrics).
+    private let onFinish: @Sendable (ProbeRecord) -> Void
+
+    /// Creates a runner over the history; `onFinish` hears of each probe once it is recorded as finished.
+    public init(repository: any ProbeRepository, policy: SocketPolicy, limits: ProbeLimits, logger: Logger,
+                onFinish: @escaping @Sendable (ProbeRecord) -> Void = { _ in }) {
         self.repository = repository
         self.policy = policy
         self.limits = limits
         self.logger = logger
+        self.onFinish = onFinish
     }
 
     /// At start: probes a dead process left running are finished as failures (`server-crash`).
@@ -64,6 +69,7 @@ public final class ProbeRunner: Sendable {
             let finished = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
                                         resolveMs: Self.ms(clock.now - startInstant), summary: nil)
             _ = try await repository.finish(finished, results: [], event: Self.finishEvent(finished))
+            onFinish(finished)
             return ProbeView(probe: finished, results: [])
         }
         if let address = target.address {
@@ -92,6 +98,7 @@ public final class ProbeRunner: Sendable {
             if !wait { releaseSlot() }
             do {
                 _ = try await repository.finish(finished, results: outcome.rows, event: Self.finishEvent(finished))
+                onFinish(finished)
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
             }

@@ -162,6 +162,17 @@ public final class SocketRegistry: Sendable {
     /// Number of sockets open now.
     public var openCount: Int { open.withLock { $0.count } }
 
+    /// Open sockets counted by family, type and state.
+    public func openCounts() -> [OpenSocketCount] {
+        var counts: [String: OpenSocketCount] = [:]
+        for managed in open.withLock({ Array($0.values) }) {
+            let record = managed.snapshot()
+            counts[record.family + "/" + record.type + "/" + record.state, default: OpenSocketCount(
+                family: record.family, type: record.type, state: record.state, count: 0)].count += 1
+        }
+        return counts.values.sorted { ($0.family, $0.type, $0.state ?? "") < ($1.family, $1.type, $1.state ?? "") }
+    }
+
     func finish(_ managed: ManagedSocket, reason: String) async throws {
         let started = UnixTime.nowMicros()
         var outcome = "ok"

@@ -16,6 +16,18 @@ public final class SockpitRuntime: Sendable {
     public let sockets: SocketRegistry
     /// The probe runner.
     public let probes: ProbeRunner
+    /// Live subscribers of committed events (event streams).
+    public let hub: EventHub
+    /// How event streams behave.
+    public let streamSettings: StreamSettings
+    /// Rolling counts of the last hour, for the stats view.
+    public let activity: ActivityWindows
+    /// Prometheus metrics.
+    public let metrics: ServiceMetrics
+    /// Background pruning of old history.
+    public let retention: RetentionRunner
+    /// The history: every write goes through its group-commit writer.
+    let history: SQLiteHistory
     private let startedAt: Date
     private let startedInstant: ContinuousClock.Instant
     private let logger: Logger
@@ -24,13 +36,33 @@ public final class SockpitRuntime: Sendable {
 
     /// Wraps an opened, migrated database and the capabilities probed at start.
     public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy,
-                probeLimits: ProbeLimits = ProbeLimits(), logger: Logger) {
+                probeLimits: ProbeLimits = ProbeLimits(), streams: StreamSettings = StreamSettings(),
+                retention: RetentionSettings = RetentionSettings(), logger: Logger) {
         self.database = database
         self.schemaVersion = schemaVersion
         self.capabilities = capabilities
         self.logger = logger
-        self.sockets = SocketRegistry(repository: SQLiteHistory(database: database), policy: policy, logger: logger)
-        self.probes = ProbeRunner(repository: SQLiteHistory(database: database), policy: policy, limits: probeLimits, logger: logger)
+        let hub = EventHub(bufferLimit: streams.bufferLimit, heartbeatInterval: streams.heartbeatInterval)
+        let activity = ActivityWindows()
+        let metrics = ServiceMetrics()
+        self.hub = hub
+        self.streamSettings = streams
+        self.activity = activity
+        self.metrics = metrics
+        // Every committed batch, in id order: live streams, the stats windows and the counters.
+        let writer = HistoryWriter(database: database, logger: logger) { events in
+            hub.publish(events)
+            activity.record(events)
+            metrics.record(events)
+        }
+        let history = SQLiteHistory(writer: writer)
+        self.history = history
+        self.retention = RetentionRunner(settings: retention, history: history, logger: logger)
+        self.sockets = SocketRegistry(repository: history, policy: policy, logger: logger)
+        self.probes = ProbeRunner(repository: history, policy: policy, limits: probeLimits, logger: logger) { probe in
+            metrics.recordProbe(kind: probe.kind, outcome: probe.outcome ?? "failure",
+                                duration: .microseconds(probe.durationUs ?? 0))
+        }
         self.startedAt = Date()
         self.startedInstant = .now
     }
@@ -59,14 +91,18 @@ public final class SockpitRuntime: Sendable {
 
     /// Every recorded event matching the query (sockets and probes).
     public func events(_ query: EventQuery) async throws -> Page<EventRecord> {
-        try await SQLiteHistory(database: database).list(query)
+        try await history.list(query)
     }
 
     /// Prepares history at start (sessions a dead process left open are closed as `server-crash`) and
     /// starts the once-a-second database probe behind `health()`.
     public func start() async throws {
+        // Seeded before anything is written: from here on every committed event reaches the windows live.
+        try await activity.seed(from: history, now: UnixTime.nowMicros())
+        hub.start()
         try await sockets.recoverAbandonedSessions()
         try await probes.recoverAbandonedProbes()
+        retention.start()
         probeDatabase()
         let task = Task.detached { [weak self] in
             while !Task.isCancelled {
@@ -78,9 +114,15 @@ public final class SockpitRuntime: Sendable {
         prober.withLock { $0 = task }
     }
 
+    /// Ends every live event stream (reason `server-shutdown`); called when the server starts stopping, so
+    /// that streams can say so before the transport cuts them.
+    public func endStreams() { hub.shutdown() }
+
     /// Closes what the runtime owns; called once the HTTP server has stopped.
     public func shutdown() async {
         prober.withLock { $0?.cancel() }
+        hub.shutdown()
+        await retention.stop()
         await probes.shutdown()
         await sockets.closeAll()
         do {
@@ -90,4 +132,53 @@ public final class SockpitRuntime: Sendable {
             logger.error("closing the database failed", metadata: ["error": "\(error)"])
         }
     }
+
+    /// What a dashboard shows at once: open sockets, recent activity, probes, bytes.
+    public func stats() async throws -> ServiceStats {
+        let now = UnixTime.nowMicros()
+        return ServiceStats(
+            at: now, openSockets: sockets.openCounts(), lastMinute: activity.totals(lastSeconds: 60, now: now),
+            lastHour: activity.totals(lastSeconds: 3600, now: now), bytes: activity.byteTotals(),
+            probes: try await history.probeOutcomes(), subscribers: hub.subscriberCount, lastEventID: hub.lastPublishedID)
+    }
+
+    /// The Prometheus exposition, with the present-state gauges refreshed.
+    public func metricsExposition() -> [UInt8] {
+        metrics.exposition(openSockets: sockets.openCounts(), databaseBytes: database.sizeInBytes(),
+                           subscribers: hub.subscriberCount)
+    }
+}
+
+/// Settings of the live event streams.
+public struct StreamSettings: Sendable {
+    /// Most events a subscriber may fall behind before its stream ends (`slow-consumer`).
+    public var bufferLimit: Int
+    /// How often an idle stream gets a heartbeat comment.
+    public var heartbeatInterval: Duration
+    /// Longest life of one stream, after which it ends (`max-duration`) and the client resumes by id; nil: none.
+    public var maxDuration: Duration?
+
+    /// Creates settings; the defaults are the service's embedded defaults.
+    public init(bufferLimit: Int = 10_000, heartbeatInterval: Duration = .seconds(15), maxDuration: Duration? = nil) {
+        self.bufferLimit = bufferLimit
+        self.heartbeatInterval = heartbeatInterval
+        self.maxDuration = maxDuration
+    }
+}
+
+/// The stats view's figures, as the domain knows them.
+public struct ServiceStats: Sendable {
+    /// Unix µs when taken.
+    public var at: Int64
+    public var openSockets: [OpenSocketCount]
+    public var lastMinute: ActivityWindows.Totals
+    public var lastHour: ActivityWindows.Totals
+    /// All-time payload bytes.
+    public var bytes: (sent: Int64, received: Int64)
+    /// Probes per outcome, `running` included.
+    public var probes: [String: Int]
+    /// Live event-stream subscribers.
+    public var subscribers: Int
+    /// The newest event id committed by this process (0 before any).
+    public var lastEventID: Int64
 }

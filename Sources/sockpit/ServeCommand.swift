@@ -95,6 +95,40 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "ms"))
     var maxWaitMs: Int?
 
+    @Option(name: .customLong("cors-origin"), help: ArgumentHelp(
+        "Let a browser page from this origin use the API and the event stream (repeatable; e.g. http://localhost:3000, or * for any). None by default. The token still applies. [env: SOCKPIT_CORS_ORIGINS, comma-separated]",
+        valueName: "origin"))
+    var corsOrigins: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds between heartbeat comments on an idle event stream. [env: SOCKPIT_SSE_HEARTBEAT] [default: 15]", valueName: "seconds"))
+    var sseHeartbeat: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Events an event-stream client may fall behind before its stream ends (slow-consumer; it resumes by id). [env: SOCKPIT_SSE_BUFFER] [default: 10000]",
+        valueName: "events"))
+    var sseBuffer: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Longest life of one event stream in ms; it then ends (event end, reason max-duration) and the client resumes by id. 0: unlimited. [env: SOCKPIT_SSE_MAX_DURATION_MS] [default: 0]",
+        valueName: "ms"))
+    var sseMaxDurationMs: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Prune events older than this many days (0 keeps them forever); open sockets and running probes keep theirs. [env: SOCKPIT_RETENTION_DAYS] [default: 30]",
+        valueName: "days"))
+    var retentionDays: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Keep at most this many events, pruning the oldest (0: no limit); open sockets and running probes keep theirs. [env: SOCKPIT_RETENTION_MAX_EVENTS] [default: 5000000]",
+        valueName: "n"))
+    var retentionMaxEvents: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds between retention passes (each prunes in batches of 500 rows). [env: SOCKPIT_RETENTION_INTERVAL] [default: 60]",
+        valueName: "seconds"))
+    var retentionInterval: Int?
+
     func run() async throws {
         try common.bootstrapLogging()
         let logger = Logger(label: "sockpit")
@@ -123,8 +157,15 @@ struct ServeCommand: AsyncParsableCommand {
             sqliteVersion: Database.sqliteVersion)
         let runtime = SockpitRuntime(
             database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
-            probeLimits: settings.probeLimits, logger: logger)
-        let transport = MicroHTTPDTransport(configuration: settings.http, logger: logger)
+            probeLimits: settings.probeLimits, streams: settings.streams, retention: settings.retention, logger: logger)
+        var http = settings.http
+        let metrics = runtime.metrics
+        http.onRequestCompleted = { request in
+            guard request.status != 0 else { return }  // the client left before an answer: nothing to time
+            metrics.recordRequest(route: request.route ?? "unmatched", method: request.method, status: request.status,
+                                  duration: request.duration)
+        }
+        let transport = MicroHTTPDTransport(configuration: http, logger: logger)
         let handler = APIHandler(runtime: runtime, logger: logger)
         try handler.register(on: transport, token: settings.token)
         // Liveness polls are the hottest route and never wait: answer them on the daemon thread.
@@ -159,7 +200,7 @@ struct HTTPService: Service {
         logger.info("sockpit ready", metadata: ["http.port": "\(transport.port)", "db.path": "\(runtime.database.path)"])
         try? await gracefulShutdown()
         logger.info("shutting down", metadata: ["grace_s": "\(grace)"])
-        await transport.shutdown(gracePeriod: grace)
+        await transport.shutdown(gracePeriod: grace) { runtime.endStreams() }
         await runtime.shutdown()
     }
 }

@@ -16,6 +16,9 @@ struct ServeSettings {
     let unixDirectory: String?
     let allowTargets: [String]
     let denyTargets: [String]
+    let streams: StreamSettings
+    let corsOrigins: [String]
+    let retention: RetentionSettings
 
     init(command: ServeCommand, environment: [String: String]) throws {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -57,9 +60,24 @@ struct ServeSettings {
         self.allowTargets = list(command.allowTargets, "SOCKPIT_ALLOW_TARGETS")
         self.denyTargets = list(command.denyTargets, "SOCKPIT_DENY_TARGETS")
         self.unixDirectory = command.unixDir ?? env("SOCKPIT_UNIX_DIR")
+        self.corsOrigins = list(command.corsOrigins, "SOCKPIT_CORS_ORIGINS")
+        self.streams = StreamSettings(
+            bufferLimit: try integer(command.sseBuffer, "SOCKPIT_SSE_BUFFER", "sse-buffer", default: 10_000, range: 10...1_000_000),
+            heartbeatInterval: .seconds(try integer(command.sseHeartbeat, "SOCKPIT_SSE_HEARTBEAT", "sse-heartbeat", default: 15, range: 1...3600)),
+            maxDuration: try integer(command.sseMaxDurationMs, "SOCKPIT_SSE_MAX_DURATION_MS", "sse-max-duration-ms", default: 0,
+                                     range: 0...86_400_000).nonZero.map { .milliseconds($0) })
+        let retentionDays = try integer(command.retentionDays, "SOCKPIT_RETENTION_DAYS", "retention-days", default: 30, range: 0...36_500)
+        let retentionMaxEvents = try integer(command.retentionMaxEvents, "SOCKPIT_RETENTION_MAX_EVENTS", "retention-max-events",
+                                             default: 5_000_000, range: 0...1_000_000_000)
+        let retentionInterval = try integer(command.retentionInterval, "SOCKPIT_RETENTION_INTERVAL", "retention-interval",
+                                            default: 60, range: 1...86_400)
+        self.retention = RetentionSettings(
+            maxAge: retentionDays.nonZero.map { .seconds($0 * 86_400) }, maxEvents: retentionMaxEvents.nonZero,
+            interval: .seconds(retentionInterval))
         self.host = host
         self.http = HTTPServerConfiguration(
-            host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections)
+            host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections,
+            corsAllowedOrigins: corsOrigins)
         self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads,
                                     maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive,
                                     maxWaitMs: maxWait)
@@ -119,4 +137,9 @@ struct ServeSettings {
         let v6 = host.lowercased()
         return v6 == "::1" || v6 == "0:0:0:0:0:0:0:1" || v6 == "::ffff:127.0.0.1"
     }
+}
+
+extension Int {
+    /// nil for 0 (a limit of 0 means "none" in the command's options).
+    var nonZero: Int? { self == 0 ? nil : self }
 }

@@ -28,7 +28,7 @@ echo "== schemathesis in network namespace $NS (loopback only)"
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --token "$TOKEN" \
-  --max-wait-ms 200 --probe-deadline 2 --log-level warning 2>"$WORK/server.log" &
+  --max-wait-ms 200 --probe-deadline 2 --sse-max-duration-ms 300 --sse-heartbeat 1 --log-level warning 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 1 200); do
   ip netns exec "$NS" curl -sf "http://127.0.0.1:$PORT/v1/health" >/dev/null 2>&1 && break

@@ -49,6 +49,19 @@ t_400() { out=$(curl -si -H 'Content-Type: application/json' -d '{"family": "ine
 check "malformed JSON to a POST -> 400 problem+json" t_400
 t_415() { curl -s -o /dev/stderr -w '%{http_code}' -H 'Content-Type: text/plain' -d 'hello' "$U/v1/sockets" | grep -qx 415; }
 check "wrong content type -> 415" t_415
+t_metrics() { python3 Tests/e2e/metrics_parse.py "$U"; }
+check "GET /metrics parses with prometheus_client and its counters move with operations" t_metrics
+t_sse_curl() {
+  # The README's stream example: curl -N shows a live event with its id, then the stream goes on.
+  curl -sN -m 2 "$U/v1/events/stream" >"$WORK/sse.txt" 2>/dev/null &
+  local reader=$!
+  for _ in $(seq 1 100); do grep -q '^: connected' "$WORK/sse.txt" 2>/dev/null && break; sleep 0.02; done
+  curl -s -H 'Content-Type: application/json' -d '{"family":"inet","type":"dgram","label":"sse-e2e"}' "$U/v1/sockets" >/dev/null
+  wait "$reader"
+  cat "$WORK/sse.txt"
+  grep -q '^id: [0-9]' "$WORK/sse.txt" && grep -q '"op":"create"' "$WORK/sse.txt"
+}
+check "curl -N /v1/events/stream shows a socket created meanwhile" t_sse_curl
 t_caps() {
   [ "$(id -u)" = 0 ] || { echo "skipped: not root"; return 0; }
   curl -s "$U/v1/capabilities" | python3 -c '
@@ -149,6 +162,7 @@ t_too_new() {
 check "a database with a newer schema is refused with a clear message, untouched" t_too_new
 t_help() { "$BIN" serve --help | grep SOCKPIT_LISTEN >/dev/null; }
 check "serve --help names the environment variables" t_help
+check "ndjson export of 100,000 events streams with bounded server memory (export_memory.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/export_memory.sh
 check "probes inside a fresh network namespace: filtered, ICMP timeouts, open/closed (probes_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/probes_netns.sh
 
 echo

@@ -23,6 +23,12 @@ struct ServiceOptions: Sendable {
     var maxSendBytes = 256 << 10
     /// `--max-receive-bytes`.
     var maxReceiveBytes = 1 << 20
+    /// `--retention-*` (the embedded defaults unless a test sets them).
+    var retention = RetentionSettings()
+    /// `--cors-origin`.
+    var corsOrigins: [String] = []
+    /// `--sse-heartbeat` and `--sse-buffer`.
+    var streams = StreamSettings()
 }
 
 /// A real Sockpit service in this process on 127.0.0.1, port 0, over a real SQLite file in a fresh data
@@ -45,6 +51,8 @@ final class Service: Sendable {
     let token: String?
     /// The client the helpers use.
     let session: URLSession
+    /// The TCP port the service listens on.
+    var port: Int { transport.port }
     private let stopped = Mutex(false)
 
     private init(runtime: SockpitRuntime, transport: MicroHTTPDTransport, dataDirectory: String, databasePath: String,
@@ -99,9 +107,18 @@ final class Service: Sendable {
             limits: limits, policy: policy, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
             sqliteVersion: Database.sqliteVersion)
         let runtime = SockpitRuntime(
-            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy, logger: logger)
+            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
+            streams: options.streams, retention: options.retention, logger: logger)
+        let metrics = runtime.metrics
         let transport = MicroHTTPDTransport(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), logger: logger)
+            configuration: HTTPServerConfiguration(
+                host: "127.0.0.1", port: 0, corsAllowedOrigins: options.corsOrigins,
+                onRequestCompleted: { request in
+                    guard request.status != 0 else { return }
+                    metrics.recordRequest(route: request.route ?? "unmatched", method: request.method,
+                                          status: request.status, duration: request.duration)
+                }),
+            logger: logger)
         do {
             try await runtime.start()
             let handler = APIHandler(runtime: runtime, logger: logger)
@@ -125,7 +142,7 @@ final class Service: Sendable {
     func stop() async {
         guard !stopped.withLock({ state in defer { state = true }; return state }) else { return }
         session.invalidateAndCancel()
-        await transport.shutdown(gracePeriod: .seconds(5))
+        await transport.shutdown(gracePeriod: .seconds(5)) { [runtime] in runtime.endStreams() }
         await runtime.shutdown()
     }
 

@@ -1,0 +1,110 @@
+public import Storage
+import Synchronization
+
+/// Which events a live subscriber wants: the same filters as the history list, all optional.
+public struct EventFilter: Sendable, Equatable {
+    public var socketID: String?
+    public var probeID: String?
+    public var op: String?
+    public var outcome: String?
+
+    /// Creates a filter; nil fields match everything.
+    public init(socketID: String? = nil, probeID: String? = nil, op: String? = nil, outcome: String? = nil) {
+        self.socketID = socketID
+        self.probeID = probeID
+        self.op = op
+        self.outcome = outcome
+    }
+
+    /// Whether `event` passes every set field.
+    public func matches(_ event: EventRecord) -> Bool {
+        (socketID == nil || event.socketID == socketID) && (probeID == nil || event.probeID == probeID)
+            && (op == nil || event.op == op) && (outcome == nil || event.outcome == outcome)
+    }
+
+    /// The history query with the same filters.
+    public func query(after: Int64?, limit: Int) -> EventQuery {
+        var query = EventQuery(socketID: socketID, probeID: probeID, op: op, outcome: outcome, limit: limit, order: .oldestFirst)
+        query.after = after
+        return query
+    }
+}
+
+/// Fans committed events out to live subscribers (event streams).
+///
+/// Events arrive from the history writer in id order, after they are durable. Each subscriber has a bounded
+/// buffer: one that falls `bufferLimit` events behind is ended with `slowConsumer` instead of slowing the
+/// writer or growing memory — its client resumes from the last id it got, and history fills the gap. An
+/// idle subscriber costs nothing but one wake-up per heartbeat interval.
+public final class EventHub: Sendable {
+    /// Most events a subscriber may have waiting before it is ended as too slow.
+    public let bufferLimit: Int
+    /// How often an idle subscriber is woken to send a heartbeat.
+    public let heartbeatInterval: Duration
+    private let subscribers = Mutex<[ObjectIdentifier: EventSubscription]>([:])
+    private let lastID = Atomic<Int64>(0)
+    private let ended = Atomic<Bool>(false)
+    private let ticker = Mutex<Task<Void, Never>?>(nil)
+
+    /// Creates a hub; call `start()` to begin heartbeats.
+    public init(bufferLimit: Int = 10_000, heartbeatInterval: Duration = .seconds(15)) {
+        self.bufferLimit = bufferLimit
+        self.heartbeatInterval = heartbeatInterval
+    }
+
+    /// The id of the newest event published so far (0 before any).
+    public var lastPublishedID: Int64 { lastID.load(ordering: .acquiring) }
+
+    /// How many subscribers are attached.
+    public var subscriberCount: Int { subscribers.withLock { $0.count } }
+
+    /// Starts the heartbeat ticker (one task for all subscribers).
+    public func start() {
+        let interval = heartbeatInterval
+        let task = Task.detached { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled, let self else { return }
+                for subscriber in self.snapshot() { subscriber.heartbeat() }
+            }
+        }
+        ticker.withLock { $0 = task }
+    }
+
+    /// Hands committed events (ascending ids) to every matching subscriber. Called on the writer's thread.
+    public func publish(_ events: [EventRecord]) {
+        guard let last = events.last else { return }
+        lastID.store(last.id, ordering: .releasing)
+        for subscriber in snapshot() { subscriber.offer(events) }
+    }
+
+    /// Attaches a subscriber; it receives every matching event published from now on.
+    public func subscribe(_ filter: EventFilter) -> EventSubscription {
+        let subscription = EventSubscription(filter: filter, limit: bufferLimit, hub: self)
+        if ended.load(ordering: .acquiring) {
+            subscription.end(.serverShutdown)
+            return subscription
+        }
+        subscribers.withLock { $0[ObjectIdentifier(subscription)] = subscription }
+        return subscription
+    }
+
+    /// Ends every subscription (server stopping) and the heartbeats.
+    public func shutdown() {
+        ended.store(true, ordering: .releasing)
+        ticker.withLock { $0?.cancel() }
+        let all = subscribers.withLock { subscribers in
+            defer { subscribers.removeAll() }
+            return Array(subscribers.values)
+        }
+        for subscriber in all { subscriber.end(.serverShutdown) }
+    }
+
+    func remove(_ subscription: EventSubscription) {
+        _ = subscribers.withLock { $0.removeValue(forKey: ObjectIdentifier(subscription)) }
+    }
+
+    private func snapshot() -> [EventSubscription] {
+        subscribers.withLock { Array($0.values) }
+    }
+}

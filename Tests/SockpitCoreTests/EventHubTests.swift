@@ -1,0 +1,71 @@
+import Storage
+import Testing
+@testable import SockpitCore
+
+/// The live-event hub: filters, bounded buffers, heartbeats, shutdown.
+@Suite struct EventHubTests {
+    static func events(_ ids: ClosedRange<Int64>, op: String = "send", socket: String = "sk_a") -> [EventRecord] {
+        ids.map { id in
+            var event = EventRecord(at: id, socketID: socket, op: op, outcome: "ok")
+            event.id = id
+            return event
+        }
+    }
+
+    @Test("A subscriber gets only matching events, in order, whether it was waiting or not")
+    func filtersAndOrder() async {
+        let hub = EventHub(bufferLimit: 100)
+        let subscription = hub.subscribe(EventFilter(socketID: "sk_a", op: "send"))
+        hub.publish(Self.events(1...3) + Self.events(4...4, op: "close") + Self.events(5...5, socket: "sk_b"))
+        #expect(await subscription.next() == .events(Self.events(1...3)))
+        let waiting = Task { await subscription.next() }
+        hub.publish(Self.events(6...7))
+        #expect(await waiting.value == .events(Self.events(6...7)))
+        #expect(hub.lastPublishedID == 7)
+        subscription.cancel()
+        #expect(hub.subscriberCount == 0)
+    }
+
+    @Test("A subscriber that falls more than bufferLimit behind gets what fits, then ends as slow-consumer; the hub drops it")
+    func slowConsumerEnds() async {
+        let hub = EventHub(bufferLimit: 10)
+        let subscription = hub.subscribe(EventFilter())
+        hub.publish(Self.events(1...6))
+        hub.publish(Self.events(7...25))
+        #expect(hub.subscriberCount == 0)
+        #expect(await subscription.next() == .events(Self.events(1...10)))
+        #expect(await subscription.next() == .ended(.slowConsumer))
+        #expect(await subscription.next() == .ended(.slowConsumer))
+    }
+
+    @Test("An idle subscriber is woken by a heartbeat; shutdown ends every subscription")
+    func heartbeatAndShutdown() async {
+        let hub = EventHub(bufferLimit: 10, heartbeatInterval: .milliseconds(20))
+        hub.start()
+        let subscription = hub.subscribe(EventFilter())
+        #expect(await subscription.next() == .heartbeat)
+        let waiting = Task { () -> [EventSubscription.Delivery] in
+            var deliveries: [EventSubscription.Delivery] = []
+            while true {
+                let next = await subscription.next()
+                if next == .heartbeat { continue }
+                deliveries.append(next)
+                if case .ended = next { return deliveries }
+            }
+        }
+        hub.shutdown()
+        #expect(await waiting.value == [.ended(.serverShutdown)])
+        let late = hub.subscribe(EventFilter())
+        #expect(await late.next() == .ended(.serverShutdown))
+    }
+
+    @Test("Cancelling the reading task ends its wait with cancelled")
+    func cancellation() async {
+        let hub = EventHub(bufferLimit: 10)
+        let subscription = hub.subscribe(EventFilter())
+        let reader = Task { await subscription.next() }
+        reader.cancel()
+        #expect(await reader.value == .ended(.cancelled))
+        #expect(hub.subscriberCount == 0)
+    }
+}
