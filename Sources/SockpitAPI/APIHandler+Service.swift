@@ -52,6 +52,7 @@ extension APIHandler {
                 errno: kind.errno, message: kind.message)
         }
         return .ok(.init(body: .json(.init(
+            history: historySettings(),
             targetPolicy: .init(allow: report.targetRules.allow, deny: report.targetRules.deny,
                                 defaultDeny: report.targetRules.defaultDeny),
             unixSocketsDirectory: report.unixSocketsDirectory,
@@ -69,5 +70,17 @@ extension APIHandler {
                 maxConnections: report.limits.maxConnections, httpThreads: report.limits.httpThreads),
             versions: .init(sockpit: report.version, libmicrohttpd: report.httpLibraryVersion, sqlite: report.sqliteVersion)
         ))))
+    }
+
+    /// Retention and event-stream settings, as `GET /v1/capabilities` shows them.
+    private func historySettings() -> Components.Schemas.HistorySettings {
+        let retention = runtime.retention.settings
+        let streams = runtime.streamSettings
+        func seconds(_ duration: Duration) -> Int { Int(duration.components.seconds) }
+        func ms(_ duration: Duration) -> Int { Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000) }
+        return .init(
+            retentionDays: retention.maxAge.map { seconds($0) / 86_400 }, retentionMaxEvents: retention.maxEvents,
+            retentionIntervalS: seconds(retention.interval), streamHeartbeatS: seconds(streams.heartbeatInterval),
+            streamBufferEvents: streams.bufferLimit, streamMaxDurationMs: streams.maxDuration.map(ms))
     }
 }
