@@ -10,9 +10,11 @@ import Synchronization
 /// answered operation is still always in history; but while one batch commits, the writes that arrive queue
 /// up and go into the next one together. Nothing waits on a timer: a lone write commits at once.
 ///
-/// The batch runs on one serial dispatch queue (a thread outside Swift's cooperative pool, which must not
-/// block on file I/O), so commits — and therefore observer calls — are strictly ordered: a live-event
-/// subscriber sees ids ascending, which is what gap-free stream resumption needs.
+/// Leader/follower: a write that finds nobody committing commits at once on its own thread (no hop); writes
+/// that arrive meanwhile queue up, and the leader hands them to one serial dispatch queue (outside Swift's
+/// cooperative pool) that commits them as batches. Only one drainer runs at a time, so commits — and
+/// therefore observer calls — are strictly ordered: a live-event subscriber sees ids ascending, which is
+/// what gap-free stream resumption needs.
 public final class HistoryWriter: Sendable {
     /// One caller's write: the closure, and how to hand its result back.
     private struct Job: Sendable {
@@ -62,35 +64,49 @@ public final class HistoryWriter: Sendable {
                     case .failure(let error): continuation.resume(throwing: error)
                     }
                 })
-            let schedule = state.withLock { state in
+            let lead = state.withLock { state in
                 state.pending.append(job)
                 guard !state.draining else { return false }
                 state.draining = true
                 return true
             }
-            if schedule { queue.async { self.drain() } }
+            guard lead else { return }
+            // Leader: nobody is committing, so commit what is pending (this write included) right here, on
+            // this thread — a lone write costs no thread hop. What queued up meanwhile goes to the writer queue,
+            // so that this caller is never held up committing other callers' writes for long.
+            commit(takeBatch())
+            if !finishDrainingIfIdle() { queue.async { self.drain() } }
         }
     }
 
-    /// Commits batches until nothing is pending (writer thread only).
+    /// Commits batches until nothing is pending (writer queue; started by a leader that found more work).
     private func drain() {
-        while true {
-            let jobs: [Job] = state.withLock { state in
-                guard !state.pending.isEmpty else {
-                    state.draining = false
-                    return []
-                }
-                let count = min(state.pending.count, Self.maxBatch)
-                defer { state.pending.removeFirst(count) }
-                return Array(state.pending.prefix(count))
-            }
-            guard !jobs.isEmpty else { return }
-            commit(jobs)
+        repeat {
+            commit(takeBatch())
+        } while !finishDrainingIfIdle()
+    }
+
+    /// The next batch, oldest first (only the drainer calls it).
+    private func takeBatch() -> [Job] {
+        state.withLock { state in
+            let count = min(state.pending.count, Self.maxBatch)
+            defer { state.pending.removeFirst(count) }
+            return Array(state.pending.prefix(count))
+        }
+    }
+
+    /// Ends the drainer's turn when nothing is pending; false when there is more to commit.
+    private func finishDrainingIfIdle() -> Bool {
+        state.withLock { state in
+            guard state.pending.isEmpty else { return false }
+            state.draining = false
+            return true
         }
     }
 
     /// One transaction for the whole batch; each job inside its own savepoint when there are several.
     private func commit(_ jobs: [Job]) {
+        guard !jobs.isEmpty else { return }
         var outcomes = [Result<Void, any Error>](repeating: .success(()), count: jobs.count)
         var committed: [EventRecord] = []
         do {

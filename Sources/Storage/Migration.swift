@@ -53,6 +53,7 @@ public enum Migrations {
     /// characters that cannot start or appear in an identifier with `_` (`0002_x.sql` → `_002_x_sql`).
     static let files: [(name: String, contents: [UInt8])] = [
         ("0001_initial.sql", PackageResources._001_initial_sql),
+        ("0002_lean_indexes.sql", PackageResources._002_lean_indexes_sql),
     ]
 }
 

@@ -96,6 +96,8 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         filter.equal("probe_id", query.probeID)
         filter.equal("op", query.op)
         filter.equal("outcome", query.outcome)
+        // Lets SQLite use the partial index on outcomes other than 'ok' (migration 0002).
+        if let outcome = query.outcome, outcome != "ok" { filter.clauses.append("outcome <> 'ok'") }
         if let since = query.since { filter.add("at >= ?", .integer(since)) }
         if let until = query.until { filter.add("at < ?", .integer(until)) }
         if let after = query.after { filter.add("id > ?", .integer(after)) }

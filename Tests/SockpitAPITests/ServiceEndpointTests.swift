@@ -1,5 +1,6 @@
 import Foundation
 import SockpitCore
+import Storage
 import Testing
 
 /// `GET /v1/health` and `GET /v1/capabilities` against a real server.
@@ -20,7 +21,7 @@ import Testing
             #expect(isRFC3339WithMilliseconds(startedAt), "started_at: \(startedAt ?? "missing")")
             let database = try #require(health["database"] as? [String: Any])
             #expect(database["path"] as? String == service.databasePath)
-            #expect(database["schema_version"] as? Int == 1)
+            #expect(database["schema_version"] as? Int == Migrations.embedded.last?.version)
             #expect(database["ok"] as? Bool == true)
         }
     }
