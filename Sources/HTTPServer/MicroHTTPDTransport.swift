@@ -35,6 +35,12 @@ public final class MicroHTTPDTransport: ServerTransport, Sendable {
         try core.registerImmediate(method: method, path: path, handler: handler)
     }
 
+    /// Gives a registered operation a synchronous fast path, tried first on the daemon thread; when it answers
+    /// nil the operation's handler runs as usual. For reads served from memory (no suspend, no task hop).
+    public func registerFastPath(method: HTTPRequest.Method, path: String, _ handler: @escaping FastPathHandler) throws {
+        try core.registerFastPath(method: method, path: path, handler: handler)
+    }
+
     /// Binds the listen address and starts the daemon's threads.
     public func start() throws { try core.start() }
 
@@ -85,6 +91,11 @@ final class TransportCore: @unchecked Sendable {
     func registerImmediate(method: HTTPRequest.Method, path: String, handler: @escaping ImmediateHandler) throws {
         guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
         try router.addImmediate(method: method, path: path, handler: handler)
+    }
+
+    func registerFastPath(method: HTTPRequest.Method, path: String, handler: @escaping FastPathHandler) throws {
+        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
+        try router.addFastPath(method: method, template: path, handler: handler)
     }
 
     func start() throws {

@@ -23,6 +23,8 @@ struct Router: Sendable {
         let template: String
         let segments: [Segment]
         let handler: RouteHandler
+        /// Answers on the daemon thread when it can (returns nil to let `handler` answer).
+        var fastPath: FastPathHandler?
     }
 
     /// The outcome of matching a method and path.
@@ -41,6 +43,16 @@ struct Router: Sendable {
         guard !path.contains("{") else { throw HTTPServerError.invalidListenAddress("immediate routes take literal paths: \(path)") }
         if immediate[path]?[method.rawValue] != nil { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: path) }
         immediate[path, default: [:]][method.rawValue] = handler
+    }
+
+    /// Gives an already registered route a synchronous fast path.
+    mutating func addFastPath(method: HTTPRequest.Method, template: String, handler: @escaping FastPathHandler) throws {
+        let shape = Self.shape(Self.parse(template: template))
+        guard let index = routes.firstIndex(where: { $0.method == method && Self.shape($0.segments) == shape }) else {
+            throw HTTPServerError.unknownRoute(method: method.rawValue, path: template)
+        }
+        guard routes[index].fastPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
+        routes[index].fastPath = handler
     }
 
     /// Splits a template into segments; `{name}` becomes a parameter.
@@ -157,6 +169,24 @@ public struct ImmediateResponse: Sendable {
 /// A synchronous handler: runs on a libmicrohttpd thread, so it must never block or wait.
 public typealias ImmediateHandler = @Sendable () -> ImmediateResponse
 
+/// What a fast path sees of a request: its path parameters, query string and headers.
+public struct FastPathRequest: Sendable {
+    /// Path parameters by name, still percent-encoded.
+    public let parameters: [String: Substring]
+    /// The query string, if any (without `?`).
+    public let query: String?
+    let headers: [(String, String)]
+
+    /// The first value of a header, by lowercase name.
+    public func header(_ lowercaseName: String) -> String? {
+        headers.first { $0.0.count == lowercaseName.utf8.count && $0.0.lowercased() == lowercaseName }?.1
+    }
+}
+
+/// A synchronous answer for a routed operation, tried before its async handler on the daemon thread: it returns
+/// a response when it can give one at once (e.g. from memory), nil to let the handler answer. Never blocks.
+public typealias FastPathHandler = @Sendable (FastPathRequest) -> ImmediateResponse?
+
 /// Errors raised by the transport itself (not by handlers).
 public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
     /// The same method and path template was registered twice.
@@ -169,6 +199,8 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
     case alreadyStarted
     /// An entry of `HTTPServerConfiguration.corsAllowedOrigins` is neither `*` nor an origin.
     case invalidCORSOrigin(String)
+    /// A fast path was given for an operation that is not registered.
+    case unknownRoute(method: String, path: String)
 
     /// A one-line explanation for logs and the command line.
     public var description: String {
@@ -178,6 +210,7 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
         case .startFailed(let reason): "HTTP server failed to start: \(reason)"
         case .alreadyStarted: "the HTTP server is already started"
         case .invalidCORSOrigin(let text): "invalid CORS origin '\(text)': expected '*' or SCHEME://HOST[:PORT], e.g. http://localhost:3000"
+        case .unknownRoute(let method, let path): "no route \(method) \(path) to give a fast path"
         }
     }
 }

@@ -135,6 +135,11 @@ extension TransportCore {
             return queue(TransportProblem.methodNotAllowed(method: context.method, template: template, allowed: allowed).response, for: context)
         case .found(let route, let parameters):
             context.route = route.template
+            if let fastPath = route.fastPath,
+               let response = fastPath(FastPathRequest(parameters: parameters, query: context.query, headers: context.headers)) {
+                runningHandlers.subtract(1, ordering: .relaxed)
+                return queue(PreparedResponse(status: response.status, headers: response.headers, body: .bytes(response.body)), for: context)
+            }
             var fields = HTTPFields()
             var authority: String?
             for (name, value) in context.headers {

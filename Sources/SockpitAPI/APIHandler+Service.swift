@@ -25,15 +25,19 @@ extension APIHandler {
     /// encoded exactly as the generated server encodes them.
     public func immediateHealth() -> (status: Int, contentType: String, body: [UInt8]) {
         do {
-            return (200, "application/json; charset=utf-8", Array(try Self.healthEncoder.encode(healthDocument())))
+            return (200, Self.jsonContentType, Array(try Self.responseEncoder.encode(healthDocument())))
         } catch {
             logger.error("encoding health failed", metadata: ["error": "\(error)"])
             return (500, "application/problem+json", Array("{\"status\":500,\"title\":\"Internal Server Error\",\"type\":\"https://sockpit.dev/problems/internal\",\"detail\":\"health could not be encoded\"}".utf8))
         }
     }
 
-    /// The same output format as the generated server's (sorted keys, pretty, unescaped slashes, RFC 3339 ms).
-    private static let healthEncoder: JSONEncoder = {
+    /// The content type the generated server gives JSON bodies.
+    static let jsonContentType = "application/json; charset=utf-8"
+
+    /// The same output format as the generated server's (sorted keys, pretty, unescaped slashes, RFC 3339 ms),
+    /// for the answers given outside it (immediate and fast routes): their bytes are the generated server's.
+    static let responseEncoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in

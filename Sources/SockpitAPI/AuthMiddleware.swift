@@ -23,13 +23,17 @@ public struct AuthMiddleware: ServerMiddleware {
         guard let header = request.headerFields[.authorization] else {
             return APIProblem.unauthorized("this server requires 'Authorization: Bearer <token>'").response(instance: path)
         }
-        let prefix = "bearer "
-        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix,
-              Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.count)), token)
-        else {
+        guard Self.bearerMatches(header, token: token) else {
             return APIProblem.unauthorized("the bearer token is wrong").response(instance: path)
         }
         return try await next(request, body, metadata)
+    }
+
+    /// Whether an `Authorization` value is `Bearer <token>` (scheme case-insensitive, token compared in constant time).
+    static func bearerMatches(_ header: String, token: [UInt8]) -> Bool {
+        let prefix = "bearer "
+        return header.count > prefix.count && header.prefix(prefix.count).lowercased() == prefix
+            && constantTimeEqual(Array(header.utf8.dropFirst(prefix.count)), token)
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a guess was right.

@@ -173,6 +173,13 @@ struct ServeCommand: AsyncParsableCommand {
             let health = handler.immediateHealth()
             return ImmediateResponse(status: health.status, headers: [("Content-Type", health.contentType)], body: health.body)
         }
+        // Reads served from memory skip the async bridge (SockpitAPI's fast routes; nil falls back to the handler).
+        for route in handler.fastRoutes(token: settings.token) {
+            try transport.registerFastPath(method: route.method, path: route.path) { request in
+                route.answer(.init(parameters: request.parameters, query: request.query, authorization: request.header("authorization")))
+                    .map { ImmediateResponse(status: $0.status, headers: [("Content-Type", $0.contentType)], body: $0.body) }
+            }
+        }
 
         let service = HTTPService(transport: transport, runtime: runtime, grace: settings.grace, logger: logger)
         let group = ServiceGroup(configuration: .init(

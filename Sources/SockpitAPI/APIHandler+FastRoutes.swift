@@ -1,0 +1,59 @@
+public import HTTPTypes
+import FoundationEssentials
+import SockpitCore
+
+/// An operation's synchronous fast path, for the transport to try on its own thread before the generated
+/// handler: it answers reads it can serve from memory, and returns nil (the handler then answers) for anything
+/// else — validation, authentication failures and history reads keep their single implementation.
+public struct FastRoute: Sendable {
+    /// What the fast path sees of a request.
+    public struct Request: Sendable {
+        /// Path parameters, still percent-encoded.
+        public var parameters: [String: Substring]
+        /// The query string, if any.
+        public var query: String?
+        /// The `Authorization` header, if any.
+        public var authorization: String?
+
+        /// Creates a request view.
+        public init(parameters: [String: Substring], query: String?, authorization: String?) {
+            self.parameters = parameters
+            self.query = query
+            self.authorization = authorization
+        }
+    }
+
+    /// An answer: status, content type and body.
+    public typealias Answer = (status: Int, contentType: String, body: [UInt8])
+
+    public let method: HTTPRequest.Method
+    /// The OpenAPI path template of the operation.
+    public let path: String
+    public let answer: @Sendable (Request) -> Answer?
+}
+
+extension APIHandler {
+    /// The fast paths of this API: `GET /v1/sockets/{id}` of an open socket, from the registry's memory, with
+    /// the rendering memoized per socket state (the async bridge and the encoding were most of that read's cost).
+    public func fastRoutes(token: String?) -> [FastRoute] {
+        let token = token.map { Array($0.utf8) }
+        let runtime = runtime
+        return [
+            FastRoute(method: .get, path: "/v1/sockets/{id}") { request in
+                guard request.query?.isEmpty ?? true, let id = request.parameters["id"], !id.contains("%"),
+                      Self.authorized(request.authorization, token: token) else { return nil }
+                let body = runtime.sockets.openRepresentation(id: String(id)) { record in
+                    Array(try Self.responseEncoder.encode(Self.socket(record)))
+                }
+                return body.map { (200, Self.jsonContentType, $0) }
+            },
+        ]
+    }
+
+    /// True when no token is configured or `header` carries it (the same rule as `AuthMiddleware`).
+    static func authorized(_ header: String?, token: [UInt8]?) -> Bool {
+        guard let token else { return true }
+        guard let header else { return false }
+        return AuthMiddleware.bearerMatches(header, token: token)
+    }
+}
