@@ -33,7 +33,8 @@ struct ReactorTests {
         let elapsed = ContinuousClock.now - started
         #expect(readiness == .timedOut)
         #expect(elapsed >= .milliseconds(100))
-        #expect(elapsed < .seconds(2))
+        // Only "it did not hang", so generous: CI runs every suite in parallel on two cores.
+        #expect(elapsed < .seconds(30))
         #expect(reactor.pendingCount == 0)
     }
 

@@ -25,18 +25,19 @@ struct ICMPEchoTests {
         var options = EchoOptions()
         options.count = count
         options.interval = interval
-        options.timeout = .seconds(2)
+        // Every test here expects its replies, which end the wait at once: long only for a loaded machine.
+        options.timeout = .seconds(10)
         return options
     }
 
-    /// Checks a run of replies: every sequence from 1, a plausible round trip, TTL and size.
+    /// Checks a run of replies: every sequence from 1, a positive round trip, TTL and size.
     private func expectReplies(_ results: [EchoResult], count: Int, from host: SocketAddress) throws {
         #expect(results.count == count)
         #expect(results.map(\.sequence) == (1...count).map { UInt16($0) })
         for result in results {
             #expect(result.state == .reply, "sequence \(result.sequence): \(result)")
-            let rtt = try #require(result.rtt)
-            #expect(rtt > .zero && rtt < .seconds(1))
+            // No upper bound: a reply is one by its timeout already, and a loaded machine stretches the time.
+            #expect(try #require(result.rtt) > .zero)
             #expect(result.ttl.map { (1...255).contains($0) } == true)
             #expect(result.bytes == 56)
             #expect(result.from == host)
@@ -96,7 +97,8 @@ struct ICMPEchoTests {
         let ping = Task { try await ICMPEcho.ping(host: loopback(.inet), mode: .raw, options: slow) }
         ping.cancel()
         let results = try await ping.value
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Generous (CI runs every suite in parallel), yet well short of the 30 s an uncancelled ping would wait.
+        #expect(ContinuousClock.now - started < .seconds(25))
         #expect(results.map(\.sequence) == [1, 2, 3])
         #expect(results[0].state == .reply || results[0].errno == "ECANCELED")
         #expect(results[1...].allSatisfy { $0.state == .timeout && $0.errno == "ECANCELED" })

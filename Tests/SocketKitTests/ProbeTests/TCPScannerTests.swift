@@ -14,8 +14,8 @@ struct TCPScannerTests {
         let result = try #require(results.first)
         #expect(results.count == 1)
         #expect(result.port == port && result.state == .open && result.errno == nil)
-        let rtt = try #require(result.rtt)
-        #expect(rtt > .zero && rtt < .seconds(2))
+        // No upper bound: the connect time is capped by the timeout already, and a loaded machine stretches it.
+        #expect(try #require(result.rtt) > .zero)
         #expect(result.reply == nil && result.firstByte == nil && result.expectMatched == nil && result.ttl == nil)
     }
 
@@ -58,8 +58,8 @@ struct TCPScannerTests {
         let result = try #require(results.first)
         #expect(result.state == .open && result.expectMatched == true)
         #expect(result.reply == Array("SSH-2.0-Sockpit\r\n".utf8))
-        let firstByte = try #require(result.firstByte)
-        #expect(firstByte >= .zero && firstByte < .seconds(2))
+        // No upper bound: that would time the machine's load, not the scanner.
+        #expect(try #require(result.firstByte) >= .zero)
     }
 
     @Test("a banner that does not satisfy the expectation leaves the port open with expectMatched false")
@@ -67,8 +67,8 @@ struct TCPScannerTests {
         let server = try ProbeTestServer.tcp(.inet6, .banner(Array("220 smtp ready\r\n".utf8)))
         let port = try server.port
         var options = quickOptions(expect: starts(with: "HTTP/1.1"))
-        // No match ever comes: the read ends at this deadline. Generous, so a loaded machine (CI runs suites
-        // in parallel) still delivers the banner before it.
+        // No match ever comes: the read ends at this deadline, so it is short. The server's thread sends the
+        // banner as soon as it accepts, and the probe reads what is queued before it waits.
         options.readTimeout = .seconds(2)
         let results = await TCPScanner.scan(host: loopback(.inet6), ports: [port], options: options)
         await server.stop()

@@ -18,8 +18,8 @@ struct UDPProberTests {
         let result = try #require(results.first)
         #expect(result.port == port && result.state == .open && result.errno == nil)
         #expect(result.reply == Array("hello".utf8))
-        let rtt = try #require(result.rtt)
-        #expect(rtt > .zero && rtt < .seconds(2))
+        // No upper bound: the round trip is capped by the timeout already, and a loaded machine stretches it.
+        #expect(try #require(result.rtt) > .zero)
         let ttl = try #require(result.ttl)
         #expect((1...255).contains(ttl))
     }

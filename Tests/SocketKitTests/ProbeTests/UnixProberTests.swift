@@ -12,7 +12,7 @@ struct UnixProberTests {
         let socket = try Socket(family: .unix, type: type)
         try socket.bind(to: .unix(path: "\(directory)/\(name)"))
         if type != .dgram { try socket.listen(backlog: 16) }
-        return ProbeTestServer(socket: socket, behaviour: behaviour)
+        return try ProbeTestServer(socket: socket, behaviour: behaviour)
     }
 
     @Test("a listening path is open, for stream, seqpacket and dgram", arguments: [
