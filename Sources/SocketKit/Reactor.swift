@@ -35,6 +35,7 @@ public enum Readiness: Sendable, Equatable {
 public final class Reactor: Sendable {
     private struct Waiter {
         let fd: CInt
+        let events: UInt32
         let deadline: ContinuousClock.Instant
         let continuation: CheckedContinuation<Readiness, any Error>
     }
@@ -84,7 +85,8 @@ public final class Reactor: Sendable {
     /// already has a wait pending).
     public func wait(for interest: Interest, on fd: CInt, until deadline: ContinuousClock.Instant) async throws -> Readiness {
         try Task.checkCancellation()
-        if clock.now >= deadline { return .timedOut }
+        // A deadline already passed (the task ran late) still gets one look: what is waiting is not lost.
+        if clock.now >= deadline { return Self.isReady(fd, interest.events) ? .ready : .timedOut }
         let token = state.withLock { state -> UInt64 in
             defer { state.nextToken += 1 }
             return state.nextToken
@@ -98,7 +100,7 @@ public final class Reactor: Sendable {
                     event.events = interest.events | UInt32(EPOLLONESHOT.rawValue)
                     event.data.u64 = token
                     if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == -1 { return Errno(rawValue: Glibc.errno) }
-                    state.waiters[token] = Waiter(fd: fd, deadline: deadline, continuation: continuation)
+                    state.waiters[token] = Waiter(fd: fd, events: interest.events, deadline: deadline, continuation: continuation)
                     return nil
                 }
                 if let registered {
@@ -127,6 +129,16 @@ public final class Reactor: Sendable {
             return waiter
         }
         waiter?.continuation.resume(with: result)
+    }
+
+    /// Whether `fd` is ready for `events` right now (poll(2) without waiting).
+    private static func isReady(_ fd: CInt, _ events: UInt32) -> Bool {
+        var pollEvents: Int16 = 0
+        if events & UInt32(EPOLLIN.rawValue) != 0 { pollEvents |= Int16(POLLIN) }
+        if events & UInt32(EPOLLOUT.rawValue) != 0 { pollEvents |= Int16(POLLOUT) }
+        if events & UInt32(EPOLLPRI.rawValue) != 0 { pollEvents |= Int16(POLLPRI) }
+        var descriptor = pollfd(fd: fd, events: pollEvents, revents: 0)
+        return poll(&descriptor, 1, 0) == 1 && descriptor.revents != 0
     }
 
     private func wake() {
@@ -158,9 +170,10 @@ public final class Reactor: Sendable {
                 }
             }
             let expired = state.withLock { state in
-                state.waiters.filter { $0.value.deadline <= clock.now }.map(\.key)
+                state.waiters.filter { $0.value.deadline <= clock.now }.map { ($0.key, $0.value.fd, $0.value.events) }
             }
-            for token in expired { finish(token: token, with: .success(.timedOut)) }
+            // Readiness that arrived with the deadline wins over the deadline.
+            for (token, fd, events) in expired { finish(token: token, with: .success(Self.isReady(fd, events) ? .ready : .timedOut)) }
         }
     }
 }
