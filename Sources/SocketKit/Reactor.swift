@@ -85,8 +85,9 @@ public final class Reactor: Sendable {
     /// already has a wait pending).
     public func wait(for interest: Interest, on fd: CInt, until deadline: ContinuousClock.Instant) async throws -> Readiness {
         try Task.checkCancellation()
-        // A deadline already passed (the task ran late) still gets one look: what is waiting is not lost.
-        if clock.now >= deadline { return Self.isReady(fd, interest.events) ? .ready : .timedOut }
+        // Already past: no look here. A caller that retries its operation on `.ready` would otherwise spin when
+        // the descriptor is ready but the operation still yields nothing (e.g. urgent data already read inline).
+        if clock.now >= deadline { return .timedOut }
         let token = state.withLock { state -> UInt64 in
             defer { state.nextToken += 1 }
             return state.nextToken
@@ -131,14 +132,16 @@ public final class Reactor: Sendable {
         waiter?.continuation.resume(with: result)
     }
 
-    /// Whether `fd` is ready for `events` right now (poll(2) without waiting).
+    /// Whether what was asked for (readable, writable, urgent; not merely hung up or in error) is there right
+    /// now (poll(2) without waiting). A wait that expires gets this one last look, and only once: the caller's
+    /// next wait, past its deadline, times out at once.
     private static func isReady(_ fd: CInt, _ events: UInt32) -> Bool {
         var pollEvents: Int16 = 0
         if events & UInt32(EPOLLIN.rawValue) != 0 { pollEvents |= Int16(POLLIN) }
         if events & UInt32(EPOLLOUT.rawValue) != 0 { pollEvents |= Int16(POLLOUT) }
         if events & UInt32(EPOLLPRI.rawValue) != 0 { pollEvents |= Int16(POLLPRI) }
         var descriptor = pollfd(fd: fd, events: pollEvents, revents: 0)
-        return poll(&descriptor, 1, 0) == 1 && descriptor.revents != 0
+        return poll(&descriptor, 1, 0) == 1 && descriptor.revents & pollEvents != 0
     }
 
     private func wake() {

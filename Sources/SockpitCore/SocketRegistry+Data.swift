@@ -74,11 +74,23 @@ extension SocketRegistry {
         let args = JSONText.object(["max_bytes": .int(Int64(maxBytes)), "timeout_ms": .int(Self.ms(timeout)),
                                     "peek": .bool(peek), "oob": .bool(oob)])
         return try await perform(id, op: "receive", args: args) { (managed: ManagedSocket) async throws -> Step<ReceiveOutcome> in
+            // Urgent data only ever arrives on a connection that can still be read.
+            let state = managed.snapshot().state
+            if oob, managed.socket.type == .stream, ![SocketState.connected, SocketState.writeShutdown].contains(state) {
+                throw SockpitError(.conflict, "receive with oob needs a connected stream socket that can still read; this one is \(state)",
+                                   errno: Errno.socketNotConnected.name, state: state)
+            }
             let deadline = ContinuousClock.now + timeout
+            var woke = false
             while true {
                 let message: ReceivedMessage?
                 do { message = try managed.socket.receive(maxBytes: maxBytes, flags: flags) } catch let error as Errno {
-                    // Without urgent data queued, MSG_OOB answers EINVAL: that is "nothing yet", wait for it.
+                    // Without urgent data queued, MSG_OOB answers EINVAL: that is "nothing yet", wait for it —
+                    // unless the wait ended because the peer hung up: then none will ever come (end of file).
+                    if oob, error == .invalidArgument, woke, managed.socket.peerHasHungUp() {
+                        let outcome = ReceiveOutcome(bytes: [], from: nil, endOfFile: true, truncated: false, timedOut: false)
+                        return Step(value: outcome, result: .object(["eof": .bool(true)]), bytes: 0)
+                    }
                     if oob, error == .invalidArgument { message = nil } else {
                         if error == .connectionReset { managed.peerClosed = true }
                         throw Self.classify(error, op: "receive", conflicts: [.invalidArgument, .notSupported])
@@ -103,6 +115,7 @@ extension SocketRegistry {
                 }
                 let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
                 let interest: Interest = oob ? .urgent : .readable
+                woke = true
                 if try await Reactor.shared.wait(for: interest, on: fd, until: deadline) == .timedOut {
                     let outcome = ReceiveOutcome(bytes: [], from: nil, endOfFile: false, truncated: false, timedOut: true)
                     return Step(value: outcome, result: .object(["timed_out": .bool(true)]), bytes: 0, outcome: "timeout")
