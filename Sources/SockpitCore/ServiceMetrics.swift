@@ -19,6 +19,11 @@ public final class ServiceMetrics: Sendable {
     private let bytesReceived: CoreMetrics.Counter
     private let databaseBytes: CoreMetrics.Gauge
     private let subscribers: CoreMetrics.Gauge
+    private let historyWrites: CoreMetrics.Counter
+    private let historyCommits: CoreMetrics.Counter
+    private let historyBusy: CoreMetrics.FloatingPointCounter
+    /// The writer's totals at the last scrape (counters move by the difference).
+    private let historySeen = Mutex<(writes: Int, commits: Int, busy: Duration)>((0, 0, .zero))
 
     /// Metric names, as scraped.
     enum Name {
@@ -30,6 +35,9 @@ public final class ServiceMetrics: Sendable {
         static let openSockets = "sockpit_open_sockets"
         static let databaseBytes = "sockpit_database_size_bytes"
         static let subscribers = "sockpit_event_stream_subscribers"
+        static let historyWrites = "sockpit_history_writes_total"
+        static let historyCommits = "sockpit_history_commits_total"
+        static let historyBusy = "sockpit_history_commit_seconds_total"
     }
 
     /// Creates the registry and the fixed metrics.
@@ -49,6 +57,9 @@ public final class ServiceMetrics: Sendable {
         bytesReceived = CoreMetrics.Counter(label: Name.bytesReceived, dimensions: [], factory: factory)
         databaseBytes = CoreMetrics.Gauge(label: Name.databaseBytes, dimensions: [], factory: factory)
         subscribers = CoreMetrics.Gauge(label: Name.subscribers, dimensions: [], factory: factory)
+        historyWrites = CoreMetrics.Counter(label: Name.historyWrites, dimensions: [], factory: factory)
+        historyCommits = CoreMetrics.Counter(label: Name.historyCommits, dimensions: [], factory: factory)
+        historyBusy = CoreMetrics.FloatingPointCounter(label: Name.historyBusy, dimensions: [], factory: factory)
         // The usual kinds are always exposed (at 0 when none is open), so dashboards see the series from the start.
         let usual = [("inet", "stream"), ("inet", "dgram"), ("inet6", "stream"), ("inet6", "dgram"),
                      ("unix", "stream"), ("unix", "dgram"), ("unix", "seqpacket")]
@@ -105,7 +116,17 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The exposition text, after refreshing the gauges that describe the present.
-    public func exposition(openSockets: [OpenSocketCount], databaseBytes size: Int64, subscribers count: Int) -> [UInt8] {
+    public func exposition(openSockets: [OpenSocketCount], databaseBytes size: Int64, subscribers count: Int,
+                           history: (writes: Int, commits: Int, busy: Duration)) -> [UInt8] {
+        historySeen.withLock { seen in
+            if history.writes > seen.writes { historyWrites.increment(by: Int64(history.writes - seen.writes)) }
+            if history.commits > seen.commits { historyCommits.increment(by: Int64(history.commits - seen.commits)) }
+            if history.busy > seen.busy {
+                let delta = (history.busy - seen.busy).components
+                historyBusy.increment(by: Double(delta.seconds) + Double(delta.attoseconds) / 1e18)
+            }
+            seen = history
+        }
         socketGauges.withLock { gauges in
             var totals: [String: (family: String, type: String, count: Int)] = [:]
             for entry in openSockets {

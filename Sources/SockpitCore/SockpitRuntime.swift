@@ -145,7 +145,7 @@ public final class SockpitRuntime: Sendable {
     /// The Prometheus exposition, with the present-state gauges refreshed.
     public func metricsExposition() -> [UInt8] {
         metrics.exposition(openSockets: sockets.openCounts(), databaseBytes: database.sizeInBytes(),
-                           subscribers: hub.subscriberCount)
+                           subscribers: hub.subscriberCount, history: history.writer.statistics)
     }
 }
 

@@ -35,6 +35,15 @@ public final class HistoryWriter: Sendable {
     private let logger: Logger
     /// The largest number of writes put into one transaction (bounds how long one commit holds the lock).
     static let maxBatch = 256
+    private let committedWrites = Atomic<Int>(0)
+    private let commits = Atomic<Int>(0)
+    private let busyNanoseconds = Atomic<Int>(0)
+
+    /// Totals since start: writes committed, transactions they took, and time spent committing.
+    public var statistics: (writes: Int, commits: Int, busy: Duration) {
+        (committedWrites.load(ordering: .relaxed), commits.load(ordering: .relaxed),
+         .nanoseconds(busyNanoseconds.load(ordering: .relaxed)))
+    }
 
     /// Creates a writer; `observer` receives the events of every committed batch, in id order, on the
     /// writer's thread before the writers are resumed — keep it short and non-blocking.
@@ -107,6 +116,11 @@ public final class HistoryWriter: Sendable {
     /// One transaction for the whole batch; each job inside its own savepoint when there are several.
     private func commit(_ jobs: [Job]) {
         guard !jobs.isEmpty else { return }
+        let started = ContinuousClock.now
+        defer {
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            busyNanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+        }
         var outcomes = [Result<Void, any Error>](repeating: .success(()), count: jobs.count)
         var committed: [EventRecord] = []
         do {
@@ -134,6 +148,8 @@ public final class HistoryWriter: Sendable {
             for job in jobs { job.complete(.failure(error)) }
             return
         }
+        commits.add(1, ordering: .relaxed)
+        committedWrites.add(outcomes.count { if case .success = $0 { true } else { false } }, ordering: .relaxed)
         if !committed.isEmpty { observer(committed) }
         for (job, outcome) in zip(jobs, outcomes) { job.complete(outcome) }
     }

@@ -2,7 +2,7 @@
 public struct SQLiteHistory: SocketRepository, EventRepository {
     let database: Database
     /// Every write goes through it: batched commits, committed events published in id order.
-    let writer: HistoryWriter
+    public let writer: HistoryWriter
 
     /// Writes through `writer` (share one per database so that commits batch and stay ordered).
     public init(writer: HistoryWriter) {
