@@ -81,7 +81,14 @@ struct EventStream: AsyncSequence, Sendable {
             while true {
                 switch phase {
                 case .greeting:
-                    phase = replaying ? .replay : .attach
+                    // Live-only streams subscribe before greeting: an event committed after the client has read
+                    // `: connected` is always delivered. Resuming streams subscribe after their replay (`attach`).
+                    if replaying {
+                        phase = .replay
+                    } else {
+                        attachment = Attachment(runtime.hub.subscribe(filter), maxDuration: runtime.streamSettings.maxDuration)
+                        phase = .live
+                    }
                     return ArraySlice("retry: 2000\n: connected\n\n".utf8)
                 case .replay:
                     let page = try await runtime.events(filter.query(after: lastSent, limit: EventStream.pageSize))
@@ -92,7 +99,6 @@ struct EventStream: AsyncSequence, Sendable {
                     // read or published after the subscription began (ids dedupe the overlap), never neither.
                     attachment = Attachment(runtime.hub.subscribe(filter), maxDuration: runtime.streamSettings.maxDuration)
                     phase = .live
-                    guard replaying else { continue }
                     var caughtUp = false
                     var chunk: ArraySlice<UInt8> = []
                     while !caughtUp {

@@ -94,10 +94,13 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         var filter = Filter()
         filter.equal("socket_id", query.socketID)
         filter.equal("probe_id", query.probeID)
-        filter.equal("op", query.op)
-        filter.equal("outcome", query.outcome)
-        // Lets SQLite use the partial index on outcomes other than 'ok' (migration 0002).
-        if let outcome = query.outcome, outcome != "ok" { filter.clauses.append("outcome <> 'ok'") }
+        // A socket's or a probe's events are few: keep SQLite on that index (unary + takes op and outcome out of
+        // index choice), rather than walking every error of the log (measured 28 ms vs 0.13 ms at 1M events).
+        let subject = query.socketID != nil || query.probeID != nil
+        filter.equal(subject ? "+op" : "op", query.op)
+        filter.equal(subject ? "+outcome" : "outcome", query.outcome)
+        // Lets SQLite use the partial indexes on outcomes other than 'ok' (migration 0002).
+        if !subject, let outcome = query.outcome, outcome != "ok" { filter.clauses.append("outcome <> 'ok'") }
         if let since = query.since { filter.add("at >= ?", .integer(since)) }
         if let until = query.until { filter.add("at < ?", .integer(until)) }
         if let after = query.after { filter.add("id > ?", .integer(after)) }
