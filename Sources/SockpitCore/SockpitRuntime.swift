@@ -33,6 +33,7 @@ public final class SockpitRuntime: Sendable {
     private let logger: Logger
     private let databaseOK = Atomic<Bool>(false)
     private let prober = Mutex<Task<Void, Never>?>(nil)
+    private let checkpointer = Mutex<WALCheckpointer?>(nil)
 
     /// Wraps an opened, migrated database and the capabilities probed at start.
     public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy,
@@ -97,6 +98,9 @@ public final class SockpitRuntime: Sendable {
     /// Prepares history at start (sessions a dead process left open are closed as `server-crash`) and
     /// starts the once-a-second database probe behind `health()`.
     public func start() async throws {
+        // Checkpoints off the request path (a second connection, its own thread).
+        let background = try WALCheckpointer(for: database, logger: logger)
+        checkpointer.withLock { $0 = background }
         // Seeded before anything is written: from here on every committed event reaches the windows live.
         try await activity.seed(from: history, now: UnixTime.nowMicros())
         hub.start()
@@ -125,6 +129,7 @@ public final class SockpitRuntime: Sendable {
         await retention.stop()
         await probes.shutdown()
         await sockets.closeAll()
+        checkpointer.withLock { $0 }?.stop()
         do {
             try database.close()
             logger.info("database closed", metadata: ["db.path": "\(database.path)"])
