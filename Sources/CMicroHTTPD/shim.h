@@ -1,7 +1,9 @@
 #ifndef SOCKPIT_CMICROHTTPD_SHIM_H
 #define SOCKPIT_CMICROHTTPD_SHIM_H
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -15,6 +17,21 @@ static size_t sockpit_mhd_unescape_none(void *cls, struct MHD_Connection *c, cha
     return strlen(s);
 }
 
+/* Where libmicrohttpd's own error messages go, formatted (its logger is printf-style with a va_list,
+ * which Swift cannot take): `sink(cls, message)`. Lives as long as the daemon. */
+struct sockpit_mhd_logger {
+    void (*sink)(void *cls, const char *message);
+    void *cls;
+};
+
+static void sockpit_mhd_log(void *cls, const char *format, va_list arguments)
+{
+    const struct sockpit_mhd_logger *logger = cls;
+    char message[512];
+    vsnprintf(message, sizeof message, format, arguments);
+    logger->sink(logger->cls, message);
+}
+
 /* MHD_start_daemon is variadic, which Swift cannot call: this wrapper fixes the option list we use
  * (STYLE.md rule 4). `addr` may be an IPv4 or IPv6 sockaddr; `ipv6` must say which. */
 static inline struct MHD_Daemon *sockpit_mhd_start(
@@ -22,9 +39,11 @@ static inline struct MHD_Daemon *sockpit_mhd_start(
     MHD_AccessHandlerCallback handler, void *handler_cls,
     MHD_RequestCompletedCallback completed, void *completed_cls,
     unsigned int thread_pool_size, unsigned int connection_limit,
-    unsigned int connection_timeout_seconds, size_t connection_memory_limit)
+    unsigned int connection_timeout_seconds, size_t connection_memory_limit,
+    const struct sockpit_mhd_logger *logger)
 {
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_EXTERNAL_LOGGER, sockpit_mhd_log, (void *)logger,
                             MHD_OPTION_SOCK_ADDR, addr,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,

@@ -78,9 +78,23 @@ final class TransportCore: @unchecked Sendable {
     let requests = Mutex<[ObjectIdentifier: RequestContext]>([:])
     private(set) var boundPort = 0
 
+    /// libmicrohttpd's logger record, read by its threads for the daemon's whole life (freed in deinit).
+    private let libraryLogger = UnsafeMutablePointer<sockpit_mhd_logger>.allocate(capacity: 1)
+
     init(configuration: HTTPServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+    }
+
+    deinit { libraryLogger.deallocate() }
+
+    /// A message of libmicrohttpd's own: a client that went away mid-response is routine (debug); anything
+    /// else is worth a warning. Either way it is a logfmt line like every other, under --log-level.
+    func libraryMessage(_ text: String) {
+        let message = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let routine = ["Failed to send", "forcibly closed", "Connection reset", "closed by remote peer", "timed out"]
+            .contains { message.contains($0) }
+        logger.log(level: routine ? .debug : .warning, "\(message)", metadata: ["http.library": "libmicrohttpd"])
     }
 
     func register(_ handler: @escaping RouteHandler, method: HTTPRequest.Method, path: String) throws {
@@ -106,11 +120,12 @@ final class TransportCore: @unchecked Sendable {
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let cls = Unmanaged.passUnretained(self).toOpaque()
+        libraryLogger.pointee = sockpit_mhd_logger(sink: libraryLogSink, cls: cls)
         let handle = address.withSockAddr { sockaddr in
             sockpit_mhd_start(
                 flags, sockaddr, accessHandlerCallback, cls, requestCompletedCallback, cls,
                 UInt32(configuration.threads), UInt32(configuration.connectionLimit),
-                UInt32(configuration.connectionTimeoutSeconds), 64 << 10)
+                UInt32(configuration.connectionTimeoutSeconds), 64 << 10, libraryLogger)
         }
         guard let handle else {
             throw HTTPServerError.startFailed("cannot listen on \(address) (address in use, not local, or not permitted)")
@@ -155,6 +170,12 @@ final class TransportCore: @unchecked Sendable {
         }
         logger.info("HTTP server stopped")
     }
+}
+
+/// Receives libmicrohttpd's formatted messages (see `sockpit_mhd_logger` in the shim).
+private let libraryLogSink: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = { cls, message in
+    guard let cls, let message else { return }
+    Unmanaged<TransportCore>.fromOpaque(cls).takeUnretainedValue().libraryMessage(String(cString: message))
 }
 
 /// The `MHD_Daemon*`, stopped in exactly one place (`TransportCore.shutdown`).

@@ -16,32 +16,71 @@ struct LogfmtHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = "ts=\(Self.timestamp()) level=\(event.level) logger=\(label) msg=\(Self.quote("\(event.message)"))"
-        let merged = metadata.isEmpty ? (event.metadata ?? [:]) : metadata.merging(event.metadata ?? [:]) { _, new in new }
-        for key in merged.keys.sorted() {
-            line += " \(key)=\(Self.quote("\(merged[key]!)"))"
+        // Built as bytes, not Strings: an access-log line is written for every request, on the HTTP threads.
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        line.append(contentsOf: "ts=".utf8)
+        Self.appendTimestamp(to: &line)
+        line.append(contentsOf: " level=".utf8)
+        line.append(contentsOf: event.level.rawValue.utf8)
+        line.append(contentsOf: " logger=".utf8)
+        line.append(contentsOf: label.utf8)
+        line.append(contentsOf: " msg=".utf8)
+        Self.appendValue("\(event.message)", to: &line)
+        let merged: Logger.Metadata
+        if metadata.isEmpty {
+            merged = event.metadata ?? [:]
+        } else {
+            merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         }
-        line += "\n"
+        for key in merged.keys.sorted() {
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            switch merged[key]! {
+            case .string(let text): Self.appendValue(text, to: &line)
+            case let other: Self.appendValue("\(other)", to: &line)
+            }
+        }
+        line.append(UInt8(ascii: "\n"))
         LogSink.shared.append(line, urgent: event.level >= .notice)
     }
 
-    private static func timestamp() -> String {
+    /// `2026-11-25T04:12:50.123Z`, written digit by digit.
+    private static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let ms = now.tv_nsec / 1_000_000
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                line.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ms), 3))Z"
+        digits(Int(parts.tm_year) + 1900, 4)
+        line.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        line.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        line.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        line.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        line.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        line.append(UInt8(ascii: "."))
+        digits(now.tv_nsec / 1_000_000, 3)
+        line.append(UInt8(ascii: "Z"))
     }
 
     /// Bare when the value is a plain token, quoted (with escapes) otherwise.
-    private static func quote(_ value: String) -> String {
+    private static func appendValue(_ value: String, to line: inout [UInt8]) {
         // Byte-level check: most values (paths, numbers, ids) are plain ASCII tokens.
         let plain = !value.isEmpty && value.utf8.allSatisfy { byte in
             switch byte {
@@ -53,17 +92,20 @@ struct LogfmtHandler: LogHandler {
                 return false
             }
         }
-        if plain { return value }
-        var out = "\""
-        for character in value {
-            switch character {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.append(character)
+        if plain {
+            line.append(contentsOf: value.utf8)
+            return
+        }
+        line.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): line.append(contentsOf: "\\\"".utf8)
+            case UInt8(ascii: "\\"): line.append(contentsOf: "\\\\".utf8)
+            case UInt8(ascii: "\n"): line.append(contentsOf: "\\n".utf8)
+            default: line.append(byte)
             }
         }
-        return out + "\""
+        line.append(UInt8(ascii: "\""))
     }
 }
 
@@ -95,9 +137,9 @@ final class LogSink: @unchecked Sendable {
     }
 
     /// Queues a line; writes now when it is urgent or the buffer is full.
-    func append(_ line: String, urgent: Bool) {
+    func append(_ line: [UInt8], urgent: Bool) {
         lock.lock()
-        buffer.append(contentsOf: line.utf8)
+        buffer.append(contentsOf: line)
         let full = buffer.count >= Self.threshold
         lock.unlock()
         if urgent || full { flush() }
