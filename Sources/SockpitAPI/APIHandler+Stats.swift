@@ -12,7 +12,8 @@ extension APIHandler {
         }
         return .ok(.init(body: .json(.init(
             at: Date(timeIntervalSince1970: Double(stats.at) / 1_000_000),
-            sockets: .init(open: stats.openSockets.reduce(0) { $0 + $1.count }, byKind: byKind),
+            sockets: .init(open: stats.openSockets.reduce(0) { $0 + $1.count }, operationsInFlight: stats.operationsInFlight,
+                           byKind: byKind),
             operations: .init(lastMinute: Self.window(stats.lastMinute), lastHour: Self.window(stats.lastHour)),
             bytes: .init(sent: stats.bytes.sent, received: stats.bytes.received),
             probes: .init(

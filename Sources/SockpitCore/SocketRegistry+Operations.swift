@@ -52,6 +52,8 @@ extension SocketRegistry {
     ) async throws -> (T, SocketRecord) {
         let managed = try await live(id)
         return try await managed.lock.withLock {
+            inFlight.add(1, ordering: .relaxed)
+            defer { inFlight.subtract(1, ordering: .relaxed) }
             let started = UnixTime.nowMicros()
             do {
                 let done = try await body(managed)

@@ -11,6 +11,8 @@ public final class SocketRegistry: Sendable {
     let repository: any SocketRepository
     private let events: any EventRepository
     let open = Mutex<[String: ManagedSocket]>([:])
+    /// Operations running now (e.g. receives and accepts waiting for their peer).
+    let inFlight = Atomic<Int>(0)
     /// Slots of max_open_sockets taken by creations in progress.
     let reservations = Mutex<Int>(0)
     /// The rules and limits enforced.
@@ -169,6 +171,9 @@ public final class SocketRegistry: Sendable {
     func releaseSlots(_ count: Int) {
         reservations.withLock { $0 -= count }
     }
+
+    /// Operations on sockets running now: receives, accepts and connects waiting included.
+    public var operationsInFlight: Int { inFlight.load(ordering: .relaxed) }
 
     /// Number of sockets open now.
     public var openCount: Int { open.withLock { $0.count } }

@@ -142,7 +142,7 @@ public final class SockpitRuntime: Sendable {
     public func stats() async throws -> ServiceStats {
         let now = UnixTime.nowMicros()
         return ServiceStats(
-            at: now, openSockets: sockets.openCounts(), lastMinute: activity.totals(lastSeconds: 60, now: now),
+            at: now, openSockets: sockets.openCounts(), operationsInFlight: sockets.operationsInFlight, lastMinute: activity.totals(lastSeconds: 60, now: now),
             lastHour: activity.totals(lastSeconds: 3600, now: now), bytes: activity.byteTotals(),
             probes: try await history.probeOutcomes(), subscribers: hub.subscriberCount, lastEventID: hub.lastPublishedID)
     }
@@ -176,6 +176,8 @@ public struct ServiceStats: Sendable {
     /// Unix µs when taken.
     public var at: Int64
     public var openSockets: [OpenSocketCount]
+    /// Socket operations running now.
+    public var operationsInFlight: Int
     public var lastMinute: ActivityWindows.Totals
     public var lastHour: ActivityWindows.Totals
     /// All-time payload bytes.

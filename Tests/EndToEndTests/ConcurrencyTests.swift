@@ -20,7 +20,6 @@ extension EndToEndTests {
                 // Their own client, with a connection each, so none waits behind another in the client.
                 let bulk = Service.makeSession(maxConnections: 400)
                 defer { bulk.invalidateAndCancel() }
-                let baseline = Reactor.shared.pendingCount
                 let started = ContinuousClock.now
                 let receives = Task {
                     try await withThrowingTaskGroup(of: Response.self) { group in
@@ -35,14 +34,15 @@ extension EndToEndTests {
                     }
                 }
 
-                // The API's own answers pace this wait: every receive must be parked in the reactor before measuring.
+                // The API's own answers pace this wait: every receive must be running (waiting) before measuring.
+                // The count is this service's own (the reactor's is process-wide, shared with suites beside this one).
                 var warmUps = 0
-                while Reactor.shared.pendingCount - baseline < 200, ContinuousClock.now - started < .seconds(4) {
+                while service.runtime.sockets.operationsInFlight < 200, ContinuousClock.now - started < .seconds(4) {
                     _ = try await service.request("GET", "/v1/health")
                     warmUps += 1
                 }
-                let pendingAtStart = Reactor.shared.pendingCount - baseline
-                #expect(pendingAtStart >= 200, "receives pending in the reactor before measuring: \(pendingAtStart)")
+                let pendingAtStart = service.runtime.sockets.operationsInFlight
+                #expect(pendingAtStart >= 200, "receives waiting before measuring: \(pendingAtStart)")
 
                 // Health is answered on the daemon thread; capabilities goes through the async handlers, which
                 // share the cooperative threads with the parked receives: both must stay fast.
@@ -55,12 +55,9 @@ extension EndToEndTests {
                         #expect(response.status == 200, "\(path): \(response.text)")
                     }
                 }
-                let pendingAtEnd = Reactor.shared.pendingCount - baseline
+                let pendingAtEnd = service.runtime.sockets.operationsInFlight
                 let measuredWithin = ContinuousClock.now - started
-                // The reactor count is process-wide (other suites run beside this one), so the proof that the 200
-                // receives were still parked is time: each waits 5 s, and the measurement ended before that.
-                #expect(measuredWithin < .milliseconds(4900),
-                        "the measurement must end while the receives still wait (reactor shows \(pendingAtEnd) beyond baseline)")
+                #expect(pendingAtEnd == 200, "the measurement must end while the 200 receives still wait: \(pendingAtEnd) in flight")
 
                 for (path, values) in latencies.sorted(by: { $0.key > $1.key }) {
                     let sorted = values.sorted()
@@ -90,18 +87,17 @@ extension EndToEndTests {
             try await withService { service in
                 let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "stream"])
                 let id = try #require((pair["sockets"] as? [[String: Any]])?.first?["id"] as? String)
-                let baseline = Reactor.shared.pendingCount
                 let started = ContinuousClock.now
                 let receive = Task { try await service.request("POST", "/v1/sockets/\(id)/receive", json: ["timeout_ms": 3000]) }
-                while Reactor.shared.pendingCount <= baseline, ContinuousClock.now - started < .seconds(2) {
+                while service.runtime.sockets.operationsInFlight == 0, ContinuousClock.now - started < .seconds(2) {
                     _ = try await service.request("GET", "/v1/health")
                 }
-                try #require(Reactor.shared.pendingCount > baseline, "the receive is parked in the reactor")
+                try #require(service.runtime.sockets.operationsInFlight == 1, "the receive is waiting")
 
                 let before = ContinuousClock.now
                 let response = try await service.request("GET", "/v1/sockets/\(id)")
                 let elapsed = ContinuousClock.now - before
-                let receiveStillPending = Reactor.shared.pendingCount > baseline
+                let receiveStillPending = service.runtime.sockets.operationsInFlight == 1
                 #expect(response.status == 200)
                 #expect(elapsed < .milliseconds(500),
                         "GET answered after \(elapsed) (receive still pending when it answered: \(receiveStillPending))")
