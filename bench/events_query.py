@@ -65,11 +65,16 @@ class Variant:
         self.path = path
         self.socket = socket  # /v1/sockets/{id}/events also looks the socket up first
         clauses, params = [], []
+        # As SQLiteHistory.list: with a socket or probe id, op and outcome are written `+op`/`+outcome` (kept off
+        # index choice); without one, an outcome other than ok adds `outcome <> 'ok'` (partial indexes, 0002).
+        subject = any(clause in ("socket_id = ?", "probe_id = ?") for clause, _ in filters)
         for clause, value in filters:
+            if subject and clause in ("op = ?", "outcome = ?"):
+                clause = "+" + clause
             clauses.append(clause)
             params.append(value)
             if clause == "outcome = ?" and value != "ok":
-                clauses.append("outcome <> 'ok'")  # as SQLiteHistory.list adds it, for the partial index (0002)
+                clauses.append("outcome <> 'ok'")
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         self.sql = f"SELECT * FROM events {where} ORDER BY id {'DESC' if order == 'desc' else 'ASC'} LIMIT ?"
         self.params = params + [LIMIT + 1]
