@@ -1,3 +1,4 @@
+import Dispatch
 public import Logging
 public import Storage
 import Synchronization
@@ -44,6 +45,7 @@ public final class RetentionRunner: Sendable {
     private let history: SQLiteHistory
     private let logger: Logger
     private let task = Mutex<Task<Void, Never>?>(nil)
+    private let queue = DispatchQueue(label: "sockpit.retention", qos: .utility)
 
     init(settings: RetentionSettings, history: SQLiteHistory, logger: Logger) {
         self.settings = settings
@@ -60,9 +62,15 @@ public final class RetentionRunner: Sendable {
         var result = PassResult()
         guard isEnabled else { return result }
         let policy = RetentionPolicy(maxAge: settings.maxAge, maxEvents: settings.maxEvents, batchSize: settings.batchSize)
-        var pass = try history.beginPass(policy, now: now)
+        var pass = try await offPool { [history] in try history.beginPass(policy, now: now) }
         while !pass.isFinished, !Task.isCancelled {
-            let batch = try history.pruneBatch(&pass)
+            let current = pass
+            let (batch, next) = try await offPool { [history] in
+                var advancing = current
+                let batch = try history.pruneBatch(&advancing)
+                return (batch, advancing)
+            }
+            pass = next
             result.batches += 1
             result.events += batch.deletedEvents
             result.sockets += batch.deletedSockets
@@ -77,6 +85,14 @@ public final class RetentionRunner: Sendable {
             ])
         }
         return result
+    }
+
+    /// Runs a blocking SQLite call on the retention queue, not on Swift's cooperative threads (two on this
+    /// machine): a batch holds the database for a few milliseconds, which requests must not wait behind.
+    private func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     /// Starts the periodic passes (the first one right away).
