@@ -1,3 +1,4 @@
+import FoundationEssentials
 public import HTTPTypes
 public import OpenAPIRuntime
 
@@ -7,10 +8,25 @@ public struct AuthMiddleware: ServerMiddleware {
     private let token: [UInt8]?
     private let publicOperations: Set<String>
 
+    /// Operations that also accept `?access_token=<token>` (for clients that cannot send headers).
+    private let queryTokenOperations: Set<String>
+
     /// `token == nil` disables authentication.
-    public init(token: String?, publicOperations: Set<String> = ["getHealth"]) {
+    public init(token: String?, publicOperations: Set<String> = ["getHealth"], queryTokenOperations: Set<String> = ["streamEvents"]) {
         self.token = token.map { Array($0.utf8) }
         self.publicOperations = publicOperations
+        self.queryTokenOperations = queryTokenOperations
+    }
+
+    /// The percent-decoded value of a query parameter in a request target, if present.
+    static func queryValue(_ name: String, in target: String?) -> String? {
+        guard let target, let mark = target.firstIndex(of: "?") else { return nil }
+        for pair in target[target.index(after: mark)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == name else { continue }
+            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }
+        return nil
     }
 
     /// Rejects the request with 401 unless it is public or carries the token.
@@ -21,6 +37,14 @@ public struct AuthMiddleware: ServerMiddleware {
         guard let token, !publicOperations.contains(operationID) else { return try await next(request, body, metadata) }
         let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
         guard let header = request.headerFields[.authorization] else {
+            // A browser's EventSource cannot send headers: the event stream also takes the token as a query
+            // parameter (the access log records paths without their query, so it is not written down).
+            if queryTokenOperations.contains(operationID), let given = Self.queryValue("access_token", in: request.path) {
+                guard Self.constantTimeEqual(Array(given.utf8), token) else {
+                    return APIProblem.unauthorized("the access_token is wrong").response(instance: path)
+                }
+                return try await next(request, body, metadata)
+            }
             return APIProblem.unauthorized("this server requires 'Authorization: Bearer <token>'").response(instance: path)
         }
         guard Self.bearerMatches(header, token: token) else {

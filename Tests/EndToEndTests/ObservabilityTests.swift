@@ -134,6 +134,19 @@ extension EndToEndTests {
                 #expect(unauthorized.status == 401)
                 #expect(unauthorized.headers["access-control-allow-origin"] == "http://dash.example:3000")
 
+                // EventSource cannot send headers: the stream (and only the stream) takes ?access_token=.
+                let queryToken = try await offload {
+                    try EventStreamClient(port: service.port, target: "/v1/events/stream?access_token=secret-token",
+                                          headers: [("Origin", "http://dash.example:3000")])
+                }
+                defer { queryToken.close() }
+                #expect(queryToken.status == 200)
+                for target in ["/v1/events/stream?access_token=wrong", "/v1/stats?access_token=secret-token"] {
+                    let refused = try await offload { try EventStreamClient(port: service.port, target: target) }
+                    defer { refused.close() }
+                    #expect(refused.status == 401, "\(target)")
+                }
+
                 let other = try await offload {
                     try EventStreamClient(port: service.port, target: "/v1/stats", method: "OPTIONS", headers: [
                         ("Origin", "http://evil.example"), ("Access-Control-Request-Method", "GET"),
