@@ -10,6 +10,9 @@ extension APIHandler {
         for (name, value) in [("socket_id", query.socketId), ("probe_id", query.probeId), ("op", query.op)] {
             if let value, value.utf8.count > 64 { throw APIProblem.validation("\(name) is longer than 64 bytes", field: name) }
         }
+        if let token = query.accessToken, token.utf8.count > 1024 {
+            throw APIProblem.validation("access_token is longer than 1024 bytes", field: "access_token")
+        }
         // The header wins: a browser reconnecting keeps the URL it started with and sends the newer id.
         // Both are checked, so a malformed one is never silently ignored.
         let fromQuery = try query.lastEventId.map { try Self.eventID($0, field: "last_event_id") }
