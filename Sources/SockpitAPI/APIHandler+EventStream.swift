@@ -18,6 +18,7 @@ extension APIHandler {
         let fromQuery = try query.lastEventId.map { try Self.eventID($0, field: "last_event_id") }
         let fromHeader = try input.headers.lastEventID.map { try Self.eventID($0, field: "Last-Event-ID") }
         let resumeAfter = fromHeader ?? fromQuery
+        try runtime.admitStream()
         let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue)
         let stream = EventStream(runtime: runtime, filter: filter, resumeAfter: resumeAfter)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))

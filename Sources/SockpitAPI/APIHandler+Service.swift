@@ -85,6 +85,7 @@ extension APIHandler {
         return .init(
             retentionDays: retention.maxAge.map { seconds($0) / 86_400 }, retentionMaxEvents: retention.maxEvents,
             retentionIntervalS: seconds(retention.interval), streamHeartbeatS: seconds(streams.heartbeatInterval),
-            streamBufferEvents: streams.bufferLimit, streamMaxDurationMs: streams.maxDuration.map(ms))
+            streamBufferEvents: streams.bufferLimit, streamMaxSubscribers: streams.maxSubscribers,
+            streamMaxDurationMs: streams.maxDuration.map(ms))
     }
 }

@@ -118,6 +118,14 @@ public final class SockpitRuntime: Sendable {
         prober.withLock { $0 = task }
     }
 
+    /// Refuses a new event stream when `maxSubscribers` are open (429).
+    public func admitStream() throws {
+        let open = hub.subscriberCount
+        guard open < streamSettings.maxSubscribers else {
+            throw SockpitError(.limit, "\(open) event streams are open, the most this server allows (--sse-max-subscribers \(streamSettings.maxSubscribers)); close one or raise the limit")
+        }
+    }
+
     /// Ends every live event stream (reason `server-shutdown`); called when the server starts stopping, so
     /// that streams can say so before the transport cuts them.
     public func endStreams() { hub.shutdown() }
@@ -162,12 +170,17 @@ public struct StreamSettings: Sendable {
     public var heartbeatInterval: Duration
     /// Longest life of one stream, after which it ends (`max-duration`) and the client resumes by id; nil: none.
     public var maxDuration: Duration?
+    /// Most streams open at once; more are answered 429.
+    public var maxSubscribers: Int
 
-    /// Creates settings; the defaults are the service's embedded defaults.
-    public init(bufferLimit: Int = 10_000, heartbeatInterval: Duration = .seconds(15), maxDuration: Duration? = nil) {
+    /// Creates settings; the defaults are the service's embedded defaults. The buffer of a stream that is not
+    /// behind is empty; a stuck one holds at most `bufferLimit` events (their text shared, not copied).
+    public init(bufferLimit: Int = 2_000, heartbeatInterval: Duration = .seconds(15), maxDuration: Duration? = nil,
+                maxSubscribers: Int = 256) {
         self.bufferLimit = bufferLimit
         self.heartbeatInterval = heartbeatInterval
         self.maxDuration = maxDuration
+        self.maxSubscribers = maxSubscribers
     }
 }
 

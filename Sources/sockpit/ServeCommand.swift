@@ -105,9 +105,13 @@ struct ServeCommand: AsyncParsableCommand {
     var sseHeartbeat: Int?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Events an event-stream client may fall behind before its stream ends (slow-consumer; it resumes by id). [env: SOCKPIT_SSE_BUFFER] [default: 10000]",
+        "Events an event-stream client may fall behind before its stream ends (slow-consumer; it resumes by id). [env: SOCKPIT_SSE_BUFFER] [default: 2000]",
         valueName: "events"))
     var sseBuffer: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Most event streams open at once; more get 429. [env: SOCKPIT_SSE_MAX_SUBSCRIBERS] [default: 256]", valueName: "n"))
+    var sseMaxSubscribers: Int?
 
     @Option(name: .long, help: ArgumentHelp(
         "Longest life of one event stream in ms; it then ends (event end, reason max-duration) and the client resumes by id. 0: unlimited. [env: SOCKPIT_SSE_MAX_DURATION_MS] [default: 0]",

@@ -62,10 +62,12 @@ struct ServeSettings {
         self.unixDirectory = command.unixDir ?? env("SOCKPIT_UNIX_DIR")
         self.corsOrigins = list(command.corsOrigins, "SOCKPIT_CORS_ORIGINS")
         self.streams = StreamSettings(
-            bufferLimit: try integer(command.sseBuffer, "SOCKPIT_SSE_BUFFER", "sse-buffer", default: 10_000, range: 10...1_000_000),
+            bufferLimit: try integer(command.sseBuffer, "SOCKPIT_SSE_BUFFER", "sse-buffer", default: 2_000, range: 10...1_000_000),
             heartbeatInterval: .seconds(try integer(command.sseHeartbeat, "SOCKPIT_SSE_HEARTBEAT", "sse-heartbeat", default: 15, range: 1...3600)),
             maxDuration: try integer(command.sseMaxDurationMs, "SOCKPIT_SSE_MAX_DURATION_MS", "sse-max-duration-ms", default: 0,
-                                     range: 0...86_400_000).nonZero.map { .milliseconds($0) })
+                                     range: 0...86_400_000).nonZero.map { .milliseconds($0) },
+            maxSubscribers: try integer(command.sseMaxSubscribers, "SOCKPIT_SSE_MAX_SUBSCRIBERS", "sse-max-subscribers",
+                                        default: 256, range: 1...100_000))
         let retentionDays = try integer(command.retentionDays, "SOCKPIT_RETENTION_DAYS", "retention-days", default: 30, range: 0...36_500)
         let retentionMaxEvents = try integer(command.retentionMaxEvents, "SOCKPIT_RETENTION_MAX_EVENTS", "retention-max-events",
                                              default: 5_000_000, range: 0...1_000_000_000)

@@ -149,6 +149,31 @@ extension EndToEndTests {
             }
         }
 
+        @Test("Beyond --sse-max-subscribers open streams, a new one is a 429 problem; closing one makes room")
+        func subscriberLimit() async throws {
+            var options = ServiceOptions()
+            // Short heartbeats: a closed client is noticed when a write to it fails (the first one after the close
+            // may still be accepted by the kernel).
+            options.streams = StreamSettings(heartbeatInterval: .milliseconds(50), maxSubscribers: 2)
+            try await withService(options) { service in
+                let first = try await Self.open(service)
+                let second = try await Self.open(service)
+                defer { second.close() }
+                let refused = try await offload { try EventStreamClient(port: service.port, target: "/v1/events/stream") }
+                defer { refused.close() }
+                #expect(refused.status == 429)
+                #expect(refused.headers["content-type"]?.hasPrefix("application/problem+json") == true)
+                first.close()
+                var admitted: EventStreamClient?
+                for _ in 0..<2000 where admitted == nil {
+                    let attempt = try await offload { try EventStreamClient(port: service.port, target: "/v1/events/stream") }
+                    if attempt.status == 200 { admitted = attempt } else { attempt.close(); _ = try await service.request("GET", "/v1/health") }
+                }
+                #expect(admitted != nil, "a stream is admitted once one has closed")
+                admitted?.close()
+            }
+        }
+
         @Test("A bad Last-Event-ID is a 400 problem naming it, and nothing is streamed")
         func badLastEventID() async throws {
             try await withService { service in
