@@ -20,7 +20,7 @@ extension APIHandler {
         let resumeAfter = fromHeader ?? fromQuery
         try runtime.admitStream()
         let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue)
-        let stream = EventStream(runtime: runtime, filter: filter, resumeAfter: resumeAfter)
+        let stream = EventStream(runtime: runtime, lines: eventLines, filter: filter, resumeAfter: resumeAfter)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
     }
 
@@ -40,10 +40,12 @@ extension APIHandler {
 ///
 /// Written as SSE text here rather than with swift-openapi-runtime's `asEncodedServerSentEvents()`, because
 /// that encoder cannot write comments, and heartbeats must be comments (an `event:` without `data:` is still
-/// parsed by some clients). Each event is one `id:` and one `data:` line of compact JSON (never multi-line).
+/// parsed by some clients). Each event is one `id:` and one `data:` line of compact JSON (never multi-line),
+/// rendered once for all streams (`EventLineCache`).
 struct EventStream: AsyncSequence, Sendable {
     typealias Element = ArraySlice<UInt8>
     let runtime: SockpitRuntime
+    let lines: EventLineCache
     let filter: EventFilter
     let resumeAfter: Int64?
     /// Events per history page during the replay.
@@ -74,6 +76,7 @@ struct EventStream: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         enum Phase { case greeting, replay, attach, live, done }
         let runtime: SockpitRuntime
+        let lines: EventLineCache
         let filter: EventFilter
         var phase = Phase.greeting
         /// The newest event id written to the stream (or the resume id): nothing at or below it is sent again.
@@ -97,7 +100,7 @@ struct EventStream: AsyncSequence, Sendable {
                 case .replay:
                     let page = try await runtime.events(filter.query(after: lastSent, limit: EventStream.pageSize))
                     if page.items.count < EventStream.pageSize { phase = .attach }
-                    if let chunk = try encode(page.items) { return chunk }
+                    if let chunk = encode(page.items) { return chunk }
                 case .attach:
                     // Subscribe first, then read what history committed meanwhile: an event is either in that
                     // read or published after the subscription began (ids dedupe the overlap), never neither.
@@ -108,14 +111,14 @@ struct EventStream: AsyncSequence, Sendable {
                     while !caughtUp {
                         let page = try await runtime.events(filter.query(after: lastSent, limit: EventStream.pageSize))
                         caughtUp = page.items.count < EventStream.pageSize
-                        if let more = try encode(page.items) { chunk += more }
+                        if let more = encode(page.items) { chunk += more }
                     }
                     if !chunk.isEmpty { return chunk }
                 case .live:
                     guard let subscription = attachment?.subscription else { phase = .done; continue }
                     switch await subscription.next() {
                     case .events(let events):
-                        if let chunk = try encode(events) { return chunk }
+                        if let chunk = encode(events) { return chunk }
                     case .heartbeat:
                         return ArraySlice(": heartbeat\n\n".utf8)
                     case .ended(let reason):
@@ -131,11 +134,11 @@ struct EventStream: AsyncSequence, Sendable {
         }
 
         /// SSE frames for the events not yet sent; nil when there are none.
-        mutating func encode(_ events: [EventRecord]) throws -> ArraySlice<UInt8>? {
+        mutating func encode(_ events: [EventRecord]) -> ArraySlice<UInt8>? {
             var bytes: [UInt8] = []
             for event in events where event.id > lastSent {
                 bytes += "id: \(event.id)\ndata: ".utf8
-                bytes += try APIHandler.lineEncoder.encode(APIHandler.event(event))
+                bytes += lines.line(for: event)
                 bytes += "\n\n".utf8
                 lastSent = event.id
             }
@@ -144,6 +147,6 @@ struct EventStream: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(runtime: runtime, filter: filter, lastSent: resumeAfter ?? 0, replaying: resumeAfter != nil)
+        AsyncIterator(runtime: runtime, lines: lines, filter: filter, lastSent: resumeAfter ?? 0, replaying: resumeAfter != nil)
     }
 }

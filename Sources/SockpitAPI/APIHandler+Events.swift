@@ -25,29 +25,19 @@ extension APIHandler {
             // Every matching event, streamed page by page: memory stays at one page however long the export.
             events.limit = 1000
             let pages = EventPages(runtime: runtime, query: events, cap: query.limit)
-            let body = HTTPBody(pages.asEncodedJSONLines(encoder: Self.lineEncoder), length: .unknown, iterationBehavior: .single)
+            let body = HTTPBody(pages, length: .unknown, iterationBehavior: .single)
             return .ok(.init(body: .applicationXNdjson(body)))
         }
         let page = try await runtime.events(events)
         return .ok(.init(body: .json(.init(items: try page.items.map(Self.event), nextCursor: page.nextCursor.map(String.init)))))
     }
-
-    /// Compact JSON, one event per line, with the API's RFC 3339 millisecond times.
-    static let lineEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(RFC3339Transcoder.format(date))
-        }
-        return encoder
-    }()
 }
 
-/// The events matching a query as an async sequence that reads the next page from SQLite only when the
-/// consumer has taken the previous one (back-pressure from the HTTP stream reaches the database).
+/// The events matching a query as JSON Lines, one chunk per page: the next page is read from SQLite only when
+/// the consumer has taken the previous one (back-pressure from the HTTP stream reaches the database). Lines are
+/// `EventLine`s (stored args/result copied, not decoded and encoded again).
 struct EventPages: AsyncSequence, Sendable {
-    typealias Element = Components.Schemas.Event
+    typealias Element = ArraySlice<UInt8>
     let runtime: SockpitRuntime
     let query: EventQuery
     /// The most events to export (the `limit` parameter), nil for all.
@@ -56,24 +46,27 @@ struct EventPages: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         let runtime: SockpitRuntime
         var query: EventQuery
-        var buffer: [EventRecord] = []
-        var index = 0
         var done = false
         var remaining: Int?
 
-        mutating func next() async throws -> Components.Schemas.Event? {
+        mutating func next() async throws -> ArraySlice<UInt8>? {
+            guard !done else { return nil }
             if let remaining, remaining <= 0 { return nil }
-            if index == buffer.count {
-                guard !done else { return nil }
-                let page = try await runtime.events(query)
-                buffer = page.items
-                index = 0
-                if let next = page.nextCursor { query.cursor = next } else { done = true }
-                if buffer.isEmpty { return nil }
+            let page = try await runtime.events(query)
+            if let next = page.nextCursor { query.cursor = next } else { done = true }
+            var items = page.items[...]
+            if let left = remaining {
+                items = items.prefix(left)
+                remaining = left - items.count
             }
-            defer { index += 1 }
-            remaining = remaining.map { $0 - 1 }
-            return try APIHandler.event(buffer[index])
+            guard !items.isEmpty else { return nil }
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(items.count * 320)
+            for event in items {
+                chunk += EventLine.render(event)
+                chunk.append(UInt8(ascii: "\n"))
+            }
+            return chunk[...]
         }
     }
 

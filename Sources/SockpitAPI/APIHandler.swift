@@ -6,6 +6,8 @@ public import SockpitCore
 public struct APIHandler: APIProtocol {
     let runtime: SockpitRuntime
     let logger: Logger
+    /// Rendered lines of recent events, shared by the event streams.
+    let eventLines = EventLineCache()
 
     /// Creates the handler over the domain runtime.
     public init(runtime: SockpitRuntime, logger: Logger) {
