@@ -28,7 +28,9 @@ SELECT 1764000000000000 + i, 'sk_bench', 'send', 'ok', 12,
        '{"bytes_sent":64}', 64 FROM n;
 SQL
 
-start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$DATA" --log-level warning
+# Retention off: the synthetic events are dated 2025-11 and the default keeps 30 days.
+start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$DATA" --log-level warning \
+    --retention-days 0 --retention-max-events 0
 SERVER_PID=${PID[sockpit]}
 SERVER_PORT=${PORT[sockpit]}
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
