@@ -26,9 +26,11 @@ public struct FastRoute: Sendable {
     /// An answer: status, content type and body.
     public typealias Answer = (status: Int, contentType: String, body: [UInt8])
 
+    /// The operation's method.
     public let method: HTTPRequest.Method
     /// The OpenAPI path template of the operation.
     public let path: String
+    /// The answer, or nil to let the generated handler answer.
     public let answer: @Sendable (Request) -> Answer?
 }
 

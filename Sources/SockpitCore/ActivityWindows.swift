@@ -6,10 +6,15 @@ import Synchronization
 public final class ActivityWindows: Sendable {
     /// Sums over one window.
     public struct Totals: Sendable, Equatable {
+        /// Events recorded (socket operations and probe events).
         public var operations: Int64 = 0
+        /// Of which failed.
         public var errors: Int64 = 0
+        /// Of which timed out.
         public var timeouts: Int64 = 0
+        /// Payload bytes of sends.
         public var bytesSent: Int64 = 0
+        /// Payload bytes of receives.
         public var bytesReceived: Int64 = 0
     }
 

@@ -3,9 +3,13 @@ import Synchronization
 
 /// Which events a live subscriber wants: the same filters as the history list, all optional.
 public struct EventFilter: Sendable, Equatable {
+    /// Only this socket's events.
     public var socketID: String?
+    /// Only this probe's events.
     public var probeID: String?
+    /// Only this operation.
     public var op: String?
+    /// Only this outcome (ok, error, timeout).
     public var outcome: String?
 
     /// Creates a filter; nil fields match everything.

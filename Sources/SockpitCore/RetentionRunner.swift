@@ -35,12 +35,17 @@ public struct RetentionSettings: Sendable, Equatable {
 public final class RetentionRunner: Sendable {
     /// What one pass removed.
     public struct PassResult: Sendable, Equatable {
+        /// Events deleted.
         public var events = 0
+        /// Closed socket sessions deleted (their last events gone).
         public var sockets = 0
+        /// Finished probes deleted, with their results.
         public var probes = 0
+        /// Transactions the pass took.
         public var batches = 0
     }
 
+    /// The limits and pacing in force.
     public let settings: RetentionSettings
     private let history: SQLiteHistory
     private let logger: Logger
@@ -57,6 +62,7 @@ public final class RetentionRunner: Sendable {
     public var isEnabled: Bool { settings.maxAge != nil || settings.maxEvents != nil }
 
     /// Runs one whole pass now.
+    /// Runs one whole pass now (`now` is the time the age limit counts from, unix µs).
     @discardableResult
     public func runPass(now: Int64 = UnixTime.nowMicros()) async throws -> PassResult {
         var result = PassResult()

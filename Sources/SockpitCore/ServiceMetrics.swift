@@ -166,9 +166,13 @@ public final class ServiceMetrics: Sendable {
 
 /// How many sockets of one family and type are open (and in which state, for the stats view).
 public struct OpenSocketCount: Sendable, Equatable {
+    /// inet, inet6, unix, ...
     public var family: String
+    /// stream, dgram, seqpacket, ...
     public var type: String
+    /// The socket state, when counted by state.
     public var state: String?
+    /// How many.
     public var count: Int
 
     /// Creates a count.

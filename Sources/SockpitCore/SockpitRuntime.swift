@@ -188,10 +188,13 @@ public struct StreamSettings: Sendable {
 public struct ServiceStats: Sendable {
     /// Unix µs when taken.
     public var at: Int64
+    /// Open sockets by family, type and state.
     public var openSockets: [OpenSocketCount]
     /// Socket operations running now.
     public var operationsInFlight: Int
+    /// Activity of the last 60 s.
     public var lastMinute: ActivityWindows.Totals
+    /// Activity of the last hour.
     public var lastHour: ActivityWindows.Totals
     /// All-time payload bytes.
     public var bytes: (sent: Int64, received: Int64)

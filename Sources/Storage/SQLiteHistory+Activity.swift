@@ -2,10 +2,15 @@
 public struct SecondActivity: Sendable, Equatable {
     /// Unix seconds.
     public var second: Int64
+    /// Events recorded in that second.
     public var operations: Int64
+    /// Of which failed.
     public var errors: Int64
+    /// Of which timed out.
     public var timeouts: Int64
+    /// Payload bytes of sends.
     public var bytesSent: Int64
+    /// Payload bytes of receives.
     public var bytesReceived: Int64
 
     /// Creates a bucket.
