@@ -17,16 +17,7 @@ make_tmp sockpit-export
 
 DATA="$TMP/data"
 "$SOCKPIT_BIN" migrate --data-dir "$DATA" >/dev/null 2>&1 || die "migrate failed"
-sqlite3 "$DATA/sockpit.sqlite" <<SQL >/dev/null
-PRAGMA journal_mode=WAL;
-INSERT INTO sockets (id, family, type, protocol, state, created_at, closed_at, close_reason, updated_at)
-VALUES ('sk_bench', 'inet', 'dgram', 'udp', 'closed', 1764000000000000, 1764000000000001, 'client', 1764000000000001);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENTS)
-INSERT INTO events (at, socket_id, op, outcome, duration_us, args, result, bytes)
-SELECT 1764000000000000 + i, 'sk_bench', 'send', 'ok', 12,
-       '{"data":{"bytes":64,"preview":"0123456789abcdef0123456789abcdef","preview_encoding":"utf8"},"timeout_ms":1000}',
-       '{"bytes_sent":64}', 64 FROM n;
-SQL
+bash "$HERE/fill_send_events.sh" "$DATA/sockpit.sqlite" "$EVENTS" || die "filling the database failed"
 
 # Retention off: the synthetic events are dated 2025-11 and the default keeps 30 days.
 start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$DATA" --log-level warning \

@@ -53,14 +53,8 @@ final class RequestContext: @unchecked Sendable {
         return path + "?" + query
     }
 
-    /// The first value of a request header; `lowercaseName` must be lowercase ASCII. Compares without
-    /// allocating, as it runs on the daemon thread for every request.
-    func header(_ lowercaseName: String) -> String? {
-        headers.first { name, _ in
-            name.utf8.count == lowercaseName.utf8.count
-                && zip(name.utf8, lowercaseName.utf8).allSatisfy { a, b in (a >= 65 && a <= 90 ? a | 0x20 : a) == b }
-        }?.1
-    }
+    /// The first value of a request header; `lowercaseName` must be lowercase ASCII.
+    func header(_ lowercaseName: String) -> String? { firstHeader(lowercaseName, in: headers) }
 
     /// Stores the response and says whether the caller must resume the connection (exactly once).
     func complete(with response: PreparedResponse) -> Bool {
@@ -79,4 +73,13 @@ final class RequestContext: @unchecked Sendable {
             return state.response
         }
     }
+}
+
+/// The first value of the header `lowercaseName` (lowercase ASCII) in `headers`. Compares without allocating,
+/// as it runs on the daemon thread for every request.
+func firstHeader(_ lowercaseName: String, in headers: [(String, String)]) -> String? {
+    headers.first { name, _ in
+        name.utf8.count == lowercaseName.utf8.count
+            && zip(name.utf8, lowercaseName.utf8).allSatisfy { a, b in (a >= 65 && a <= 90 ? a | 0x20 : a) == b }
+    }?.1
 }

@@ -178,9 +178,7 @@ public struct FastPathRequest: Sendable {
     let headers: [(String, String)]
 
     /// The first value of a header, by lowercase name.
-    public func header(_ lowercaseName: String) -> String? {
-        headers.first { $0.0.count == lowercaseName.utf8.count && $0.0.lowercased() == lowercaseName }?.1
-    }
+    public func header(_ lowercaseName: String) -> String? { firstHeader(lowercaseName, in: headers) }
 }
 
 /// A synchronous answer for a routed operation, tried before its async handler on the daemon thread: it returns

@@ -59,7 +59,7 @@ extension TransportCore {
             _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
             context.query = parts.isEmpty ? nil : parts.joined(separator: "&")
             if cors.isEnabled { context.corsOrigin = cors.allowed(context.header("origin")) }
-            if let length = context.headers.first(where: { $0.0.count == 14 && $0.0.lowercased() == "content-length" }).flatMap({ Int($0.1) }),
+            if let length = context.header("content-length").flatMap({ Int($0) }),
                length > configuration.maxRequestBodyBytes {
                 // Answering before the body is read makes libmicrohttpd close the connection, which is
                 // what we want for an oversized upload.

@@ -7,9 +7,7 @@ extension APIHandler {
     /// `GET /v1/events/stream`.
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
         let query = input.query
-        for (name, value) in [("socket_id", query.socketId), ("probe_id", query.probeId), ("op", query.op)] {
-            if let value, value.utf8.count > 64 { throw APIProblem.validation("\(name) is longer than 64 bytes", field: name) }
-        }
+        try Self.checkEventFilters(socketID: query.socketId, probeID: query.probeId, op: query.op)
         if let token = query.accessToken, token.utf8.count > 1024 {
             throw APIProblem.validation("access_token is longer than 1024 bytes", field: "access_token")
         }
@@ -26,9 +24,7 @@ extension APIHandler {
 
     /// An event id given by a client: decimal digits, at most 18 of them.
     static func eventID(_ text: String, field: String) throws -> Int64 {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.utf8.count <= 18, trimmed.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let value = Int64(trimmed) else {
+        guard let value = Paging.decimalID(text.trimmingCharacters(in: .whitespaces)) else {
             throw APIProblem.validation("\(field) must be an event id (decimal digits, at most 18)", field: field)
         }
         return value
@@ -93,8 +89,7 @@ struct EventStream: AsyncSequence, Sendable {
                     if replaying {
                         phase = .replay
                     } else {
-                        attachment = Attachment(runtime.hub.subscribe(filter), maxDuration: runtime.streamSettings.maxDuration)
-                        phase = .live
+                        attach()
                     }
                     return ArraySlice("retry: 2000\n: connected\n\n".utf8)
                 case .replay:
@@ -104,8 +99,7 @@ struct EventStream: AsyncSequence, Sendable {
                 case .attach:
                     // Subscribe first, then read what history committed meanwhile: an event is either in that
                     // read or published after the subscription began (ids dedupe the overlap), never neither.
-                    attachment = Attachment(runtime.hub.subscribe(filter), maxDuration: runtime.streamSettings.maxDuration)
-                    phase = .live
+                    attach()
                     var caughtUp = false
                     var chunk: ArraySlice<UInt8> = []
                     while !caughtUp {
@@ -131,6 +125,12 @@ struct EventStream: AsyncSequence, Sendable {
                     return nil
                 }
             }
+        }
+
+        /// Subscribes to the hub and goes live.
+        mutating func attach() {
+            attachment = Attachment(runtime.hub.subscribe(filter), maxDuration: runtime.streamSettings.maxDuration)
+            phase = .live
         }
 
         /// SSE frames for the events not yet sent; nil when there are none.

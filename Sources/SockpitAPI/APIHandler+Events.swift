@@ -4,12 +4,18 @@ import SockpitCore
 import Storage
 
 extension APIHandler {
+    /// The length limits of the event filters (the generated code does not check `maxLength`); shared by the
+    /// history list and the event stream.
+    static func checkEventFilters(socketID: String?, probeID: String?, op: String?) throws {
+        for (name, value) in [("socket_id", socketID), ("probe_id", probeID), ("op", op)] {
+            if let value, value.utf8.count > 64 { throw APIProblem.validation("\(name) is longer than 64 bytes", field: name) }
+        }
+    }
+
     /// `GET /v1/events`.
     func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
         let query = input.query
-        for (name, value) in [("socket_id", query.socketId), ("probe_id", query.probeId), ("op", query.op)] {
-            if let value, value.utf8.count > 64 { throw APIProblem.validation("\(name) is longer than 64 bytes", field: name) }
-        }
+        try Self.checkEventFilters(socketID: query.socketId, probeID: query.probeId, op: query.op)
         var events = EventQuery(
             socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue,
             since: query.since.map(Self.micros), until: query.until.map(Self.micros),

@@ -92,10 +92,16 @@ enum Paging {
 
     static func cursor(_ value: String?) throws -> Int64? {
         guard let value else { return nil }
-        guard (1...18).contains(value.utf8.count), value.utf8.allSatisfy({ (48...57).contains($0) }), let cursor = Int64(value) else {
+        guard let cursor = decimalID(value) else {
             throw APIProblem.validation("cursor '\(value)' is not a cursor this server returned", field: "cursor")
         }
         return cursor
+    }
+
+    /// A cursor or event id as the API writes them: 1 to 18 decimal digits; nil for anything else.
+    static func decimalID(_ text: some StringProtocol) -> Int64? {
+        guard (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        return Int64(text)
     }
 
     static func order(_ value: String?) -> ListOrder { value == "asc" ? .oldestFirst : .newestFirst }

@@ -55,12 +55,7 @@ public final class ActivityWindows: Sendable {
                 case "timeout": activity.timeouts = 1
                 default: break
                 }
-                let bytes = max(0, event.bytes ?? 0)
-                switch event.op {
-                case "send": activity.bytesSent = bytes
-                case "receive": activity.bytesReceived = bytes
-                default: break
-                }
+                (activity.bytesSent, activity.bytesReceived) = event.payload
                 Self.add(activity, to: &state)
                 state.bytesSent += activity.bytesSent
                 state.bytesReceived += activity.bytesReceived

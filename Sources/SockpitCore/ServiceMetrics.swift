@@ -78,12 +78,9 @@ public final class ServiceMetrics: Sendable {
         var received: Int64 = 0
         for event in events {
             counter(op: event.op, outcome: event.outcome).increment()
-            guard let bytes = event.bytes, bytes > 0 else { continue }
-            switch event.op {
-            case "send": sent += bytes
-            case "receive", "accept": received += bytes
-            default: break
-            }
+            let payload = event.payload
+            sent += payload.sent
+            received += payload.received
         }
         if sent > 0 { bytesSent.increment(by: sent) }
         if received > 0 { bytesReceived.increment(by: received) }

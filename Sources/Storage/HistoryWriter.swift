@@ -118,8 +118,7 @@ public final class HistoryWriter: Sendable {
         guard !jobs.isEmpty else { return }
         let started = ContinuousClock.now
         defer {
-            let (seconds, attoseconds) = (ContinuousClock.now - started).components
-            busyNanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+            busyNanoseconds.add((ContinuousClock.now - started).wholeNanoseconds, ordering: .relaxed)
         }
         var outcomes = [Result<Void, any Error>](repeating: .success(()), count: jobs.count)
         var committed: [EventRecord] = []

@@ -22,8 +22,7 @@ public final class WALCheckpointer: Sendable {
         let connection = try Database(path: database.path, logger: logger)
         self.connection = connection
         try database.withConnection { try $0.execute("PRAGMA wal_autocheckpoint = 0") }
-        let (seconds, attoseconds) = interval.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        let nanoseconds = interval.wholeNanoseconds
         timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
         timer.setEventHandler {

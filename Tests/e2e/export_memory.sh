@@ -12,16 +12,7 @@ SERVER=""
 trap '[ -n "$SERVER" ] && { kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; }; rm -rf "$WORK"' EXIT
 DATA="$WORK/data"
 "$BIN" migrate --data-dir "$DATA" >/dev/null
-sqlite3 "$DATA/sockpit.sqlite" <<SQL >/dev/null
-PRAGMA journal_mode=WAL;
-INSERT INTO sockets (id, family, type, protocol, state, created_at, closed_at, close_reason, updated_at)
-VALUES ('sk_export', 'inet', 'dgram', 'udp', 'closed', 1764000000000000, 1764000000000001, 'client', 1764000000000001);
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $EVENTS)
-INSERT INTO events (at, socket_id, op, outcome, duration_us, args, result, bytes)
-SELECT 1764000000000000 + i, 'sk_export', 'send', 'ok', 12,
-       '{"data":{"bytes":64,"preview":"0123456789abcdef0123456789abcdef","preview_encoding":"utf8"},"timeout_ms":1000}',
-       '{"bytes_sent":64}', 64 FROM n;
-SQL
+bash bench/fill_send_events.sh "$DATA/sockpit.sqlite" "$EVENTS"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Retention off: the synthetic events are dated 2025 and would otherwise be pruned at start.
 "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --retention-days 0 --retention-max-events 0 \
