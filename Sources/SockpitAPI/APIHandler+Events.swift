@@ -21,7 +21,10 @@ extension APIHandler {
             since: query.since.map(Self.micros), until: query.until.map(Self.micros),
             limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue))
         if let after = query.after {
-            guard let value = try Paging.cursor(after) else { throw APIProblem.validation("after is not an event id", field: "after") }
+            // Its own field name in the problem (Paging.cursor would name `cursor`).
+            guard let value = Paging.decimalID(after) else {
+                throw APIProblem.validation("after '\(after)' is not an event id (decimal digits, at most 18)", field: "after")
+            }
             events.after = value
         }
         let wantsLines = query.format == .ndjson

@@ -70,5 +70,13 @@ extension EndToEndTests {
                 #expect(String(decoding: capped.body, as: UTF8.self).split(separator: "\n").count == 7)
             }
         }
+
+        @Test("A malformed after is a 400 naming after")
+        func malformedAfterNamesItsField() async throws {
+            try await withService { service in
+                let response = try await service.request("GET", "/v1/events?after=x1")
+                #expect(response.status == 400 && response.json?["field"] as? String == "after")
+            }
+        }
     }
 }
