@@ -41,6 +41,14 @@ public final class MicroHTTPDTransport: ServerTransport, Sendable {
         try core.registerFastPath(method: method, path: path, handler: handler)
     }
 
+    /// Starts a registered operation's handler on the daemon thread that read the request: a handler that
+    /// does not suspend is answered before that thread moves on, with no suspend/resume and no thread hand-off
+    /// (see `HandlerExecutor`). Only for operations whose work is small and bounded: while it runs, the other
+    /// connections of that thread wait. One that suspends continues on the task pool as usual.
+    public func runInline(method: HTTPRequest.Method, path: String) throws {
+        try core.markInline(method: method, path: path)
+    }
+
     /// Binds the listen address and starts the daemon's threads.
     public func start() throws { try core.start() }
 
@@ -110,6 +118,11 @@ final class TransportCore: @unchecked Sendable {
     func registerFastPath(method: HTTPRequest.Method, path: String, handler: @escaping FastPathHandler) throws {
         guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
         try router.addFastPath(method: method, template: path, handler: handler)
+    }
+
+    func markInline(method: HTTPRequest.Method, path: String) throws {
+        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
+        try router.markInline(method: method, template: path)
     }
 
     func start() throws {

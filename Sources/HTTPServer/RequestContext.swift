@@ -19,6 +19,8 @@ final class RequestContext: @unchecked Sendable {
     /// State shared with the handler task and with shutdown.
     struct Shared {
         var suspended = false
+        /// The handler is running inline on the daemon thread, inside `dispatch`: its response is taken there.
+        var inline = false
         var response: PreparedResponse?
         var stream: ResponseStream?
     }
@@ -56,10 +58,16 @@ final class RequestContext: @unchecked Sendable {
     /// The first value of a request header; `lowercaseName` must be lowercase ASCII.
     func header(_ lowercaseName: String) -> String? { firstHeader(lowercaseName, in: headers) }
 
-    /// Stores the response and says whether the caller must resume the connection (exactly once).
+    /// Stores the response and says whether the caller must resume the connection (exactly once). A handler
+    /// that finishes while still inline leaves its response for `dispatch`, which queues it without resuming.
     func complete(with response: PreparedResponse) -> Bool {
         shared.withLock { state in
-            guard state.response == nil, state.suspended else { return false }
+            guard state.response == nil else { return false }
+            if state.inline {
+                state.response = response
+                return false
+            }
+            guard state.suspended else { return false }
             state.response = response
             state.suspended = false
             return true

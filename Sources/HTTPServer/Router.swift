@@ -25,6 +25,8 @@ struct Router: Sendable {
         let handler: RouteHandler
         /// Answers on the daemon thread when it can (returns nil to let `handler` answer).
         var fastPath: FastPathHandler?
+        /// The handler starts on the daemon thread (`HandlerExecutor`): for bounded work that rarely waits.
+        var runsInline = false
     }
 
     /// The outcome of matching a method and path.
@@ -47,12 +49,23 @@ struct Router: Sendable {
 
     /// Gives an already registered route a synchronous fast path.
     mutating func addFastPath(method: HTTPRequest.Method, template: String, handler: @escaping FastPathHandler) throws {
+        let index = try registered(method: method, template: template)
+        guard routes[index].fastPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
+        routes[index].fastPath = handler
+    }
+
+    /// Makes an already registered route start its handler on the daemon thread.
+    mutating func markInline(method: HTTPRequest.Method, template: String) throws {
+        routes[try registered(method: method, template: template)].runsInline = true
+    }
+
+    /// The index of the route registered for `method` and a template of the same shape.
+    private func registered(method: HTTPRequest.Method, template: String) throws -> Int {
         let shape = Self.shape(Self.parse(template: template))
         guard let index = routes.firstIndex(where: { $0.method == method && Self.shape($0.segments) == shape }) else {
             throw HTTPServerError.unknownRoute(method: method.rawValue, path: template)
         }
-        guard routes[index].fastPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
-        routes[index].fastPath = handler
+        return index
     }
 
     /// Splits a template into segments; `{name}` becomes a parameter.

@@ -152,11 +152,29 @@ extension TransportCore {
             let body = context.body.isEmpty ? nil : HTTPBody(context.body)
             context.body = []
             let metadata = ServerRequestMetadata(pathParameters: parameters)
-            context.shared.withLock { $0.suspended = true }
-            MHD_suspend_connection(context.connection.pointer)
             let handler = route.handler
-            Task { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
-            return .YES
+            guard route.runsInline else {
+                context.shared.withLock { $0.suspended = true }
+                MHD_suspend_connection(context.connection.pointer)
+                Task { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
+                return .YES
+            }
+            context.shared.withLock { $0.inline = true }
+            HandlerExecutor.shared.start { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
+            // The handler ran here until it finished or first suspended. Finished: answer now, no suspension.
+            // Suspended: suspend the connection under the lock that `complete` takes, so its resume comes after.
+            let response = context.shared.withLock { state -> PreparedResponse? in
+                state.inline = false
+                if let response = state.response {
+                    state.response = nil
+                    return response
+                }
+                state.suspended = true
+                MHD_suspend_connection(context.connection.pointer)
+                return nil
+            }
+            guard let response else { return .YES }
+            return queue(response, for: context)
         }
     }
 

@@ -132,6 +132,12 @@ public final class Reactor: Sendable {
         waiter?.continuation.resume(with: result)
     }
 
+    /// Whether `fd` is ready for `interest` right now (poll(2) without waiting): a caller whose operation is
+    /// likely already complete (a loopback connect) looks first and skips the wait and its thread hand-offs.
+    public static func isReady(_ fd: CInt, for interest: Interest) -> Bool {
+        isReady(fd, interest.events)
+    }
+
     /// Whether what was asked for (readable, writable, urgent; not merely hung up or in error) is there right
     /// now (poll(2) without waiting). A wait that expires gets this one last look, and only once: the caller's
     /// next wait, past its deadline, times out at once.

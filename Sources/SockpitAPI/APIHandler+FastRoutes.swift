@@ -52,6 +52,18 @@ extension APIHandler {
         ]
     }
 
+    /// The operations whose handlers may start on the HTTP daemon thread (`MicroHTTPDTransport.runInline`): one
+    /// socket's operation each, small bounded work (a syscall or two, one history append), and a wait when
+    /// there is one suspends. Lists, history pages, exports, probes and metrics are not here: their work grows
+    /// with their answer and would hold up the thread's other connections.
+    public static let inlineOperations: [(method: HTTPRequest.Method, path: String)] = [
+        (.post, "/v1/sockets"), (.get, "/v1/sockets/{id}"), (.delete, "/v1/sockets/{id}"),
+        (.post, "/v1/sockets/{id}/bind"), (.post, "/v1/sockets/{id}/listen"), (.post, "/v1/sockets/{id}/accept"),
+        (.post, "/v1/sockets/{id}/connect"), (.post, "/v1/sockets/{id}/send"), (.post, "/v1/sockets/{id}/receive"),
+        (.post, "/v1/sockets/{id}/shutdown"), (.get, "/v1/sockets/{id}/options"), (.patch, "/v1/sockets/{id}/options"),
+        (.post, "/v1/socketpairs"),
+    ]
+
     /// True when no token is configured or `header` carries it (the same rule as `AuthMiddleware`).
     static func authorized(_ header: String?, token: [UInt8]?) -> Bool {
         guard let token else { return true }

@@ -126,7 +126,9 @@ extension SocketRegistry {
             do {
                 if try !managed.socket.connect(to: address) {
                     let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
-                    if try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
+                    // A loopback handshake is usually complete by the time connect(2) says EINPROGRESS: look first.
+                    if !Reactor.isReady(fd, for: .writable),
+                       try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
                         throw SockpitError(.timeout, "connect to \(address) did not complete within \(Self.ms(timeout)) ms",
                                            errno: Errno.timedOut.name)
                     }

@@ -129,6 +129,8 @@ final class Service: Sendable {
                 return ImmediateResponse(status: health.status, headers: [("Content-Type", health.contentType)], body: health.body)
             }
             // Reads served from memory skip the async bridge (SockpitAPI's fast routes; nil falls back to the handler).
+            // Socket operations start on the daemon thread: most never wait, and are answered without a hand-off.
+            for operation in APIHandler.inlineOperations { try transport.runInline(method: operation.method, path: operation.path) }
             for route in handler.fastRoutes(token: options.token) {
                 try transport.registerFastPath(method: route.method, path: route.path) { request in
                     route.answer(.init(parameters: request.parameters, query: request.query, authorization: request.header("authorization")))
