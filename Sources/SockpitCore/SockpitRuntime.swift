@@ -26,7 +26,7 @@ public final class SockpitRuntime: Sendable {
     public let metrics: ServiceMetrics
     /// Background pruning of old history.
     public let retention: RetentionRunner
-    /// The history: every write goes through its group-commit writer.
+    /// The history: every write goes through its writer (pending log, batches applied to SQLite).
     let history: SQLiteHistory
     private let startedAt: Date
     private let startedInstant: ContinuousClock.Instant
@@ -130,6 +130,12 @@ public final class SockpitRuntime: Sendable {
     /// that streams can say so before the transport cuts them.
     public func endStreams() { hub.shutdown() }
 
+    /// Returns once every acknowledged write is in the SQLite file itself (not only in the pending log), for
+    /// a reader on another connection; reads through the runtime never need it.
+    public func settleHistory() throws {
+        try history.writer.settle()
+    }
+
     /// Closes what the runtime owns; called once the HTTP server has stopped.
     public func shutdown() async {
         prober.withLock { $0?.cancel() }
@@ -139,6 +145,7 @@ public final class SockpitRuntime: Sendable {
         await sockets.closeAll()
         checkpointer.withLock { $0 }?.stop()
         do {
+            try history.writer.close()
             try database.close()
             logger.info("database closed", metadata: ["db.path": "\(database.path)"])
         } catch {

@@ -25,6 +25,15 @@ public final class Database: Sendable {
     /// The connection, owned by the handle and guarded by the lock (STYLE.md rule 5).
     private let state: Mutex<ConnectionHandle>
 
+    /// Runs before every `read`, outside the lock: the history writer's `settle`, so that reads see every
+    /// acknowledged write even while it waits in the pending log.
+    private let readBarrier = Mutex<(@Sendable () throws -> Void)?>(nil)
+
+    /// Sets what runs before every `read` (one barrier per database; the history writer's).
+    public func setReadBarrier(_ barrier: @escaping @Sendable () throws -> Void) {
+        readBarrier.withLock { $0 = barrier }
+    }
+
     /// How long a statement waits for another connection's lock before failing with SQLITE_BUSY.
     static let busyTimeoutMilliseconds: Int32 = 5000
 
@@ -71,12 +80,14 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs `body` under the lock without a transaction: each statement sees the latest commit.
+    /// Runs `body` under the lock without a transaction: each statement sees the latest commit, and every
+    /// write acknowledged before the call (the read barrier applies what is still pending first).
     ///
     /// A transaction that `body` leaves open is rolled back and reported, since the next `write`'s
     /// BEGIN would otherwise fail.
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        try withConnection { connection in
+        if let barrier = readBarrier.withLock({ $0 }) { try barrier() }
+        return try withConnection { connection in
             let value: T
             do {
                 value = try body(connection)

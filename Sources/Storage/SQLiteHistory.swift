@@ -15,48 +15,20 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         self.init(writer: HistoryWriter(database: database, logger: database.logger))
     }
 
+    /// Logged at once, in SQLite shortly after (see `HistoryWriter`): acknowledged, never lost.
     public func create(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
-        try await writer.write { db in
-            try db.run(
-                """
-                INSERT INTO sockets (id, family, type, protocol, label, state, local_address, peer_address, parent_id,
-                    options, created_at, closed_at, close_reason, bytes_sent, bytes_received, messages_sent,
-                    messages_received, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, Self.columns(of: socket))
-            return try Self.inserting(event, into: db)
-        }
+        try writer.append(PendingWrite(kind: .insert, socket: socket, event: event))
     }
 
+    /// Logged at once, in SQLite shortly after; a change of counters alone leaves the indexed columns alone.
     public func record(_ socket: SocketRecord, previous: SocketRecord?, event: EventRecord) async throws -> EventRecord {
-        try await writer.write { db in
-            if let previous, previous.state == socket.state, previous.localAddress == socket.localAddress,
-               previous.peerAddress == socket.peerAddress, previous.options == socket.options,
-               previous.closedAt == socket.closedAt, previous.closeReason == socket.closeReason {
-                // Only counters moved: leave the indexed columns (and their index pages) alone.
-                try db.run(
-                    """
-                    UPDATE sockets SET bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
-                        updated_at = ?
-                    WHERE id = ?
-                    """,
-                    [.integer(socket.bytesSent), .integer(socket.bytesReceived), .integer(socket.messagesSent),
-                     .integer(socket.messagesReceived), .integer(socket.updatedAt), .text(socket.id)])
-                return try Self.inserting(event, into: db)
-            }
-            try db.run(
-                """
-                UPDATE sockets SET state = ?, local_address = ?, peer_address = ?, options = ?, closed_at = ?,
-                    close_reason = ?, bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
-                    updated_at = ?
-                WHERE id = ?
-                """,
-                [.init(socket.state), .init(socket.localAddress), .init(socket.peerAddress), .init(socket.options),
-                 .init(socket.closedAt), .init(socket.closeReason), .integer(socket.bytesSent),
-                 .integer(socket.bytesReceived), .integer(socket.messagesSent), .integer(socket.messagesReceived),
-                 .integer(socket.updatedAt), .text(socket.id)])
-            return try Self.inserting(event, into: db)
+        var countersOnly = false
+        if let previous, previous.state == socket.state, previous.localAddress == socket.localAddress,
+           previous.peerAddress == socket.peerAddress, previous.options == socket.options,
+           previous.closedAt == socket.closedAt, previous.closeReason == socket.closeReason {
+            countersOnly = true
         }
+        return try writer.append(PendingWrite(kind: countersOnly ? .counters : .update, socket: socket, event: event))
     }
 
     public func find(id: String) async throws -> SocketRecord? {
@@ -148,6 +120,54 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         return (stored, [stored])
     }
 
+    static func insert(_ socket: SocketRecord, into db: Connection) throws {
+        try db.run(
+            """
+            INSERT INTO sockets (id, family, type, protocol, label, state, local_address, peer_address, parent_id,
+                options, created_at, closed_at, close_reason, bytes_sent, bytes_received, messages_sent,
+                messages_received, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, columns(of: socket))
+    }
+
+    static func update(_ socket: SocketRecord, into db: Connection) throws {
+        try db.run(
+            """
+            UPDATE sockets SET state = ?, local_address = ?, peer_address = ?, options = ?, closed_at = ?,
+                close_reason = ?, bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
+                updated_at = ?
+            WHERE id = ?
+            """,
+            [.init(socket.state), .init(socket.localAddress), .init(socket.peerAddress), .init(socket.options),
+             .init(socket.closedAt), .init(socket.closeReason), .integer(socket.bytesSent),
+             .integer(socket.bytesReceived), .integer(socket.messagesSent), .integer(socket.messagesReceived),
+             .integer(socket.updatedAt), .text(socket.id)])
+    }
+
+    /// Only counters moved: leaves the indexed columns (and their index pages) alone.
+    static func updateCounters(_ socket: SocketRecord, into db: Connection) throws {
+        try db.run(
+            """
+            UPDATE sockets SET bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
+                updated_at = ?
+            WHERE id = ?
+            """,
+            [.integer(socket.bytesSent), .integer(socket.bytesReceived), .integer(socket.messagesSent),
+             .integer(socket.messagesReceived), .integer(socket.updatedAt), .text(socket.id)])
+    }
+
+    /// Inserts an event that already has its id (from the pending log).
+    static func insert(event: EventRecord, into db: Connection) throws {
+        try db.run(
+            """
+            INSERT INTO events (id, at, socket_id, probe_id, op, outcome, errno, error_message, duration_us, args, result, bytes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.integer(event.id), .integer(event.at), .init(event.socketID), .init(event.probeID), .text(event.op),
+             .text(event.outcome), .init(event.errno), .init(event.errorMessage), .init(event.durationUs),
+             .init(event.args), .init(event.result), .init(event.bytes)])
+    }
+
     static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {
         try db.run(
             """
@@ -162,7 +182,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         return stored
     }
 
-    private static func columns(of s: SocketRecord) -> [SQLValue] {
+    static func columns(of s: SocketRecord) -> [SQLValue] {
         [.text(s.id), .text(s.family), .text(s.type), .init(s.protocol), .init(s.label), .text(s.state),
          .init(s.localAddress), .init(s.peerAddress), .init(s.parentID), .init(s.options), .integer(s.createdAt),
          .init(s.closedAt), .init(s.closeReason), .integer(s.bytesSent), .integer(s.bytesReceived),

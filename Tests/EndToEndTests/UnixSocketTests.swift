@@ -187,7 +187,7 @@ extension EndToEndTests {
 
                 #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty, "nothing created in \(outside)")
                 let top = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
-                #expect(top.isSubset(of: ["sockpit.sqlite", "sockpit.sqlite-wal", "sockpit.sqlite-shm", "sockets", "outside"]),
+                #expect(top.isSubset(of: ["sockpit.sqlite", "sockpit.sqlite-wal", "sockpit.sqlite-shm", "sockpit.sqlite-pending", "sockets", "outside"]),
                         "nothing created next to the sockets directory: \(top.sorted())")
                 let inside = Set(try FileManager.default.contentsOfDirectory(atPath: service.socketsDirectory))
                 #expect(inside == ["escape", "link.sock", "inside.sock"], "sockets directory: \(inside.sorted())")

@@ -4,8 +4,8 @@ import Synchronization
 import Testing
 @testable import Storage
 
-/// The group-commit writer: concurrent writes share transactions, each waits for its own commit, a failing
-/// write rolls back alone, and the observer sees every committed event once, in id order.
+/// The writer's direct writes (probes, recovery): each commits before it returns, a failing write rolls back
+/// alone, and the observer sees every committed event once, in id order. The pending log: PendingLogTests.
 @Suite struct HistoryWriterTests {
     /// A migrated database in a scratch directory, with a writer whose observer collects what it is given.
     final class Fixture: @unchecked Sendable {
@@ -52,7 +52,6 @@ import Testing
         #expect(stored == ids.sorted())
         let batches = fixture.observed.batches.withLock { $0 }
         #expect(batches.flatMap { $0 }.map(\.id) == stored)
-        // Concurrency let some writes share a transaction (fewer batches than writes).
         #expect(batches.count <= 500)
     }
 

@@ -134,7 +134,9 @@ final class TestService: Sendable {
     ///
     /// The test only reads through it; WAL mode lets it read while the server writes.
     func openDatabase() throws -> Database {
-        try Database(path: databasePath, logger: .quiet)
+        // What the server acknowledged may still wait in its pending log: apply it first (a no-op once stopped).
+        try runtime.settleHistory()
+        return try Database(path: databasePath, logger: .quiet)
     }
 }
 
