@@ -1,5 +1,4 @@
 import Dispatch
-import Glibc
 public import Logging
 import Synchronization
 
@@ -60,8 +59,8 @@ public final class HistoryWriter: Sendable {
     static let applyDelay = DispatchTimeInterval.milliseconds(10)
     /// Most records applied in one transaction.
     static let maxBatch = 1024
-    /// The log is emptied once everything in it is applied and it has grown past this.
-    static let truncateAfterBytes = 4 << 20
+    /// Past this size the log is emptied (after applying what is pending): about 2,500 operations.
+    static let truncateAfterBytes = 1 << 20
     private let committedWrites = Atomic<Int>(0)
     private let commits = Atomic<Int>(0)
     private let busyNanoseconds = Atomic<Int>(0)
@@ -107,30 +106,39 @@ public final class HistoryWriter: Sendable {
                 return !pending.scheduled
             }
             observer([write.event])
+            truncateIfLarge()
             return schedule
         }
         if schedule { queue.asyncAfter(deadline: .now() + Self.applyDelay) { self.applyInBackground() } }
         return write.event
     }
 
-    /// Applies everything pending, then empties the log when it is large and nothing new came meanwhile.
+    /// Applies what was pending when it started (later writes wait for the next round, `applyDelay` on, so
+    /// that batches stay large under steady load), then schedules that round if anything is pending.
     private func applyInBackground() {
-        repeat {
-            do { try applyPending() } catch {
-                logger.error("applying pending history failed; retrying", metadata: ["db.error": "\(error)"])
-                usleep(100_000)
-            }
-        } while !pending.withLock { pending in
-            guard pending.writes.isEmpty else { return false }
-            pending.scheduled = false
-            return true
+        let through = appendState.withLock { $0.lastLogged }
+        var delay = Self.applyDelay
+        do { try applying.withLock { _ in try drain(through: through) } } catch {
+            logger.error("applying pending history failed; retrying", metadata: ["db.error": "\(error)"])
+            delay = .milliseconds(100)
         }
-        appendState.withLock { state in
-            guard log.size > Self.truncateAfterBytes,
-                  pending.withLock({ $0.writes.isEmpty && !$0.applying && $0.appliedThrough >= state.lastLogged }) else { return }
-            do { try log.truncate() } catch {
-                logger.warning("emptying the pending history log failed", metadata: ["error": "\(error)"])
-            }
+        let again = pending.withLock { pending in
+            pending.scheduled = !pending.writes.isEmpty
+            return pending.scheduled
+        }
+        if again { queue.asyncAfter(deadline: .now() + delay) { self.applyInBackground() } }
+    }
+
+    /// Under the append lock, once the log has grown past `truncateAfterBytes`: applies what is pending (a few
+    /// milliseconds' worth, whatever the log's size) and empties the log, so it never grows without bound.
+    private func truncateIfLarge() {
+        guard log.size > Self.truncateAfterBytes else { return }
+        do {
+            try applying.withLock { _ in try drain() }
+            try log.truncate()
+        } catch {
+            logger.warning("emptying the pending history log failed; it stays until the next try",
+                           metadata: ["error": "\(error)"])
         }
     }
 
@@ -152,10 +160,11 @@ public final class HistoryWriter: Sendable {
 
     /// `applyPending` for a caller that already holds `applying`. While a batch is out of `pending` and not yet
     /// committed, `applying` is set, so that `settle` waits for it rather than reading past it.
-    private func drain() throws {
+    private func drain(through: Int64 = .max) throws {
         while true {
             let batch = pending.withLock { pending -> [PendingWrite] in
-                let count = min(pending.writes.count, Self.maxBatch)
+                let due = pending.writes.prefix(Self.maxBatch).prefix { $0.event.id <= through }.count
+                let count = min(due, Self.maxBatch)
                 guard count > 0 else { return [] }
                 pending.applying = true
                 defer { pending.writes.removeFirst(count) }

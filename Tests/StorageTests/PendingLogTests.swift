@@ -135,6 +135,28 @@ import Testing
         #expect(fixture.observed.ids.withLock { $0 } == [1, 2, 3])
     }
 
+    @Test("The log never grows far past its limit: it is emptied once pending writes are applied")
+    func logIsEmptiedPastItsLimit() async throws {
+        let fixture = try Fixture(scratch: Scratch())
+        let history = fixture.history
+        var socket = Self.socket("sk_big")
+        _ = try await history.create(socket, event: Self.event("sk_big", "create"))
+        let args = "{\"data\":\"" + String(repeating: "x", count: 500) + "\"}"
+        var largest = 0
+        for _ in 0..<4_000 {
+            let previous = socket
+            socket.messagesSent += 1
+            var event = Self.event("sk_big", "send")
+            event.args = args
+            _ = try await history.record(socket, previous: previous, event: event)
+            let size = try FileManager.default.attributesOfItem(atPath: fixture.logPath)[.size] as? Int ?? 0
+            largest = max(largest, size)
+        }
+        #expect(largest <= HistoryWriter.truncateAfterBytes + 4_096, "largest log: \(largest) bytes")
+        #expect(try fixture.database.read { try $0.scalar("SELECT count(*) FROM events") } == .integer(4_001))
+        #expect(try await history.find(id: "sk_big")?.messagesSent == 4_000)
+    }
+
     @Test("A clean close applies everything and removes the log")
     func closeAppliesAndRemovesTheLog() async throws {
         let fixture = try Fixture(scratch: Scratch())
