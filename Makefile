@@ -6,6 +6,11 @@ SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nm
 PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client
 export PATH := /opt/swift/usr/bin:$(PATH)
 
+# Latency checks run in a test process of their own: Swift Testing runs every other suite beside them, each
+# with its own servers, and their CPU load is not the service's (measured: health p99 24-55 ms under it, 5 ms
+# alone, against a 50 ms bound).
+ALONE_TESTS := healthStaysFastWhileReceivesWait
+
 .PHONY: run test deps python-deps build release unit contract bench clean
 
 ## Install missing Debian packages (needs root; otherwise prints what to install).
@@ -35,7 +40,8 @@ run: release
 ## Every test: Swift tests of every module, then the contract checks against the live server.
 test: deps python-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --skip '$(ALONE_TESTS)'
+	$(SWIFT) test --skip-build --filter '$(ALONE_TESTS)'
 	bash Tests/e2e/run.sh
 	bash Tests/contract/run.sh
 
