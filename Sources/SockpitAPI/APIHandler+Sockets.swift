@@ -1,5 +1,6 @@
 import FoundationEssentials
 import OpenAPIRuntime
+import Synchronization
 import SockpitCore
 import Storage
 
@@ -55,7 +56,7 @@ extension APIHandler {
         return .init(
             id: record.id, family: family, _type: type, _protocol: record.protocol ?? "default", state: state,
             label: record.label, parentId: record.parentID,
-            localAddress: try record.localAddress.map(Self.object), peerAddress: try record.peerAddress.map(Self.object),
+            localAddress: try record.localAddress.map(Self.address), peerAddress: try record.peerAddress.map(Self.address),
             options: try record.options.map(Self.object),
             createdAt: Time.date(micros: record.createdAt),
             closedAt: record.closedAt.map(Time.date(micros:)), closeReason: record.closeReason,
@@ -75,6 +76,20 @@ extension APIHandler {
     }
 
     private static let decoder = JSONDecoder()
+
+    /// A stored address as the API shows it. Decoding the `oneOf` costs more than the rest of a socket's
+    /// answer, and the same few texts recur (a peer, a listener's address): the last 1,024 are kept.
+    static func address(_ text: String) throws -> Components.Schemas.Address {
+        if let known = addresses.withLock({ $0[text] }) { return known }
+        let address: Components.Schemas.Address = try object(text)
+        addresses.withLock { cache in
+            if cache.count >= 1_024 { cache.removeAll(keepingCapacity: true) }
+            cache[text] = address
+        }
+        return address
+    }
+
+    private static let addresses = Mutex<[String: Components.Schemas.Address]>([:])
 
     static func object<T: Decodable>(_ text: String) throws -> T {
         try decoder.decode(T.self, from: Data(text.utf8))

