@@ -385,12 +385,12 @@ echo "(fds: the server's open file descriptors, i.e. the sockets really exist; R
      "the kernel's socket buffers are not in it)"
 echo "main sockpit after sections 1-2: VmRSS $(awk -v k="$MAIN_RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }') MB;" \
      "access log $(wc -l <"$TMP/sockpit.err") lines"
-# Group commit of the history (the server's own counters): how many operations share a transaction, and how
+# History batching (the server's own counters): how many operations share a SQLite transaction, and how
 # much of the run the commits took. Covers everything the main server did in sections 1-2.
 curl -s --max-time 5 "$SP/metrics" | awk '
     /^sockpit_history_writes_total / { w = $2 } /^sockpit_history_commits_total / { c = $2 }
     /^sockpit_history_commit_seconds_total / { s = $2 }
-    END { if (c > 0) printf "history group commit: %d writes in %d transactions (%.2f per commit), %.2f s committing\n", w, c, w / c, s }'
+    END { if (c > 0) printf "history: %d writes acknowledged, applied to SQLite in %d transactions (%.2f per commit), %.2f s in them\n", w, c, w / c, s }'
 
 
 # -------------------------------------------------------------------------------------------- summary

@@ -296,6 +296,16 @@ public final class HistoryWriter: Sendable {
         return try outcome.get()
     }
 
+    /// Runs `body` in a transaction of its own, outside the ordered section: for bulk rows that are no events
+    /// (a probe's results), so that appends never wait for them. It may not insert events.
+    public func writeUnordered<T>(_ body: (Connection) throws -> T) throws -> T {
+        let started = ContinuousClock.now
+        defer { busyNanoseconds.add((ContinuousClock.now - started).wholeNanoseconds, ordering: .relaxed) }
+        let value = try database.write(body)
+        commits.add(1, ordering: .relaxed)
+        return value
+    }
+
     /// Applies everything pending and removes the log (a clean stop leaves nothing for the next start).
     public func close() throws {
         try appendState.withLock { state in

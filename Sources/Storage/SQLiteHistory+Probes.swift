@@ -15,15 +15,10 @@ extension SQLiteHistory: ProbeRepository {
     }
 
     public func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord {
-        try await writer.write { db in
-            try db.run(
-                """
-                UPDATE probes SET resolved_address = ?, status = ?, outcome = ?, reason = ?, phases = ?, summary = ?,
-                    finished_at = ?, duration_us = ?
-                WHERE id = ?
-                """,
-                [.init(probe.resolvedAddress), .text(probe.status), .init(probe.outcome), .init(probe.reason),
-                 .init(probe.phases), .init(probe.summary), .init(probe.finishedAt), .init(probe.durationUs), .text(probe.id)])
+        // The result rows first, in a transaction of their own outside the writer's ordered section: a 65,535-port
+        // scan is a long transaction, and socket operations must not wait for it. Should the process die between
+        // the two, the probe is still `running` and the next start marks it failed; its rows stay, as observed.
+        try writer.writeUnordered { db in
             // One prepared statement for every row: a 65,535-port scan is one transaction, not 65,535.
             let insert = try db.prepare(
                 "INSERT INTO probe_results (probe_id, position, state, rtt_us, ttl, bytes, errno, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -32,6 +27,16 @@ extension SQLiteHistory: ProbeRepository {
                                  .init(row.ttl), .init(row.bytes), .init(row.errno), .init(row.detail), .integer(row.at)])
                 _ = try insert.step()
             }
+        }
+        return try await writer.write { db in
+            try db.run(
+                """
+                UPDATE probes SET resolved_address = ?, status = ?, outcome = ?, reason = ?, phases = ?, summary = ?,
+                    finished_at = ?, duration_us = ?
+                WHERE id = ?
+                """,
+                [.init(probe.resolvedAddress), .text(probe.status), .init(probe.outcome), .init(probe.reason),
+                 .init(probe.phases), .init(probe.summary), .init(probe.finishedAt), .init(probe.durationUs), .text(probe.id)])
             return try Self.inserting(event, into: db)
         }
     }
