@@ -144,13 +144,15 @@ private struct ByteReader {
     mutating func int() -> Int64? { fixed(8).map { Int64(bitPattern: $0) } }
 
     /// An optional: `.some(nil)` for an absent value, nil when malformed.
-    mutating func optionalInt() -> Int64?? {
+    private mutating func optional<T>(_ read: (inout ByteReader) -> T?) -> T?? {
         switch byte() {
         case 0: return .some(nil)
-        case 1: return int().map { .some($0) }
+        case 1: return read(&self).map { .some($0) }
         default: return nil
         }
     }
+
+    mutating func optionalInt() -> Int64?? { optional { $0.int() } }
 
     mutating func string() -> String? {
         guard let length = u32().map(Int.init), bytes.endIndex - offset >= length else { return nil }
@@ -158,13 +160,7 @@ private struct ByteReader {
         return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
     }
 
-    mutating func optionalString() -> String?? {
-        switch byte() {
-        case 0: return .some(nil)
-        case 1: return string().map { .some($0) }
-        default: return nil
-        }
-    }
+    mutating func optionalString() -> String?? { optional { $0.string() } }
 
     mutating func socket() -> SocketRecord? {
         guard let id = string(), let family = string(), let type = string(), let proto = optionalString(),

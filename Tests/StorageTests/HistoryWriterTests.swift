@@ -7,29 +7,7 @@ import Testing
 /// The writer's direct writes (probes, recovery): each commits before it returns, a failing write rolls back
 /// alone, and the observer sees every committed event once, in id order. The pending log: PendingLogTests.
 @Suite struct HistoryWriterTests {
-    /// A migrated database in a scratch directory, with a writer whose observer collects what it is given.
-    final class Fixture: @unchecked Sendable {
-        let scratch: Scratch
-        let database: Database
-        let writer: HistoryWriter
-        let observed = Collector()
-
-        init() throws {
-            scratch = try Scratch()
-            database = try scratch.open()
-            _ = try Migrator().migrate(database)
-            try database.enableWAL()
-            let observed = observed
-            writer = HistoryWriter(database: database, logger: .quiet) { batch in observed.batches.withLock { $0.append(batch) } }
-        }
-
-        deinit { try? database.close() }
-    }
-
-    /// The batches the observer was given.
-    final class Collector: Sendable {
-        let batches = Mutex<[[EventRecord]]>([])
-    }
+    typealias Fixture = WriterFixture
 
     static func event(_ index: Int) -> EventRecord {
         EventRecord(at: Int64(index), op: "test", outcome: "ok", args: "{\"index\":\(index)}")

@@ -7,31 +7,7 @@ import Testing
 /// The pending log in front of SQLite: socket operations are acknowledged once logged, applied to SQLite in
 /// batches, visible to every read at once, and replayed after a crash.
 @Suite struct PendingLogTests {
-    /// A migrated database in a scratch directory and its writer, whose observer collects event ids.
-    final class Fixture: @unchecked Sendable {
-        let scratch: Scratch
-        let database: Database
-        let writer: HistoryWriter
-        let observed = Observed()
-
-        init(scratch: Scratch) throws {
-            self.scratch = scratch
-            database = try scratch.open()
-            _ = try Migrator().migrate(database)
-            try database.enableWAL()
-            let observed = observed
-            writer = HistoryWriter(database: database, logger: .quiet) { events in
-                observed.ids.withLock { $0 += events.map(\.id) }
-            }
-        }
-
-        final class Observed: Sendable {
-            let ids = Mutex<[Int64]>([])
-        }
-
-        var history: SQLiteHistory { SQLiteHistory(writer: writer) }
-        var logPath: String { database.path + "-pending" }
-    }
+    typealias Fixture = WriterFixture
 
     static func socket(_ id: String, state: String = "created") -> SocketRecord {
         SocketRecord(id: id, family: "inet", type: "stream", protocol: "tcp", label: nil, state: state, createdAt: 1_000)
@@ -56,7 +32,7 @@ import Testing
             ids.append(try await history.record(socket, previous: previous, event: Self.event("sk_a", "send")).id)
         }
         #expect(ids == Array(1...21))
-        #expect(fixture.observed.ids.withLock { $0 } == ids)
+        #expect(fixture.observed.ids == ids)
         let stored = try #require(try await history.find(id: "sk_a"))
         #expect(stored.state == "connected")
         #expect(stored.bytesSent == 20 * 64 && stored.messagesSent == 20)
@@ -132,7 +108,7 @@ import Testing
         #expect(generic.id == 2)
         let after = try await fixture.history.record(Self.socket("sk_c"), previous: nil, event: Self.event("sk_c", "close"))
         #expect(after.id == 3)
-        #expect(fixture.observed.ids.withLock { $0 } == [1, 2, 3])
+        #expect(fixture.observed.ids == [1, 2, 3])
     }
 
     @Test("The log never grows far past its limit: it is emptied once pending writes are applied")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 @testable import Storage
 
 /// A fresh temporary directory per test, removed when the test lets go of it; real files, no mocks.
@@ -43,4 +44,37 @@ extension Connection {
         try query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .compactMap { $0[0].string }
     }
+}
+
+/// A migrated WAL database in a scratch directory and its history writer, whose observer collects every batch
+/// of events it is given (in the order given).
+final class WriterFixture: @unchecked Sendable {
+    let scratch: Scratch
+    let database: Database
+    let writer: HistoryWriter
+    let observed = Observed()
+
+    /// What the observer was given.
+    final class Observed: Sendable {
+        let batches = Mutex<[[EventRecord]]>([])
+        /// Every observed event id, in order.
+        var ids: [Int64] { batches.withLock { $0.flatMap { $0.map(\.id) } } }
+    }
+
+    init(scratch: Scratch) throws {
+        self.scratch = scratch
+        database = try scratch.open()
+        _ = try Migrator().migrate(database)
+        try database.enableWAL()
+        let observed = observed
+        writer = HistoryWriter(database: database, logger: .quiet) { batch in observed.batches.withLock { $0.append(batch) } }
+    }
+
+    convenience init() throws { try self.init(scratch: Scratch()) }
+
+    deinit { try? database.close() }
+
+    var history: SQLiteHistory { SQLiteHistory(writer: writer) }
+    /// The writer's pending log beside the database.
+    var logPath: String { database.path + "-pending" }
 }
