@@ -109,7 +109,8 @@ public final class HistoryWriter: Sendable {
             truncateIfLarge()
             return schedule
         }
-        if schedule { queue.asyncAfter(deadline: .now() + Self.applyDelay) { self.applyInBackground() } }
+        // Weak: a writer let go of without `close()` (a simulated crash) must not be kept alive, log lock and all.
+        if schedule { queue.asyncAfter(deadline: .now() + Self.applyDelay) { [weak self] in self?.applyInBackground() } }
         return write.event
     }
 
@@ -126,7 +127,7 @@ public final class HistoryWriter: Sendable {
             pending.scheduled = !pending.writes.isEmpty
             return pending.scheduled
         }
-        if again { queue.asyncAfter(deadline: .now() + delay) { self.applyInBackground() } }
+        if again { queue.asyncAfter(deadline: .now() + delay) { [weak self] in self?.applyInBackground() } }
     }
 
     /// Under the append lock, once the log has grown past `truncateAfterBytes`: applies what is pending (a few
@@ -245,7 +246,19 @@ public final class HistoryWriter: Sendable {
     private func openIfNeeded(_ state: inout AppendState) throws {
         guard !state.closed else { throw DatabaseError.closed }
         guard !state.opened else { return }
-        let (writes, _) = PendingWrite.records(in: try log.open())
+        let contents = try log.open()
+        do { try replay(contents, into: &state) } catch {
+            // Nothing is lost: the log stays as it was for the next try (a start that fails says why).
+            log.close(removing: false)
+            throw error
+        }
+        state.opened = true
+        phase.store(Phase.open, ordering: .releasing)
+    }
+
+    /// Applies the records past SQLite's newest event, empties the log and sets the next id.
+    private func replay(_ contents: [UInt8], into state: inout AppendState) throws {
+        let (writes, _) = PendingWrite.records(in: contents)
         let stored = try database.write { db in
             max(try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'")?.int ?? 0,
                 try db.scalar("SELECT max(id) FROM events")?.int ?? 0)
@@ -264,8 +277,6 @@ public final class HistoryWriter: Sendable {
         state.nextEventID = max(stored, writes.last?.event.id ?? 0) + 1
         state.lastLogged = state.nextEventID - 1
         pending.withLock { $0.appliedThrough = state.lastLogged }
-        state.opened = true
-        phase.store(Phase.open, ordering: .releasing)
     }
 
     // MARK: - Other writes
@@ -294,6 +305,17 @@ public final class HistoryWriter: Sendable {
             }
         }
         return try outcome.get()
+    }
+
+    /// Closes the log as a killed process leaves it: nothing more applied, the file kept for the next start,
+    /// its lock released. For crash simulations; a real stop calls `close()`.
+    public func abandon() {
+        appendState.withLock { state in
+            guard state.opened, !state.closed else { return }
+            log.close(removing: false)
+            state.closed = true
+            phase.store(Phase.closed, ordering: .releasing)
+        }
     }
 
     /// Runs `body` in a transaction of its own, outside the ordered section: for bulk rows that are no events

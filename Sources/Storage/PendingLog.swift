@@ -6,7 +6,8 @@ import Glibc
 /// the kernel and survives the process being killed (`kill -9`); the next start applies it to SQLite.
 ///
 /// Not thread-safe: `HistoryWriter` calls it under its append lock only. Owns its descriptor (STYLE.md
-/// rule 5): opened once, closed in exactly one place.
+/// rule 5): opened once, closed in exactly one place. The descriptor holds an exclusive `flock`, so a second
+/// process on the same database fails at start instead of writing events with the same ids.
 final class PendingLog {
     let path: String
     private var fd: CInt = -1
@@ -28,6 +29,16 @@ final class PendingLog {
         precondition(fd < 0, "pending log opened twice")
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.failure("open", errno) }
+        // One process per database: a second one would hand out the same event ids.
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            _ = Glibc.close(descriptor)
+            if code == EWOULDBLOCK {
+                throw DatabaseError(extendedCode: SQLITE_BUSY,
+                                    message: "another sockpit process is using this database (\(path) is locked)")
+            }
+            throw Self.failure("lock", code)
+        }
         fd = descriptor
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)

@@ -62,6 +62,7 @@ import Testing
             let first = try Fixture(scratch: scratch)
             _ = try await first.history.create(Self.socket("sk_old"), event: Self.event("sk_old", "create"))
             try first.writer.settle()
+            first.writer.abandon()
         }
         // What a process killed right after acknowledging three operations leaves: records past SQLite's newest
         // event id, then half of a record it was writing when it died.
@@ -131,6 +132,25 @@ import Testing
         #expect(largest <= HistoryWriter.truncateAfterBytes + 4_096, "largest log: \(largest) bytes")
         #expect(try fixture.database.read { try $0.scalar("SELECT count(*) FROM events") } == .integer(4_001))
         #expect(try await history.find(id: "sk_big")?.messagesSent == 4_000)
+    }
+
+    @Test("A second writer on the same database is refused while the first holds the log; after it closes, it opens")
+    func secondWriterIsRefusedWhileTheFirstHoldsTheLog() async throws {
+        let fixture = try Fixture(scratch: Scratch())
+        _ = try await fixture.history.create(Self.socket("sk_1"), event: Self.event("sk_1", "create"))
+        let other = try Database(path: fixture.scratch.path(), logger: .quiet)
+        defer { try? other.close() }
+        let second = HistoryWriter(database: other, logger: .quiet)
+        #expect {
+            try second.settle()
+        } throws: { error in
+            "\(error)".contains("another sockpit process is using this database")
+        }
+        try fixture.writer.close()
+        try second.settle()
+        let next = try await SQLiteHistory(writer: second).create(Self.socket("sk_2"), event: Self.event("sk_2", "create"))
+        #expect(next.id == 2)
+        try second.close()
     }
 
     @Test("A clean close applies everything and removes the log")

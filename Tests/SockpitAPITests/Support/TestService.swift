@@ -3,7 +3,7 @@ import FoundationNetworking
 import HTTPServer
 import Logging
 import SockpitAPI
-import SockpitCore
+@testable import SockpitCore
 import Storage
 
 /// A real Sockpit server on 127.0.0.1, port 0, over a real SQLite file, wired exactly as `sockpit serve`
@@ -93,6 +93,8 @@ final class TestService: Sendable {
     func simulateCrash() async throws {
         session.invalidateAndCancel()
         await transport.shutdown(gracePeriod: .seconds(5))
+        // As a killed process: the pending log stays unapplied and its lock goes with the process.
+        runtime.history.writer.abandon()
         try runtime.database.close()
     }
 
