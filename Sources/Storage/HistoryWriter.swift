@@ -189,8 +189,13 @@ public final class HistoryWriter: Sendable {
     }
 
     /// One transaction for the batch: each socket row once (inserted or updated to its newest state), then
-    /// every event with its id. A batch that fails is applied again write by write, and a write that still
-    /// fails is dropped with an error in the log: one bad record must not hold every later one back.
+    /// every event with its id.
+    ///
+    /// A batch that SQLite refuses for its content (a constraint) is applied again write by write, and a write
+    /// it still refuses is dropped with an error in the log: one bad record must not hold every later one back.
+    /// (A write already in SQLite, re-applied after a partial failure, is refused the same way: no duplicate.)
+    /// Any other failure (busy, I/O, disk full) is thrown: the batch stays pending and is tried again, and the
+    /// log keeps it until it is in.
     private func apply(_ batch: [PendingWrite]) throws {
         let started = ContinuousClock.now
         defer { busyNanoseconds.add((ContinuousClock.now - started).wholeNanoseconds, ordering: .relaxed) }
@@ -198,17 +203,20 @@ public final class HistoryWriter: Sendable {
             try database.write { db in try Self.apply(batch, to: db) }
             commits.add(1, ordering: .relaxed)
             return
-        } catch where batch.count == 1 {
-            throw error
-        } catch {
-            logger.error("a batch of pending history failed; applying it write by write",
+        } catch let error as DatabaseError where error.isConstraintViolation {
+            guard batch.count > 1 else {
+                logger.error("dropped a history write SQLite refused", metadata: [
+                    "db.error": "\(error)", "event.id": "\(batch[0].event.id)", "socket.id": "\(batch[0].socket.id)"])
+                return
+            }
+            logger.error("a batch of pending history was refused; applying it write by write",
                          metadata: ["db.error": "\(error)", "history.batch": "\(batch.count)"])
         }
         for write in batch {
             do {
                 try database.write { db in try Self.apply([write], to: db) }
                 commits.add(1, ordering: .relaxed)
-            } catch {
+            } catch let error as DatabaseError where error.isConstraintViolation {
                 logger.error("dropped a history write SQLite refused",
                              metadata: ["db.error": "\(error)", "event.id": "\(write.event.id)", "socket.id": "\(write.socket.id)"])
             }

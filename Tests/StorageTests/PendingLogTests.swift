@@ -153,6 +153,24 @@ import Testing
         try second.close()
     }
 
+    @Test("A write SQLite refuses (a constraint) is dropped alone; the writes around it are applied")
+    func refusedWriteIsDroppedAlone() async throws {
+        let fixture = try Fixture(scratch: Scratch())
+        let history = fixture.history
+        _ = try await history.create(Self.socket("sk_ok"), event: Self.event("sk_ok", "create"))
+        // An event of a socket that was never created: the foreign key refuses it.
+        let refused = try fixture.writer.append(PendingWrite(kind: .counters, socket: Self.socket("sk_ghost"),
+                                                             event: Self.event("sk_ghost", "send")))
+        let after = try await history.record(Self.socket("sk_ok", state: "closed"), previous: nil, event: Self.event("sk_ok", "close"))
+        let ids = try fixture.database.read { db in try db.query("SELECT id FROM events ORDER BY id").compactMap { $0["id"].int } }
+        #expect(ids == [1, after.id])
+        #expect(refused.id == 2 && after.id == 3)
+        #expect(try await history.find(id: "sk_ok")?.state == "closed")
+        // Nothing is left pending behind it.
+        let next = try await history.record(Self.socket("sk_ok", state: "closed"), previous: nil, event: Self.event("sk_ok", "close"))
+        #expect(try fixture.database.read { try $0.scalar("SELECT max(id) FROM events") } == .integer(next.id))
+    }
+
     @Test("A clean close applies everything and removes the log")
     func closeAppliesAndRemovesTheLog() async throws {
         let fixture = try Fixture(scratch: Scratch())
