@@ -8,7 +8,9 @@ import Synchronization
 ///
 /// Handlers are async; libmicrohttpd's threads never wait for them. When a request is complete the
 /// connection is suspended, a task runs the handler, stores the response and resumes the connection, and
-/// the next access-handler call queues it. Register every route, then `start()`; stop with `shutdown`.
+/// the next access-handler call queues it. A route marked `runInline` starts its handler on the daemon thread
+/// instead: answered at once when it does not suspend, suspended and resumed as above when it does.
+/// Register every route, then `start()`; stop with `shutdown`.
 public final class MicroHTTPDTransport: ServerTransport, Sendable {
     private let core: TransportCore
 
