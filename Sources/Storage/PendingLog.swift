@@ -22,8 +22,6 @@ final class PendingLog {
         if fd >= 0 { _ = Glibc.close(fd) }
     }
 
-    var isOpen: Bool { fd >= 0 }
-
     /// Opens (creating) the file and returns what it holds.
     func open() throws -> [UInt8] {
         precondition(fd < 0, "pending log opened twice")
@@ -39,16 +37,20 @@ final class PendingLog {
             }
             throw Self.failure("lock", code)
         }
-        fd = descriptor
         var contents: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress, $0.count, off_t(contents.count)) }
+            let count = chunk.withUnsafeMutableBytes { Glibc.pread(descriptor, $0.baseAddress, $0.count, off_t(contents.count)) }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw Self.failure("read", errno) }
+            guard count >= 0 else {
+                let code = errno
+                _ = Glibc.close(descriptor)  // not opened, so a later try starts afresh
+                throw Self.failure("read", code)
+            }
             if count == 0 { break }
             contents += chunk[..<count]
         }
+        fd = descriptor
         size = contents.count
         return contents
     }
