@@ -43,6 +43,14 @@ public final class MicroHTTPDTransport: ServerTransport, Sendable {
         try core.registerFastPath(method: method, path: path, handler: handler)
     }
 
+    /// Gives a registered operation a direct path: an async answer tried in the operation's task before its
+    /// handler, for hot operations that need not pay for the generic request and response conversion. When it
+    /// answers nil the handler answers the same request (validation, errors and anything unusual keep their one
+    /// implementation there).
+    public func registerDirectPath(method: HTTPRequest.Method, path: String, _ handler: @escaping DirectPathHandler) throws {
+        try core.registerDirectPath(method: method, path: path, handler: handler)
+    }
+
     /// Starts a registered operation's handler on the daemon thread that read the request: a handler that
     /// does not suspend is answered before that thread moves on, with no suspend/resume and no thread hand-off
     /// (see `HandlerExecutor`). Only for operations whose work is small and bounded: while it runs, the other
@@ -120,6 +128,11 @@ final class TransportCore: @unchecked Sendable {
     func registerFastPath(method: HTTPRequest.Method, path: String, handler: @escaping FastPathHandler) throws {
         guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
         try router.addFastPath(method: method, template: path, handler: handler)
+    }
+
+    func registerDirectPath(method: HTTPRequest.Method, path: String, handler: @escaping DirectPathHandler) throws {
+        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
+        try router.addDirectPath(method: method, template: path, handler: handler)
     }
 
     func markInline(method: HTTPRequest.Method, path: String) throws {

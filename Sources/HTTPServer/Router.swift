@@ -25,6 +25,8 @@ struct Router: Sendable {
         let handler: RouteHandler
         /// Answers on the daemon thread when it can (returns nil to let `handler` answer).
         var fastPath: FastPathHandler?
+        /// Tried first in the handler's task (returns nil to let `handler` answer).
+        var directPath: DirectPathHandler?
         /// The handler starts on the daemon thread (`HandlerExecutor`): for bounded work that rarely waits.
         var runsInline = false
     }
@@ -52,6 +54,13 @@ struct Router: Sendable {
         let index = try registered(method: method, template: template)
         guard routes[index].fastPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
         routes[index].fastPath = handler
+    }
+
+    /// Gives an already registered route a direct path, tried in its task before the handler.
+    mutating func addDirectPath(method: HTTPRequest.Method, template: String, handler: @escaping DirectPathHandler) throws {
+        let index = try registered(method: method, template: template)
+        guard routes[index].directPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
+        routes[index].directPath = handler
     }
 
     /// Makes an already registered route start its handler on the daemon thread.
@@ -182,13 +191,15 @@ public struct ImmediateResponse: Sendable {
 /// A synchronous handler: runs on a libmicrohttpd thread, so it must never block or wait.
 public typealias ImmediateHandler = @Sendable () -> ImmediateResponse
 
-/// What a fast path sees of a request: its path parameters, query string and headers.
+/// What a fast or direct path sees of a request: its path parameters, query string, headers and body.
 public struct FastPathRequest: Sendable {
     /// Path parameters by name, still percent-encoded.
     public let parameters: [String: Substring]
     /// The query string, if any (without `?`).
     public let query: String?
     let headers: [(String, String)]
+    /// The request body (empty for a fast path: it answers bodiless reads).
+    public var body: [UInt8] = []
 
     /// The first value of a header, by lowercase name.
     public func header(_ lowercaseName: String) -> String? { firstHeader(lowercaseName, in: headers) }
@@ -197,6 +208,11 @@ public struct FastPathRequest: Sendable {
 /// A synchronous answer for a routed operation, tried before its async handler on the daemon thread: it returns
 /// a response when it can give one at once (e.g. from memory), nil to let the handler answer. Never blocks.
 public typealias FastPathHandler = @Sendable (FastPathRequest) -> ImmediateResponse?
+
+/// An async answer for a routed operation, tried first in the operation's task (so it may wait): it returns a
+/// response for the requests it takes, nil for any other, which the operation's handler then answers as usual.
+/// Returning nil must leave nothing changed: the handler runs the same request again.
+public typealias DirectPathHandler = @Sendable (FastPathRequest) async -> ImmediateResponse?
 
 /// Errors raised by the transport itself (not by handlers).
 public enum HTTPServerError: Error, CustomStringConvertible, Sendable {

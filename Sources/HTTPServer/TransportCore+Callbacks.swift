@@ -140,27 +140,17 @@ extension TransportCore {
                 runningHandlers.subtract(1, ordering: .relaxed)
                 return queue(PreparedResponse(status: response.status, headers: response.headers, body: .bytes(response.body)), for: context)
             }
-            var fields = HTTPFields()
-            var authority: String?
-            for (name, value) in context.headers {
-                guard let fieldName = HTTPField.Name(name) else { continue }
-                fields.append(HTTPField(name: fieldName, value: value))
-                if fieldName.canonicalName == "host" { authority = value }
-            }
-            let request = HTTPRequest(
-                method: route.method, scheme: nil, authority: authority, path: context.target, headerFields: fields)
-            let body = context.body.isEmpty ? nil : HTTPBody(context.body)
+            let call = Call(route: route, parameters: parameters, headers: context.headers, target: context.target,
+                            query: context.query, body: context.body)
             context.body = []
-            let metadata = ServerRequestMetadata(pathParameters: parameters)
-            let handler = route.handler
             guard route.runsInline else {
                 context.shared.withLock { $0.suspended = true }
                 MHD_suspend_connection(context.connection.pointer)
-                Task { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
+                Task { await self.run(call, context: context) }
                 return .YES
             }
             context.shared.withLock { $0.inline = true }
-            HandlerExecutor.shared.start { await self.run(handler, request: request, body: body, metadata: metadata, context: context) }
+            HandlerExecutor.shared.start { await self.run(call, context: context) }
             // The handler ran here until it finished or first suspended. Finished: answer now, no suspension.
             // Suspended: suspend the connection under the lock that `complete` takes, so its resume comes after.
             let response = context.shared.withLock { state -> PreparedResponse? in
@@ -178,20 +168,47 @@ extension TransportCore {
         }
     }
 
-    /// Runs a handler off the daemon's threads, then hands its response back and resumes the connection.
-    private func run(
-        _ handler: RouteHandler, request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata,
-        context: RequestContext
-    ) async {
+    /// What a routed request's task needs, taken from the context on the daemon thread.
+    struct Call: Sendable {
+        let route: Router.Route
+        let parameters: [String: Substring]
+        let headers: [(String, String)]
+        let target: String
+        let query: String?
+        let body: [UInt8]
+    }
+
+    /// Runs a request's work (its direct path when it answers, else its handler), then hands the response back
+    /// and resumes the connection if it was suspended.
+    private func run(_ call: Call, context: RequestContext) async {
         defer { runningHandlers.subtract(1, ordering: .relaxed) }
         let prepared: PreparedResponse
-        do {
-            let (response, responseBody) = try await handler(request, body, metadata)
-            prepared = try await Self.prepare(response, body: responseBody)
-        } catch {
-            logger.error("handler failed", metadata: ["http.method": "\(context.method)", "http.path": "\(context.path)", "error": "\(error)"])
-            prepared = TransportProblem.handlerFailed.response
+        if let direct = call.route.directPath,
+           let answer = await direct(FastPathRequest(parameters: call.parameters, query: call.query, headers: call.headers, body: call.body)) {
+            prepared = PreparedResponse(status: answer.status, headers: answer.headers, body: .bytes(answer.body))
+        } else {
+            prepared = await handle(call, context: context)
         }
         if context.complete(with: prepared) { MHD_resume_connection(context.connection.pointer) }
+    }
+
+    /// The operation's handler, through the OpenAPI runtime's request and response types.
+    private func handle(_ call: Call, context: RequestContext) async -> PreparedResponse {
+        var fields = HTTPFields()
+        var authority: String?
+        for (name, value) in call.headers {
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+            if fieldName.canonicalName == "host" { authority = value }
+        }
+        let request = HTTPRequest(method: call.route.method, scheme: nil, authority: authority, path: call.target, headerFields: fields)
+        do {
+            let (response, responseBody) = try await call.route.handler(
+                request, call.body.isEmpty ? nil : HTTPBody(call.body), ServerRequestMetadata(pathParameters: call.parameters))
+            return try await Self.prepare(response, body: responseBody)
+        } catch {
+            logger.error("handler failed", metadata: ["http.method": "\(context.method)", "http.path": "\(context.path)", "error": "\(error)"])
+            return TransportProblem.handlerFailed.response
+        }
     }
 }

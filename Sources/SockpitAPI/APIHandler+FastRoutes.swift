@@ -14,12 +14,24 @@ public struct FastRoute: Sendable {
         public var query: String?
         /// The `Authorization` header, if any.
         public var authorization: String?
+        /// The `Content-Type` header, if any.
+        public var contentType: String?
+        /// The `Accept` header, if any.
+        public var accept: String?
+        /// The request body (direct routes).
+        public var body: [UInt8]
 
         /// Creates a request view.
-        public init(parameters: [String: Substring], query: String?, authorization: String?) {
+        public init(
+            parameters: [String: Substring], query: String?, authorization: String?, contentType: String? = nil,
+            accept: String? = nil, body: [UInt8] = []
+        ) {
             self.parameters = parameters
             self.query = query
             self.authorization = authorization
+            self.contentType = contentType
+            self.accept = accept
+            self.body = body
         }
     }
 

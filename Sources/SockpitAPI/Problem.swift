@@ -26,13 +26,22 @@ struct APIProblem: Error, Sendable {
 
     /// The response for this problem, about the request at `path`.
     func response(instance path: String) -> (HTTPResponse, HTTPBody?) {
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(document(instance: path)))
+    }
+
+    /// The same response as status, header pairs and body bytes (for the answers given outside the runtime).
+    func rendered(instance path: String) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
+        let fields = headers.map { ($0.name.rawName, $0.value) } + [("Content-Type", "application/problem+json")]
+        return (status.code, fields, Array(document(instance: path)))
+    }
+
+    private func document(instance path: String) -> Data {
         let document = Components.Schemas.Problem(
             _type: Self.typeBase + kind, title: title, status: status.code, detail: detail,
             instance: path, field: field, errno: errno, state: state)
-        var fields = headers
-        fields[.contentType] = "application/problem+json"
-        let data = (try? Self.encoder.encode(document)) ?? Data()
-        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(data))
+        return (try? Self.encoder.encode(document)) ?? Data()
     }
 
     static func badRequest(_ detail: String, field: String? = nil) -> Self {

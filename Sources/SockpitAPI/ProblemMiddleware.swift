@@ -48,8 +48,7 @@ public struct ProblemMiddleware: ServerMiddleware {
             logger.error("operation failed", metadata: ["api.operation": "\(operationID)", "error": "\(error)"])
             return .internalError
         }
-        if let problem = serverError.underlyingError as? APIProblem { return problem }
-        if let convertible = serverError.underlyingError as? any APIProblemConvertible { return convertible.apiProblem }
+        if let problem = Self.known(serverError.underlyingError) { return problem }
         if let decoding = serverError.underlyingError as? DecodingError { return Self.problem(for: decoding) }
         switch serverError.httpStatus.code {
         case 415:
@@ -66,6 +65,21 @@ public struct ProblemMiddleware: ServerMiddleware {
             ])
             return .internalError
         }
+    }
+
+    /// The problem for an error an operation's handler threw itself (a direct route calls the handler with no
+    /// runtime in between, so its errors come unwrapped): domain errors their own, anything else a logged 500.
+    func problem(forHandlerError error: any Error, operationID: String) -> APIProblem {
+        if let problem = Self.known(error) { return problem }
+        logger.error("operation failed", metadata: ["api.operation": "\(operationID)", "error": "\(error)"])
+        return .internalError
+    }
+
+    /// The problem an API or domain error stands for, nil for any other error.
+    private static func known(_ error: any Error) -> APIProblem? {
+        if let problem = error as? APIProblem { return problem }
+        if let convertible = error as? any APIProblemConvertible { return convertible.apiProblem }
+        return nil
     }
 
     /// Names the failing field (as a JSON path) and the reason.

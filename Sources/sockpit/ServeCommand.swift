@@ -186,6 +186,14 @@ struct ServeCommand: AsyncParsableCommand {
                     .map { ImmediateResponse(status: $0.status, headers: [("Content-Type", $0.contentType)], body: $0.body) }
             }
         }
+        for route in handler.directRoutes(token: settings.token) {
+            try transport.registerDirectPath(method: route.method, path: route.path) { request in
+                await route.answer(.init(
+                    parameters: request.parameters, query: request.query, authorization: request.header("authorization"),
+                    contentType: request.header("content-type"), accept: request.header("accept"), body: request.body))
+                    .map { ImmediateResponse(status: $0.status, headers: $0.headers, body: $0.body) }
+            }
+        }
 
         let service = HTTPService(transport: transport, runtime: runtime, grace: settings.grace, logger: logger)
         let group = ServiceGroup(configuration: .init(

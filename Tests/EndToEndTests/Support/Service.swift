@@ -137,6 +137,14 @@ final class Service: Sendable {
                         .map { ImmediateResponse(status: $0.status, headers: [("Content-Type", $0.contentType)], body: $0.body) }
                 }
             }
+            for route in handler.directRoutes(token: options.token) {
+                try transport.registerDirectPath(method: route.method, path: route.path) { request in
+                    await route.answer(.init(
+                        parameters: request.parameters, query: request.query, authorization: request.header("authorization"),
+                        contentType: request.header("content-type"), accept: request.header("accept"), body: request.body))
+                        .map { ImmediateResponse(status: $0.status, headers: $0.headers, body: $0.body) }
+                }
+            }
             try transport.start()
         } catch {
             await runtime.shutdown()
@@ -156,9 +164,10 @@ final class Service: Sendable {
     }
 
     /// Sends one request and reads the whole response. `json` is serialized with `JSONSerialization` and sent
-    /// as `application/json`; the service's token is sent when it has one, unless `authorized` is false.
-    func request(_ method: String, _ path: String, json: Any? = nil, session: URLSession? = nil,
-                 authorized: Bool = true) async throws -> Response {
+    /// as `application/json`; `raw` is sent as it is, with `contentType` when given. The service's token is sent
+    /// when it has one, unless `authorized` is false.
+    func request(_ method: String, _ path: String, json: Any? = nil, raw: String? = nil, contentType: String? = nil,
+                 session: URLSession? = nil, authorized: Bool = true) async throws -> Response {
         guard let url = URL(string: baseURL + path) else { throw ServiceError.badPath(path) }
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -166,6 +175,8 @@ final class Service: Sendable {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
+        if let raw { request.httpBody = Data(raw.utf8) }
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         if let token, authorized { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await (session ?? self.session).data(for: request)
         guard let http = response as? HTTPURLResponse else { throw ServiceError.notHTTP }
