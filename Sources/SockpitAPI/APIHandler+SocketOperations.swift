@@ -100,7 +100,7 @@ extension APIHandler {
 
     /// Stored/domain address JSON to the API schema.
     static func address(_ json: JSONText) throws -> Components.Schemas.Address {
-        try JSONDecoder().decode(Components.Schemas.Address.self, from: Data(json.rendered.utf8))
+        try address(json.rendered)
     }
 
     static func timeout(_ ms: Int?, default value: Int, field: String) throws -> Duration {
