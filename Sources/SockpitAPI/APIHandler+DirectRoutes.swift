@@ -115,7 +115,7 @@ extension APIHandler {
         guard request.query?.isEmpty ?? true, authorized(request.authorization, token: token),
               request.accept.map({ ["*/*", "application/json"].contains($0) }) ?? true else { return nil }
         guard path.contains("{id}") else { return "" }
-        guard let id = request.parameters["id"], !id.isEmpty, !id.contains("%") else { return nil }
+        guard let id = request.parameters["id"], !id.isEmpty, !id.utf8.contains(UInt8(ascii: "%")) else { return nil }
         return String(id)
     }
 

@@ -54,7 +54,7 @@ extension APIHandler {
         let runtime = runtime
         return [
             FastRoute(method: .get, path: "/v1/sockets/{id}") { request in
-                guard request.query?.isEmpty ?? true, let id = request.parameters["id"], !id.contains("%"),
+                guard request.query?.isEmpty ?? true, let id = request.parameters["id"], !id.utf8.contains(UInt8(ascii: "%")),
                       Self.authorized(request.authorization, token: token) else { return nil }
                 let body = runtime.sockets.openRepresentation(id: String(id)) { record in
                     Array(try Self.responseEncoder.encode(Self.socket(record)))
