@@ -93,7 +93,7 @@ final class TransportCore: @unchecked Sendable {
     let stopping = Atomic<Bool>(false)
     let runningHandlers = Atomic<Int>(0)
     /// Every request between its first access-handler call and its completion notification.
-    let requests = Mutex<[ObjectIdentifier: RequestContext]>([:])
+    let requests = RequestRegistry()
     private(set) var boundPort = 0
 
     /// libmicrohttpd's logger record, read by its threads for the daemon's whole life (freed in deinit).
@@ -169,16 +169,16 @@ final class TransportCore: @unchecked Sendable {
         let deadline = clock.now.advanced(by: gracePeriod)
         whenStopping()
         let streamDeadline = clock.now.advanced(by: min(gracePeriod, .seconds(1)))
-        while clock.now < streamDeadline, requests.withLock({ $0.values.contains { $0.shared.withLock { $0.stream != nil } } }) {
+        while clock.now < streamDeadline, requests.all.contains(where: { $0.shared.withLock { $0.stream != nil } }) {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        for stream in requests.withLock({ $0.values.compactMap { $0.shared.withLock { $0.stream } } }) {
+        for stream in requests.all.compactMap({ $0.shared.withLock { $0.stream } }) {
             stream.finish()
         }
         while runningHandlers.load(ordering: .acquiring) > 0, clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
-        let unfinished = requests.withLock { Array($0.values) }
+        let unfinished = requests.all
         for context in unfinished where context.complete(with: TransportProblem.shuttingDown.response) {
             logger.warning("request cancelled by shutdown", metadata: ["http.method": "\(context.method)", "http.path": "\(context.path)"])
             MHD_resume_connection(context.connection.pointer)
@@ -186,11 +186,11 @@ final class TransportCore: @unchecked Sendable {
         // libmicrohttpd aborts if stopped with a suspended connection: let resumed ones finish first, and
         // answer any request that was suspended after the pass above.
         let drainDeadline = clock.now.advanced(by: .seconds(2))
-        while !requests.withLock({ $0.isEmpty }), clock.now < drainDeadline {
-            for context in requests.withLock({ Array($0.values) }) where context.complete(with: TransportProblem.shuttingDown.response) {
+        while !requests.isEmpty, clock.now < drainDeadline {
+            for context in requests.all where context.complete(with: TransportProblem.shuttingDown.response) {
                 MHD_resume_connection(context.connection.pointer)
             }
-            for stream in requests.withLock({ $0.values.compactMap { $0.shared.withLock { $0.stream } } }) { stream.finish() }
+            for stream in requests.all.compactMap({ $0.shared.withLock { $0.stream } }) { stream.finish() }
             try? await Task.sleep(for: .milliseconds(5))
         }
         if let handle = daemon.withLock({ state in defer { state = nil }; return state }) {

@@ -31,7 +31,7 @@ extension TransportCore {
     /// The completion notification (daemon thread): forget the request, report it to the observer, and write
     /// its access-log line.
     func completed(_ context: RequestContext, termination: MHD_RequestTerminationCode) {
-        requests.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(context)) }
+        requests.remove(context)
         let logs = logger.logLevel <= .info && (context.phase != .receiving || context.status != 0)
         guard logs || configuration.onRequestCompleted != nil else { return }
         let elapsed = ContinuousClock.now - context.started

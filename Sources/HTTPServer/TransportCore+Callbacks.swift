@@ -53,7 +53,7 @@ extension TransportCore {
             let context = RequestContext(
                 connection: ConnectionHandle(pointer: connection), method: String(cString: method), path: String(cString: url))
             slot.pointee = Unmanaged.passRetained(context).toOpaque()
-            requests.withLock { $0[ObjectIdentifier(context)] = context }
+            requests.insert(context)
             _ = withUnsafeMutablePointer(to: &context.headers) { MHD_get_connection_values(connection, .HEADER_KIND, headerIterator, $0) }
             var parts: [String] = []
             _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
