@@ -1,6 +1,7 @@
 public import HTTPTypes
 import FoundationEssentials
 import SockpitCore
+import Synchronization
 
 /// An operation's direct route: the same handler method, called with the generated request type decoded by
 /// the generated `Decodable` conformance, without the OpenAPI runtime's generic machinery in between.
@@ -39,11 +40,11 @@ extension APIHandler {
             _ method: HTTPRequest.Method, _ path: String, _ operationID: String, _ body: Body.Type,
             _ run: @escaping @Sendable (APIHandler, String, Body) async throws -> DirectRoute.Answer
         ) -> DirectRoute {
-            DirectRoute(method: method, path: path) { request in
+            let decoded = DecodedBodies<Body>()
+            return DirectRoute(method: method, path: path) { request in
                 guard let id = Self.plainID(request, path: path, token: token), Self.isJSON(request.contentType),
-                      IntegerLiterals.firstNonInteger(in: request.body) == nil,
-                      let decoded = try? Self.requestDecoder.decode(Body.self, from: Data(request.body)) else { return nil }
-                return await Self.answer(problems, operationID, path: path, id: id) { try await run(handler, id, decoded) }
+                      let body = decoded.body(request.body) else { return nil }
+                return await Self.answer(problems, operationID, path: path, id: id) { try await run(handler, id, body) }
             }
         }
 
@@ -148,6 +149,36 @@ extension APIHandler {
 
     /// Request bodies of the direct routes (none of them holds a date).
     static let requestDecoder = JSONDecoder()
+}
+
+/// The request bodies one direct route decoded lately, by their bytes.
+///
+/// Why: decoding a small request body with `JSONDecoder` through the generated `Decodable` conformance was the
+/// largest item left in a socket lifecycle (~11 % of its CPU), and clients repeat the same bodies: a create
+/// with the same family and type, a connect to the same peer, a receive or accept with the same limits, a
+/// poll. Decoding is a pure function of the bytes, so an identical body reuses the value. Bounded: bodies of at
+/// most 512 bytes, at most 256 of them per route (the table is emptied when full). A body that fails the
+/// integer-literal check or decoding is not kept: it goes to the generated server every time.
+final class DecodedBodies<Body: Decodable & Sendable>: Sendable {
+    private let recent = Mutex<[[UInt8]: Body]>([:])
+
+    /// The decoded body, or nil when it is not for the direct route.
+    func body(_ bytes: [UInt8]) -> Body? {
+        let keep = bytes.count <= 512
+        if keep, let known = recent.withLock({ $0[bytes] }) { return known }
+        guard IntegerLiterals.firstNonInteger(in: bytes) == nil,
+              let body = try? APIHandler.requestDecoder.decode(Body.self, from: Data(bytes)) else { return nil }
+        if keep {
+            recent.withLock { recent in
+                if recent.count >= 256 { recent.removeAll(keepingCapacity: true) }
+                recent[bytes] = body
+            }
+        }
+        return body
+    }
+
+    /// How many bodies are kept now.
+    var count: Int { recent.withLock { $0.count } }
 }
 
 /// A handler answered with an output its direct route does not render (none does today).
