@@ -6,7 +6,8 @@
 --   close (DELETE /v1/sockets/{id})        -> 204: one lifecycle completed
 -- and done() prints the totals as "lifecycle KEY VALUE" lines that the shell script parses.
 --
--- Usage: wrk -tN -cN -s bench/lifecycle.lua http://127.0.0.1:PORT -- ECHO_PORT
+-- Usage: wrk -tN -cN -s bench/lifecycle.lua http://127.0.0.1:PORT -- ECHO_PORT [unique]
+--   unique: every send carries a different 64-byte payload (by default all sends carry the same one)
 --
 -- wrk's request() and response() callbacks are not told which connection they serve, and each wrk thread
 -- has one Lua state for all of its connections. So the lifecycle state lives in the thread's Lua state and
@@ -39,6 +40,8 @@ local JSON = { ["Content-Type"] = "application/json" }
 local PAYLOAD = string.rep("0123456789abcdef", 4) -- 64 bytes, nothing to escape
 
 local create_request, connect_body, send_body, receive_body
+local unique = false -- "unique" as the second argument: every send carries a different payload
+local sends = 0
 local step = "create" -- the step whose request goes out next
 local in_flight = nil -- the step whose response is awaited
 local sent_at = 0
@@ -65,6 +68,7 @@ function init(args)
     create_request = wrk.format("POST", "/v1/sockets", JSON, '{"family":"inet","type":"stream"}')
     connect_body = string.format('{"address":{"host":"127.0.0.1","port":%d},"timeout_ms":1000}', port)
     send_body = '{"data":"' .. PAYLOAD .. '","encoding":"utf8"}'
+    unique = args[2] == "unique"
     receive_body = '{"max_bytes":64,"timeout_ms":1000}'
 end
 
@@ -83,7 +87,15 @@ function request()
     if step == "create" then return create_request end
     local path = "/v1/sockets/" .. id
     if step == "connect" then return wrk.format("POST", path .. "/connect", JSON, connect_body) end
-    if step == "send" then return wrk.format("POST", path .. "/send", JSON, send_body) end
+    if step == "send" then
+        if unique then
+            -- 16 hex digits of this thread's send count, then 48 bytes: no two sends of a thread share a body.
+            sends = sends + 1
+            PAYLOAD = string.format("%016x", sends) .. string.rep("0123456789abcdef", 3)
+            send_body = '{"data":"' .. PAYLOAD .. '","encoding":"utf8"}'
+        end
+        return wrk.format("POST", path .. "/send", JSON, send_body)
+    end
     if step == "receive" then return wrk.format("POST", path .. "/receive", JSON, receive_body) end
     return wrk.format("DELETE", path)
 end

@@ -24,6 +24,8 @@
 #   BENCH_TARGET_LIFECYCLES=2000 lifecycles/s required
 #   BENCH_TARGET_READ=0.5      required ratio GET open socket / baseline req/s
 #   BENCH_TARGET_MEM_MB=10     most resident MB that 1,000 open sockets may add
+#   BENCH_UNIQUE_PAYLOADS=0    1: every send carries a different payload (no two send bodies alike, so the
+#                              direct routes' table of decoded bodies never serves a send; see bench/README.md)
 #   BENCH_STRICT=0             1: exit 3 when a target is missed
 #   BENCH_KEEP_TMP=            non-empty: keep the temp dir (wrk reports, server logs)
 # Exit status: 0 measured (targets met or not, unless BENCH_STRICT=1); 1 setup failure, or errors during the
@@ -43,6 +45,7 @@ TARGET_LIFECYCLES=${BENCH_TARGET_LIFECYCLES:-2000}
 TARGET_READ=${BENCH_TARGET_READ:-0.5}
 TARGET_MEM_MB=${BENCH_TARGET_MEM_MB:-10}
 STRICT=${BENCH_STRICT:-0}
+UNIQUE=${BENCH_UNIQUE_PAYLOADS:-0}
 
 BENCH_NAME=sockets_lifecycle
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -183,7 +186,10 @@ run_wrk() {
     args=(-t"${W_THREADS[$key]}" -c"${W_CONNS[$key]}" -d"$duration" --timeout 5s --latency)
     [[ ${W_LUA[$key]} == 1 ]] && args+=(-s "$LUA_SCRIPT")
     args+=("http://127.0.0.1:${PORT[${W_SERVER[$key]}]}${W_PATH[$key]}")
-    [[ ${W_LUA[$key]} == 1 ]] && args+=(-- "$ECHO_PORT")
+    if [[ ${W_LUA[$key]} == 1 ]]; then
+        args+=(-- "$ECHO_PORT")
+        [[ $UNIQUE != 1 ]] || args+=(unique)
+    fi
     timeout --kill-after=5 $((secs + 30)) wrk "${args[@]}" >"$out" 2>&1 \
         || { cat "$out" >&2; die "wrk ${W_LABEL[$key]} failed"; }
 }
@@ -261,6 +267,7 @@ run_rounds() {
 # ------------------------------------------------------------------------------ 1. lifecycles per second
 echo
 echo "== 1. Full lifecycles: create, connect 127.0.0.1:$ECHO_PORT, send 64 B, receive (64 B, timeout_ms 1000), close"
+[[ $UNIQUE != 1 ]] || echo "   BENCH_UNIQUE_PAYLOADS=1: every send carries a different 64-byte payload"
 echo "   sockpit: wrk -t$WORKERS -c$WORKERS -d$DURATION -s bench/lifecycle.lua (one keep-alive connection per" \
      "worker); baseline: the same wrk threads and connections on GET /v1/health; $ROUNDS rounds, alternating"
 echo "   (srv µs: server CPU per lifecycle for sockpit, per request for the baseline; non2xx/bad: wrk's" \

@@ -114,7 +114,7 @@ extension APIHandler {
     /// authorized, an `Accept` that JSON satisfies, and an id that needs no percent-decoding.
     static func plainID(_ request: FastRoute.Request, path: String, token: [UInt8]?) -> String? {
         guard request.query?.isEmpty ?? true, authorized(request.authorization, token: token),
-              request.accept.map({ ["*/*", "application/json"].contains($0) }) ?? true else { return nil }
+              request.accept.map({ $0 == "*/*" || $0 == "application/json" }) ?? true else { return nil }
         guard path.contains("{id}") else { return "" }
         guard let id = request.parameters["id"], !id.isEmpty, !id.utf8.contains(UInt8(ascii: "%")) else { return nil }
         return String(id)
