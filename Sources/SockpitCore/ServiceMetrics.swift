@@ -13,7 +13,14 @@ public final class ServiceMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let operations = Mutex<[String: CoreMetrics.Counter]>([:])
     private let probeTimers = Mutex<[String: CoreMetrics.Timer]>([:])
-    private let httpTimers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let httpTimers = Mutex<[TimerKey: CoreMetrics.Timer]>([:])
+
+    /// A request timer's dimensions, as a key (no string is built per request to find the timer).
+    private struct TimerKey: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
     private let socketGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
     private let bytesSent: CoreMetrics.Counter
     private let bytesReceived: CoreMetrics.Counter
@@ -100,7 +107,7 @@ public final class ServiceMetrics: Sendable {
 
     /// Times one finished HTTP request; `route` is the path template (or "unmatched").
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let key = route + " " + method + " " + String(status)
+        let key = TimerKey(route: route, method: method, status: status)
         let timer = httpTimers.withLock { timers in
             if let timer = timers[key] { return timer }
             let timer = CoreMetrics.Timer(

@@ -33,11 +33,11 @@ struct LogfmtHandler: LogHandler {
         } else {
             merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         }
-        for key in merged.keys.sorted() {
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line.append(UInt8(ascii: " "))
             line.append(contentsOf: key.utf8)
             line.append(UInt8(ascii: "="))
-            switch merged[key]! {
+            switch value {
             case .string(let text): Self.appendValue(text, to: &line)
             case let other: Self.appendValue("\(other)", to: &line)
             }
