@@ -179,10 +179,16 @@ enum ProbePeer {
     }
 
     /// `count` consecutive TCP ports bound on `host` (not listening yet), for range forms like "P-P+2".
+    /// The first tries start from the kernel's choice; later ones from random bases, because after a suite's
+    /// worth of loopback connections the kernel can keep offering ports whose neighbours sit in TIME_WAIT.
     static func consecutiveTCPPorts(host: String, count: Int) throws -> [PeerSocket] {
-        for _ in 0..<50 {
+        for attempt in 0..<200 {
             let first = try PeerSocket(host: host, type: Int32(SOCK_STREAM.rawValue))
-            try first.bind(host: host)
+            if attempt < 10 {
+                try first.bind(host: host)
+            } else {
+                guard (try? first.bind(host: host, port: UInt16.random(in: 20_000...60_000))) != nil else { continue }
+            }
             let base = try first.port()
             guard Int(base) + count - 1 <= 65535 else { continue }
             var sockets = [first]
