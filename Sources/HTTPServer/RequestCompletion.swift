@@ -41,10 +41,10 @@ extension TransportCore {
         guard logs else { return }
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var metadata: Logger.Metadata = [
-            "http.method": "\(context.method)", "http.path": "\(context.path)",
-            "http.status": "\(context.status)", "http.duration_ms": "\(Double(Int(ms * 1000)) / 1000)",
+            "http.method": .string(context.method), "http.path": .string(context.path),
+            "http.status": .string(String(context.status)), "http.duration_ms": .string((Double(Int(ms * 1000)) / 1000).description),
         ]
-        if let route = context.route { metadata["http.route"] = "\(route)" }
+        if let route = context.route { metadata["http.route"] = .string(route) }
         if !normal { metadata["http.termination"] = "\(termination.rawValue)" }
         logger.info("\(context.method) \(context.path) \(context.status)", metadata: metadata)
     }

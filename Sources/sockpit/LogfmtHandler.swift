@@ -26,7 +26,7 @@ struct LogfmtHandler: LogHandler {
         line.append(contentsOf: " logger=".utf8)
         line.append(contentsOf: label.utf8)
         line.append(contentsOf: " msg=".utf8)
-        Self.appendValue("\(event.message)", to: &line)
+        Self.appendValue(event.message.description, to: &line)
         let merged: Logger.Metadata
         if metadata.isEmpty {
             merged = event.metadata ?? [:]
