@@ -98,6 +98,15 @@ extension APIHandler {
         }
     }
 
+    /// The API schema of an address spec (the inverse of `spec(_:)`).
+    static func schema(_ spec: AddressSpec) -> Components.Schemas.Address {
+        switch spec {
+        case .inet(let host, let port, let scopeID): .InetAddress(.init(host: host, port: port, scopeId: scopeID))
+        case .path(let name): .UnixPathAddress(.init(path: name))
+        case .abstract(let name): .UnixAbstractAddress(.init(abstract: name))
+        }
+    }
+
     /// Stored/domain address JSON to the API schema.
     static func address(_ json: JSONText) throws -> Components.Schemas.Address {
         try address(json.rendered)

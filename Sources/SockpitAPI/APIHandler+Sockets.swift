@@ -81,7 +81,7 @@ extension APIHandler {
     /// answer, and the same few texts recur (a peer, a listener's address): the last 1,024 are kept.
     static func address(_ text: String) throws -> Components.Schemas.Address {
         if let known = addresses.withLock({ $0[text] }) { return known }
-        let address: Components.Schemas.Address = try object(text)
+        let address: Components.Schemas.Address = try RenderedAddresses.spec(for: text).map(Self.schema) ?? object(text)
         addresses.withLock { cache in
             if cache.count >= 1_024 { cache.removeAll(keepingCapacity: true) }
             cache[text] = address

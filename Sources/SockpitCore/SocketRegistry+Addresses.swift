@@ -1,4 +1,5 @@
 import SocketKit
+import Synchronization
 
 extension SocketRegistry {
     /// Turns a client's address into a kernel address: numeric hosts parsed, names resolved (for the socket's
@@ -59,21 +60,30 @@ extension SocketRegistry {
     /// The address as the API shows it (`{"host","port"}`, `{"path"}` relative to the sockets directory,
     /// `{"abstract"}`); nil for an unnamed Unix socket.
     func json(_ address: SocketAddress) -> JSONText? {
-        switch address {
-        case .v4(let host, let port):
-            return .object(["host": .string(host.description), "port": .int(Int64(port))])
-        case .v6(let host, let port, let scopeID):
-            var members: [String: JSONText] = ["host": .string(host.description), "port": .int(Int64(port))]
-            if scopeID != 0 { members["scope_id"] = .int(Int64(scopeID)) }
-            return .object(members)
-        case .unix(let path):
-            guard !path.isEmpty else { return nil }
-            return .object(["path": .string(policy.unixPaths.displayName(for: path) ?? path)])
-        case .abstract(let name):
-            return .object(["abstract": .string(name)])
-        case .netlink(let pid, let groups):
+        if case .netlink(let pid, let groups) = address {
             return .object(["pid": .int(Int64(pid)), "groups": .int(Int64(groups))])
         }
+        return shown(address).map(Self.json)
+    }
+
+    /// The address as the API shows it, as a spec (the Unix path relative to the sockets directory, no scope
+    /// id when it is 0); nil for an unnamed Unix socket and for netlink addresses, which have no spec.
+    func shown(_ address: SocketAddress) -> AddressSpec? {
+        switch address {
+        case .v4(let host, let port): .inet(host: host.description, port: Int(port), scopeID: nil)
+        case .v6(let host, let port, let scopeID): .inet(host: host.description, port: Int(port), scopeID: scopeID != 0 ? Int64(scopeID) : nil)
+        case .unix(let path): path.isEmpty ? nil : .path(policy.unixPaths.displayName(for: path) ?? path)
+        case .abstract(let name): .abstract(name)
+        case .netlink: nil
+        }
+    }
+
+    /// `json(address)` and its text, which is noted in `RenderedAddresses` (what a socket's record stores).
+    func rendered(_ address: SocketAddress) -> (json: JSONText, text: String)? {
+        guard let json = json(address) else { return nil }
+        let text = json.rendered
+        if let spec = shown(address) { RenderedAddresses.note(text, spec) }
+        return (json, text)
     }
 
     /// The JSON of an address spec as the client wrote it (for event arguments).
@@ -103,6 +113,28 @@ enum LabelText {
     static func validate(_ label: String?) throws {
         if let label, label.utf8.count > 200 {
             throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
+        }
+    }
+}
+
+/// The address texts the registry rendered lately (a socket's local and peer address), with the address each
+/// stands for, so that the API can show a socket's stored address without decoding its JSON.
+///
+/// Why: a connected socket's local address has a port of its own, so its text is never the same twice, and
+/// decoding it through the API schema's `oneOf` with `JSONDecoder` was ~4 % of a socket lifecycle. At most
+/// 4,096 texts (the table is emptied when full); a text not found is decoded as before.
+public enum RenderedAddresses {
+    private static let table = Mutex<[String: AddressSpec]>([:])
+
+    /// The address `text` stands for, if the registry rendered it lately.
+    public static func spec(for text: String) -> AddressSpec? {
+        table.withLock { $0[text] }
+    }
+
+    static func note(_ text: String, _ spec: AddressSpec) {
+        table.withLock { table in
+            if table.count >= 4_096 { table.removeAll(keepingCapacity: true) }
+            table[text] = spec
         }
     }
 }

@@ -88,11 +88,10 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "bind", conflicts: [.invalidArgument, .addressInUse])
             }
             if case .unix(let path) = address { managed.boundPath.withLock { $0 = path } }
-            let local = (try? managed.socket.localAddress()).flatMap(json)
-            let rendered = local?.rendered
-            return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
+            let local = (try? managed.socket.localAddress()).flatMap(rendered)
+            return Step(value: (), result: local.map { .object(["local_address": $0.json]) }) { record in
                 if record.state == SocketState.created { record.state = SocketState.bound }
-                record.localAddress = rendered
+                record.localAddress = local?.text
             }
         }.1
     }
@@ -107,11 +106,10 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "listen", conflicts: [.notSupported, .invalidArgument],
                                     detail: "listen on a \(managed.socket.type.name) socket")
             }
-            let local = (try? managed.socket.localAddress()).flatMap(json)
-            let rendered = local?.rendered
-            return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
+            let local = (try? managed.socket.localAddress()).flatMap(rendered)
+            return Step(value: (), result: local.map { .object(["local_address": $0.json]) }) { record in
                 record.state = SocketState.listening
-                record.localAddress = rendered
+                record.localAddress = local?.text
             }
         }.1
     }
@@ -137,16 +135,15 @@ extension SocketRegistry {
             } catch let error as Errno {
                 throw Self.classify(error, op: "connect to \(address)", conflicts: [.socketIsConnected, .alreadyInProcess])
             }
-            let local = (try? managed.socket.localAddress()).flatMap(json)
-            let peer = json(address)
+            let local = (try? managed.socket.localAddress()).flatMap(rendered)
+            let peer = rendered(address)
             var result: [String: JSONText] = [:]
-            result["local_address"] = local
-            result["peer_address"] = peer
-            let (localText, peerText) = (local?.rendered, peer?.rendered)
+            result["local_address"] = local?.json
+            result["peer_address"] = peer?.json
             return Step(value: (), result: .object(result)) { record in
                 record.state = SocketState.connected
-                record.localAddress = localText
-                record.peerAddress = peerText
+                record.localAddress = local?.text
+                record.peerAddress = peer?.text
             }
         }.1
     }
@@ -187,8 +184,8 @@ extension SocketRegistry {
                                   protocol: parentRecord.protocol, label: parentRecord.label, state: SocketState.connected,
                                   createdAt: now)
         record.parentID = parent.id
-        record.localAddress = (try? socket.localAddress()).flatMap(json)?.rendered
-        record.peerAddress = json(peer)?.rendered
+        record.localAddress = (try? socket.localAddress()).flatMap(rendered)?.text
+        record.peerAddress = rendered(peer)?.text
         let event = EventRecord(at: now, socketID: record.id, op: "accepted", outcome: "ok",
                                 args: JSONText.object(["parent_id": .string(parent.id)]).rendered,
                                 result: record.peerAddress.map { "{\"peer_address\":\($0)}" })
