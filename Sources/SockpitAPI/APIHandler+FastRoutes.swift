@@ -33,6 +33,13 @@ public struct FastRoute: Sendable {
             self.accept = accept
             self.body = body
         }
+
+        /// A request view reading the headers the routes look at through `header` (by lowercase name), so that
+        /// every transport wiring builds it the same way.
+        public init(parameters: [String: Substring], query: String?, body: [UInt8] = [], header: (String) -> String?) {
+            self.init(parameters: parameters, query: query, authorization: header("authorization"),
+                      contentType: header("content-type"), accept: header("accept"), body: body)
+        }
     }
 
     /// An answer: status, content type and body.

@@ -182,15 +182,13 @@ struct ServeCommand: AsyncParsableCommand {
         for operation in APIHandler.inlineOperations { try transport.runInline(method: operation.method, path: operation.path) }
         for route in handler.fastRoutes(token: settings.token) {
             try transport.registerFastPath(method: route.method, path: route.path) { request in
-                route.answer(.init(parameters: request.parameters, query: request.query, authorization: request.header("authorization")))
+                route.answer(.init(parameters: request.parameters, query: request.query, header: request.header))
                     .map { ImmediateResponse(status: $0.status, headers: [("Content-Type", $0.contentType)], body: $0.body) }
             }
         }
         for route in handler.directRoutes(token: settings.token) {
             try transport.registerDirectPath(method: route.method, path: route.path) { request in
-                await route.answer(.init(
-                    parameters: request.parameters, query: request.query, authorization: request.header("authorization"),
-                    contentType: request.header("content-type"), accept: request.header("accept"), body: request.body))
+                await route.answer(.init(parameters: request.parameters, query: request.query, body: request.body, header: request.header))
                     .map { ImmediateResponse(status: $0.status, headers: $0.headers, body: $0.body) }
             }
         }
