@@ -1,7 +1,6 @@
 public import HTTPTypes
 import FoundationEssentials
 import SockpitCore
-import Synchronization
 
 /// An operation's direct route: the same handler method, called with the generated request type decoded by
 /// the generated `Decodable` conformance, without the OpenAPI runtime's generic machinery in between.
@@ -147,8 +146,6 @@ extension APIHandler {
         return (status, headers, Array(try responseEncoder.encode(value)))
     }
 
-    /// Request bodies of the direct routes (none of them holds a date).
-    static let requestDecoder = JSONDecoder()
 }
 
 /// The request bodies one direct route decoded lately, by their bytes.
@@ -160,25 +157,20 @@ extension APIHandler {
 /// most 512 bytes, at most 256 of them per route (the table is emptied when full). A body that fails the
 /// integer-literal check or decoding is not kept: it goes to the generated server every time.
 final class DecodedBodies<Body: Decodable & Sendable>: Sendable {
-    private let recent = Mutex<[[UInt8]: Body]>([:])
+    private let recent = RecentTable<[UInt8], Body>(limit: 256)
 
     /// The decoded body, or nil when it is not for the direct route.
     func body(_ bytes: [UInt8]) -> Body? {
         let keep = bytes.count <= 512
-        if keep, let known = recent.withLock({ $0[bytes] }) { return known }
+        if keep, let known = recent[bytes] { return known }
         guard IntegerLiterals.firstNonInteger(in: bytes) == nil,
-              let body = try? APIHandler.requestDecoder.decode(Body.self, from: Data(bytes)) else { return nil }
-        if keep {
-            recent.withLock { recent in
-                if recent.count >= 256 { recent.removeAll(keepingCapacity: true) }
-                recent[bytes] = body
-            }
-        }
+              let body = try? APIHandler.decoder.decode(Body.self, from: Data(bytes)) else { return nil }
+        if keep { recent.keep(body, for: bytes) }
         return body
     }
 
     /// How many bodies are kept now.
-    var count: Int { recent.withLock { $0.count } }
+    var count: Int { recent.count }
 }
 
 /// A handler answered with an output its direct route does not render (none does today).

@@ -1,6 +1,5 @@
 import FoundationEssentials
 import OpenAPIRuntime
-import Synchronization
 import SockpitCore
 import Storage
 
@@ -75,21 +74,19 @@ extension APIHandler {
             errorMessage: record.errorMessage, durationMs: durationMs, bytes: record.bytes, args: args, result: result)
     }
 
-    private static let decoder = JSONDecoder()
+    /// The decoder of stored JSON and of the direct routes' request bodies (none of which holds a date).
+    static let decoder = JSONDecoder()
 
     /// A stored address as the API shows it. Decoding the `oneOf` costs more than the rest of a socket's
     /// answer, and the same few texts recur (a peer, a listener's address): the last 1,024 are kept.
     static func address(_ text: String) throws -> Components.Schemas.Address {
-        if let known = addresses.withLock({ $0[text] }) { return known }
+        if let known = addresses[text] { return known }
         let address: Components.Schemas.Address = try RenderedAddresses.spec(for: text).map(Self.schema) ?? object(text)
-        addresses.withLock { cache in
-            if cache.count >= 1_024 { cache.removeAll(keepingCapacity: true) }
-            cache[text] = address
-        }
+        addresses.keep(address, for: text)
         return address
     }
 
-    private static let addresses = Mutex<[String: Components.Schemas.Address]>([:])
+    private static let addresses = RecentTable<String, Components.Schemas.Address>(limit: 1_024)
 
     static func object<T: Decodable>(_ text: String) throws -> T {
         try decoder.decode(T.self, from: Data(text.utf8))

@@ -1,5 +1,4 @@
 import SocketKit
-import Synchronization
 
 extension SocketRegistry {
     /// Turns a client's address into a kernel address: numeric hosts parsed, names resolved (for the socket's
@@ -124,17 +123,10 @@ enum LabelText {
 /// decoding it through the API schema's `oneOf` with `JSONDecoder` was ~4 % of a socket lifecycle. At most
 /// 4,096 texts (the table is emptied when full); a text not found is decoded as before.
 public enum RenderedAddresses {
-    private static let table = Mutex<[String: AddressSpec]>([:])
+    private static let table = RecentTable<String, AddressSpec>(limit: 4_096)
 
     /// The address `text` stands for, if the registry rendered it lately.
-    public static func spec(for text: String) -> AddressSpec? {
-        table.withLock { $0[text] }
-    }
+    public static func spec(for text: String) -> AddressSpec? { table[text] }
 
-    static func note(_ text: String, _ spec: AddressSpec) {
-        table.withLock { table in
-            if table.count >= 4_096 { table.removeAll(keepingCapacity: true) }
-            table[text] = spec
-        }
-    }
+    static func note(_ text: String, _ spec: AddressSpec) { table.keep(spec, for: text) }
 }
