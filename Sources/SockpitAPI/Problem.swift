@@ -13,6 +13,8 @@ struct APIProblem: Error, Sendable {
     var field: String?
     var errno: String?
     var state: String?
+    /// For a failure to record history: whether the operation happened all the same.
+    var tookEffect: Bool?
     var headers: HTTPFields = [:]
 
     /// Base of every problem `type` URI; the suffix is stable per kind, documented in openapi.yaml.
@@ -40,7 +42,7 @@ struct APIProblem: Error, Sendable {
     private func document(instance path: String) -> Data {
         let document = Components.Schemas.Problem(
             _type: Self.typeBase + kind, title: title, status: status.code, detail: detail,
-            instance: path, field: field, errno: errno, state: state)
+            instance: path, field: field, errno: errno, state: state, tookEffect: tookEffect)
         return (try? Self.encoder.encode(document)) ?? Data()
     }
 

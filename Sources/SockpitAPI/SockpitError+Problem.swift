@@ -15,10 +15,12 @@ extension SockpitError: APIProblemConvertible {
         case .unsupported: (.notImplemented, "unsupported", "Not Supported By This Kernel")
         case .network: (.badGateway, "network", "Network Failure")
         case .timeout: (.gatewayTimeout, "timeout", "Deadline Passed")
+        case .storageFull: (.init(code: 507), "insufficient-storage", "Insufficient Storage")
         case .internal: (.internalServerError, "internal", "Internal Server Error")
         }
         var problem = APIProblem(kind: kindName, status: status, title: title, detail: detail, field: field, errno: errno)
         problem.state = state
+        problem.tookEffect = tookEffect
         return problem
     }
 }

@@ -65,7 +65,7 @@ public final class ProbeRunner: Sendable {
             target = try await resolve(spec)
         } catch let failure as ProbeFailure {
             probe.resolvedAddress = nil
-            _ = try await repository.start(probe, event: Self.startEvent(probe))
+            try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
             let finished = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
                                         resolveMs: Self.ms(clock.now - startInstant), summary: nil)
             _ = try await repository.finish(finished, results: [], event: Self.finishEvent(finished))
@@ -83,7 +83,7 @@ public final class ProbeRunner: Sendable {
                                field: "kind", errno: "EPERM")
         }
         probe.resolvedAddress = target.display
-        _ = try await repository.start(probe, event: Self.startEvent(probe))
+        try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
         let running = probe
         let work: @Sendable () async -> ProbeView = { [self] in
             var outcome = await execute(spec, target: target)

@@ -199,6 +199,7 @@ extension SocketRegistry {
             throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
         }
         try LabelText.validate(label)
+        try SockpitError.checkWritable(repository, operation: "socketpair")
         guard reserveSlots(2) else {
             throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: close sockets before creating more")
         }
@@ -208,28 +209,28 @@ extension SocketRegistry {
             throw SockpitError.system(error, during: "socketpair(unix, \(type))")
         }
         let now = UnixTime.nowMicros()
-        var first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
+        let first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
                                  label: label, state: SocketState.connected, createdAt: now)
-        var second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
+        let second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
                                   label: label, state: SocketState.connected, createdAt: now)
-        first.parentID = nil
-        second.parentID = nil
+        // Open before they are recorded: should history fail after the fact, the sockets exist and are queued in it.
+        open.withLock { sockets in
+            sockets[first.id] = ManagedSocket(socket: pair.0, record: first)
+            sockets[second.id] = ManagedSocket(socket: pair.1, record: second)
+        }
         do {
             for (record, peer) in [(first, second.id), (second, first.id)] {
                 let event = EventRecord(at: now, socketID: record.id, op: "socketpair", outcome: "ok",
                                         args: JSONText.object(["type": .string(type), "peer_id": .string(peer)]).rendered)
                 _ = try await repository.create(record, event: event)
             }
+        } catch let failure as HistoryUnavailable where failure.tookEffect {
+            throw SockpitError(history: failure, operation: "socketpair (sockets \(first.id) and \(second.id))")
         } catch {
+            _ = open.withLock { sockets in [sockets.removeValue(forKey: first.id), sockets.removeValue(forKey: second.id)] }
             try? pair.0.close()
             try? pair.1.close()
             throw SockpitError(.internal, "the socket pair could not be recorded in history")
-        }
-        first.seq = 0
-        second.seq = 0
-        open.withLock { sockets in
-            sockets[first.id] = ManagedSocket(socket: pair.0, record: first)
-            sockets[second.id] = ManagedSocket(socket: pair.1, record: second)
         }
         return (first, second)
     }

@@ -52,21 +52,13 @@ extension SocketRegistry {
     ) async throws -> (T, SocketRecord) {
         let managed = try await live(id)
         return try await managed.lock.withLock {
+            try SockpitError.checkWritable(repository, operation: op)
             inFlight.add(1, ordering: .relaxed)
             defer { inFlight.subtract(1, ordering: .relaxed) }
             let started = UnixTime.nowMicros()
+            let done: Step<T>
             do {
-                let done = try await body(managed)
-                let ended = UnixTime.nowMicros()
-                let previous = managed.snapshot()
-                let record = managed.update { record in
-                    done.change(&record)
-                    record.updatedAt = ended
-                }
-                let event = EventRecord(at: started, socketID: id, op: op, outcome: done.outcome, durationUs: ended - started,
-                                        args: args?.rendered, result: done.result?.rendered, bytes: done.bytes)
-                _ = try await repository.record(record, previous: previous, event: event)
-                return (done.value, record)
+                done = try await body(managed)
             } catch var error as SockpitError {
                 if error.kind == .conflict, error.state == nil { error.state = managed.snapshot().state }
                 let ended = UnixTime.nowMicros()
@@ -74,9 +66,23 @@ extension SocketRegistry {
                     at: started, socketID: id, op: op, outcome: error.kind == .timeout ? "timeout" : "error",
                     errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args?.rendered)
                 let current = managed.snapshot()
-                _ = try await repository.record(current, previous: current, event: event)
+                try await SockpitError.recording(op) {
+                    _ = try await repository.record(current, previous: current, event: event)
+                }
                 throw error
             }
+            let ended = UnixTime.nowMicros()
+            let previous = managed.snapshot()
+            let record = managed.update { record in
+                done.change(&record)
+                record.updatedAt = ended
+            }
+            let event = EventRecord(at: started, socketID: id, op: op, outcome: done.outcome, durationUs: ended - started,
+                                    args: args?.rendered, result: done.result?.rendered, bytes: done.bytes)
+            try await SockpitError.recording(op) {
+                _ = try await repository.record(record, previous: previous, event: event)
+            }
+            return (done.value, record)
         }
     }
 
@@ -189,8 +195,11 @@ extension SocketRegistry {
         let event = EventRecord(at: now, socketID: record.id, op: "accepted", outcome: "ok",
                                 args: JSONText.object(["parent_id": .string(parent.id)]).rendered,
                                 result: record.peerAddress.map { "{\"peer_address\":\($0)}" })
-        _ = try await repository.create(record, event: event)
+        // Open before it is recorded: should history fail after the fact, the socket exists and is queued in it.
         open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record) }
+        try await SockpitError.recording("accept (new socket \(record.id))") {
+            _ = try await repository.create(record, event: event)
+        }
         return record
     }
 

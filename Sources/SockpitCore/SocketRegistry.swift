@@ -55,6 +55,7 @@ public final class SocketRegistry: Sendable {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
         }
         try LabelText.validate(label)
+        try SockpitError.checkWritable(repository, operation: "create")
         // Reserve the slot now, under the same lock as the count, so concurrent creates cannot overshoot.
         guard reserveSlots(1) else {
             throw SockpitError(.limit, "max_open_sockets (\(maxOpenSockets)) reached: close sockets before creating more")
@@ -75,15 +76,20 @@ public final class SocketRegistry: Sendable {
                                     "label": label.map(JSONText.string) ?? .null])
         let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",
                                 durationUs: UnixTime.nowMicros() - started, args: args.rendered)
+        let managed = ManagedSocket(socket: socket, record: record)
         do {
             _ = try await repository.create(record, event: event)
+        } catch let failure as HistoryUnavailable where failure.tookEffect {
+            // The socket exists and its history is queued: keep it, and say so.
+            open.withLock { $0[record.id] = managed }
+            releaseSlots(1)
+            slotHeld = false
+            throw SockpitError(history: failure, operation: "create (socket \(record.id))")
         } catch {
             try? socket.close()
             logger.error("recording a new socket failed", metadata: ["error": "\(error)"])
             throw SockpitError(.internal, "the socket could not be recorded in history")
         }
-        record.seq = 0
-        let managed = ManagedSocket(socket: socket, record: record)
         open.withLock { $0[record.id] = managed }
         releaseSlots(1)
         slotHeld = false
@@ -136,12 +142,15 @@ public final class SocketRegistry: Sendable {
 
     /// Closes a socket for the client. Closing a closed session is a no-op (idempotent).
     public func close(id: String) async throws {
+        try SockpitError.checkWritable(repository, operation: "close")
         guard let managed = open.withLock({ $0.removeValue(forKey: id) }) else {
             guard try await repository.find(id: id) != nil else { throw Self.notFound(id) }
             return
         }
         try await managed.lock.withLock {
-            try await finish(managed, reason: managed.peerClosed ? CloseReason.peerClosed : CloseReason.client)
+            try await SockpitError.recording("close") {
+                try await finish(managed, reason: managed.peerClosed ? CloseReason.peerClosed : CloseReason.client)
+            }
         }
     }
 

@@ -26,6 +26,8 @@ public struct SockpitError: Error, Sendable, CustomStringConvertible {
         case network
         /// A deadline passed.
         case timeout
+        /// History cannot be written: the disk (or a quota) is full.
+        case storageFull = "insufficient-storage"
         /// Anything else: a bug or a storage failure.
         case `internal`
     }
@@ -35,6 +37,8 @@ public struct SockpitError: Error, Sendable, CustomStringConvertible {
     public var field: String?
     public var errno: String?
     public var state: String?
+    /// For a failure to record history: whether the operation happened all the same (its history is queued).
+    public var tookEffect: Bool?
 
     /// Creates an error.
     public init(_ kind: Kind, _ detail: String, field: String? = nil, errno: String? = nil, state: String? = nil) {

@@ -26,7 +26,7 @@ public final class SockpitRuntime: Sendable {
     public let metrics: ServiceMetrics
     /// Background pruning of old history.
     public let retention: RetentionRunner
-    /// The history: every write goes through its writer (pending log, batches applied to SQLite).
+    /// The history: every write goes through its writer (one thread, group commit).
     let history: SQLiteHistory
     private let startedAt: Date
     private let startedInstant: ContinuousClock.Instant
@@ -98,6 +98,8 @@ public final class SockpitRuntime: Sendable {
     /// Prepares history at start (sessions a dead process left open are closed as `server-crash`) and
     /// starts the once-a-second database probe behind `health()`.
     public func start() async throws {
+        // One server per database; a history left by an older version is never ignored.
+        try history.writer.start()
         // Checkpoints off the request path (a second connection, its own thread).
         let background = try WALCheckpointer(for: database, logger: logger)
         checkpointer.withLock { $0 = background }
@@ -130,12 +132,6 @@ public final class SockpitRuntime: Sendable {
     /// that streams can say so before the transport cuts them.
     public func endStreams() { hub.shutdown() }
 
-    /// Returns once every acknowledged write is in the SQLite file itself (not only in the pending log), for
-    /// a reader on another connection; reads through the runtime never need it.
-    public func settleHistory() throws {
-        try history.writer.settle()
-    }
-
     /// Closes what the runtime owns; called once the HTTP server has stopped.
     public func shutdown() async {
         prober.withLock { $0?.cancel() }
@@ -144,8 +140,8 @@ public final class SockpitRuntime: Sendable {
         await probes.shutdown()
         await sockets.closeAll()
         checkpointer.withLock { $0 }?.stop()
+        history.writer.close()
         do {
-            try history.writer.close()
             try database.close()
             logger.info("database closed", metadata: ["db.path": "\(database.path)"])
         } catch {

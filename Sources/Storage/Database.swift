@@ -1,5 +1,6 @@
 public import Logging
 import CSQLite
+import Dispatch
 import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -25,23 +26,19 @@ public final class Database: Sendable {
     /// The connection, owned by the handle and guarded by the lock (STYLE.md rule 5).
     private let state: Mutex<ConnectionHandle>
 
-    /// Runs before every `read`, outside the lock: the history writer's `settle`, so that reads see every
-    /// acknowledged write even while it waits in the pending log.
-    ///
-    /// Held in a class, not as a closure in the `Mutex`: passing a closure `inout` through `withLock`'s generic
-    /// storage re-abstracts it on the way back, so every read wrapped it in one more thunk (measured: a GET of a
-    /// closed socket went from 128 µs to over 1 ms of CPU as the layers piled up).
-    private let readBarrier = Mutex<ReadBarrier?>(nil)
+    /// Connections that only read, opened once WAL is on (`enableWAL`): WAL readers see the last commit without
+    /// waiting for the writer, and the writer never waits for them. Empty before: reads share the connection.
+    private let readers = Mutex<ReaderPool>(ReaderPool())
+    /// Bounds how many reads run at once (one per reader connection).
+    private let readerSlots = DispatchSemaphore(value: Database.readerCount)
+    /// Reader connections kept open; reads beyond it wait for one.
+    static let readerCount = 4
 
-    private final class ReadBarrier: Sendable {
-        let body: @Sendable () throws -> Void
-        init(_ body: @escaping @Sendable () throws -> Void) { self.body = body }
-    }
-
-    /// Sets what runs before every `read` (one barrier per database; the history writer's).
-    public func setReadBarrier(_ barrier: @escaping @Sendable () throws -> Void) {
-        let box = ReadBarrier(barrier)
-        readBarrier.withLock { $0 = box }
+    /// The reader connections, each a `Database` of its own (its own lock and statement cache).
+    private struct ReaderPool {
+        var enabled = false
+        var idle: [Database] = []
+        var all: [Database] = []
     }
 
     /// How long a statement waits for another connection's lock before failing with SQLITE_BUSY.
@@ -80,8 +77,14 @@ public final class Database: Sendable {
                                     sql: "PRAGMA journal_mode = WAL")
             }
             try connection.execute("PRAGMA synchronous = NORMAL")
+            // After a checkpoint that reset the log, the file is cut back to this size rather than kept at its peak.
+            try connection.execute("PRAGMA journal_size_limit = \(Self.journalSizeLimit)")
         }
+        readers.withLock { $0.enabled = path != ":memory:" && path != "" }
     }
+
+    /// Bytes the WAL file is cut back to after a checkpoint reset it (`journal_size_limit`).
+    public static let journalSizeLimit = 16 << 20
 
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction; anything thrown rolls it all back.
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
@@ -90,14 +93,28 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs `body` under the lock without a transaction: each statement sees the latest commit, and every
-    /// write acknowledged before the call (the read barrier applies what is still pending first).
+    /// Runs `body` without a transaction on a reader connection (once WAL is on; before, on the writer's): each
+    /// statement sees the latest commit, so every write acknowledged before the call.
     ///
-    /// A transaction that `body` leaves open is rolled back and reported, since the next `write`'s
-    /// BEGIN would otherwise fail.
+    /// A transaction that `body` leaves open is rolled back and reported.
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        if let barrier = readBarrier.withLock({ $0 }) { try barrier.body() }
-        return try withConnection { connection in
+        guard readers.withLock({ $0.enabled }) else { return try readHere(body) }
+        readerSlots.wait()
+        defer { readerSlots.signal() }
+        let reader = try readers.withLock { pool throws -> Database in
+            if let reader = pool.idle.popLast() { return reader }
+            let reader = try Database(path: path, logger: logger)
+            try reader.withConnection { try $0.execute("PRAGMA query_only = 1") }
+            pool.all.append(reader)
+            return reader
+        }
+        defer { readers.withLock { $0.idle.append(reader) } }
+        return try reader.readHere(body)
+    }
+
+    /// `read` on this very connection.
+    private func readHere<T>(_ body: (Connection) throws -> T) throws -> T {
+        try withConnection { connection in
             let value: T
             do {
                 value = try body(connection)
@@ -126,6 +143,11 @@ public final class Database: Sendable {
     /// (another process is reading) is logged, not thrown: the data is safe in the WAL and the next
     /// opener replays it.
     public func close() throws {
+        let pool = readers.withLock { pool in
+            defer { pool = ReaderPool() }
+            return pool.all
+        }
+        for reader in pool { try? reader.closeReader() }
         try state.withLock { (handle: inout ConnectionHandle) throws(DatabaseError) in
             guard !handle.isClosed else { return }
             let logger = logger
@@ -143,6 +165,14 @@ public final class Database: Sendable {
             statementCache.statements.removeAll()  // finalize before the handle closes
             try handle.close()
             logger.debug("database closed")
+        }
+    }
+
+    /// Closes a reader connection (no checkpoint: the writer's close does it).
+    private func closeReader() throws {
+        try state.withLock { (handle: inout ConnectionHandle) throws(DatabaseError) in
+            statementCache.statements.removeAll()
+            try handle.close()
         }
     }
 

@@ -39,6 +39,9 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable, Equatable
     /// Whether another connection (or process) held the lock longer than the busy timeout.
     public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
 
+    /// Whether the disk (or a quota) had no room for the write: SQLITE_FULL.
+    public var isDiskFull: Bool { resultCode == SQLITE_FULL }
+
     /// Thrown by every use of a `Database` after `close()`.
     public static let closed = DatabaseError(extendedCode: SQLITE_MISUSE, message: "database is closed")
 

@@ -14,21 +14,19 @@ extension SQLiteHistory: ProbeRepository {
         }
     }
 
+    /// One transaction (the writer's next batch) for the result rows, the probe's row and its finish event. The probe
+    /// ran: should the commit fail, the write stays queued until it succeeds.
     public func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord {
-        // The result rows first, in a transaction of their own outside the writer's ordered section: a 65,535-port
-        // scan is a long transaction, and socket operations must not wait for it. Should the process die between
-        // the two, the probe is still `running` and the next start marks it failed; its rows stay, as observed.
-        try writer.writeUnordered { db in
-            // One prepared statement for every row: a 65,535-port scan is one transaction, not 65,535.
+        try await writer.write(keepOnFailure: true) { db in
+            // One prepared statement for every row.
             let insert = try db.prepare(
                 "INSERT INTO probe_results (probe_id, position, state, rtt_us, ttl, bytes, errno, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             for row in results {
                 try insert.bind([.text(probe.id), .integer(Int64(row.position)), .text(row.state), .init(row.rttUs),
                                  .init(row.ttl), .init(row.bytes), .init(row.errno), .init(row.detail), .integer(row.at)])
                 _ = try insert.step()
+                try insert.reset()
             }
-        }
-        return try await writer.write { db in
             try db.run(
                 """
                 UPDATE probes SET resolved_address = ?, status = ?, outcome = ?, reason = ?, phases = ?, summary = ?,

@@ -28,7 +28,7 @@ extension SQLiteHistory {
             return PruneBatchResult(deletedEvents: 0, deletedSockets: 0, deletedProbes: 0, nextAfter: nil)
         }
         let current = pass
-        let (result, next) = try database.write { db in try Self.prune(current, db) }
+        let (result, next) = try writer.writeAndWait { db in (try Self.prune(current, db), []) }
         pass = next
         return result
     }

@@ -15,12 +15,12 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         self.init(writer: HistoryWriter(database: database, logger: database.logger))
     }
 
-    /// Logged at once, in SQLite shortly after (see `HistoryWriter`): acknowledged, never lost.
+    /// Returns once committed (see `HistoryWriter`).
     public func create(_ socket: SocketRecord, event: EventRecord) async throws -> EventRecord {
-        try writer.append(PendingWrite(kind: .insert, socket: socket, event: event))
+        try await writer.record(SocketWrite(kind: .insert, socket: socket, event: event))
     }
 
-    /// Logged at once, in SQLite shortly after; a change of counters alone leaves the indexed columns alone.
+    /// Returns once committed; a change of counters alone leaves the indexed columns alone.
     public func record(_ socket: SocketRecord, previous: SocketRecord?, event: EventRecord) async throws -> EventRecord {
         var countersOnly = false
         if let previous, previous.state == socket.state, previous.localAddress == socket.localAddress,
@@ -28,7 +28,11 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
            previous.closedAt == socket.closedAt, previous.closeReason == socket.closeReason {
             countersOnly = true
         }
-        return try writer.append(PendingWrite(kind: countersOnly ? .counters : .update, socket: socket, event: event))
+        return try await writer.record(SocketWrite(kind: countersOnly ? .counters : .update, socket: socket, event: event))
+    }
+
+    public func checkWritable() throws {
+        try writer.checkWritable()
     }
 
     public func find(id: String) async throws -> SocketRecord? {
@@ -156,16 +160,28 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
              .integer(socket.messagesReceived), .integer(socket.updatedAt), .text(socket.id)])
     }
 
-    /// Inserts an event that already has its id (from the pending log).
-    static func insert(event: EventRecord, into db: Connection) throws {
-        try db.run(
-            """
-            INSERT INTO events (id, at, socket_id, probe_id, op, outcome, errno, error_message, duration_us, args, result, bytes)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.integer(event.id), .integer(event.at), .init(event.socketID), .init(event.probeID), .text(event.op),
-             .text(event.outcome), .init(event.errno), .init(event.errorMessage), .init(event.durationUs),
-             .init(event.args), .init(event.result), .init(event.bytes)])
+    /// Consecutive socket writes of one batch: each row once (inserted or updated to its newest state), then
+    /// every event in order; returns the events with their ids.
+    static func apply(_ writes: [SocketWrite], to db: Connection) throws -> [EventRecord] {
+        var rows: [String: (kind: SocketWrite.Kind, record: SocketRecord)] = [:]
+        var order: [String] = []
+        for write in writes {
+            if let row = rows[write.socket.id] {
+                rows[write.socket.id] = (row.kind.merged(with: write.kind), write.socket)
+            } else {
+                rows[write.socket.id] = (write.kind, write.socket)
+                order.append(write.socket.id)
+            }
+        }
+        for id in order {
+            let (kind, socket) = rows[id]!
+            switch kind {
+            case .insert: try insert(socket, into: db)
+            case .update: try update(socket, into: db)
+            case .counters: try updateCounters(socket, into: db)
+            }
+        }
+        return try writes.map { try insert($0.event, into: db) }
     }
 
     static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {

@@ -35,6 +35,8 @@ public protocol SocketRepository: Sendable {
     func find(id: String) async throws -> SocketRecord?
     /// Sessions matching the query, in its order.
     func list(_ query: SocketQuery) async throws -> Page<SocketRecord>
+    /// Throws `HistoryUnavailable` while history cannot be written: checked before an operation acts.
+    func checkWritable() throws
     /// Marks every session still open as closed with `reason` (each with a close event); returns their ids.
     /// Used at start (a previous process died) and at shutdown.
     func closeAllOpen(reason: String, at: Int64) async throws -> [String]

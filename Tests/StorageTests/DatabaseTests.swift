@@ -146,7 +146,9 @@ import Testing
     @Test func enableWALSwitchesJournalModeDurably() throws {
         try db.enableWAL()
         #expect(try db.read { try $0.scalar("PRAGMA journal_mode") } == "wal")
-        #expect(try db.read { try $0.scalar("PRAGMA synchronous") } == 1)   // NORMAL
+        // Per-connection settings: asked of the writer's connection (reads use reader connections).
+        #expect(try db.withConnection { try $0.scalar("PRAGMA synchronous") } == 1)   // NORMAL
+        #expect(try db.withConnection { try $0.scalar("PRAGMA journal_size_limit") } == .integer(Int64(Database.journalSizeLimit)))
         try db.close()
         let reopened = try scratch.open()
         #expect(try reopened.read { try $0.scalar("PRAGMA journal_mode") } == "wal")

@@ -5,7 +5,7 @@ import Testing
 @testable import Storage
 
 /// The writer's direct writes (probes, recovery): each commits before it returns, a failing write rolls back
-/// alone, and the observer sees every committed event once, in id order. The pending log: PendingLogTests.
+/// alone, and the observer sees every committed event once, in id order.
 @Suite struct HistoryWriterTests {
     typealias Fixture = WriterFixture
 

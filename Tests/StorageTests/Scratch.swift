@@ -72,9 +72,10 @@ final class WriterFixture: @unchecked Sendable {
 
     convenience init() throws { try self.init(scratch: Scratch()) }
 
-    deinit { try? database.close() }
+    deinit {
+        writer.close()
+        try? database.close()
+    }
 
     var history: SQLiteHistory { SQLiteHistory(writer: writer) }
-    /// The writer's pending log beside the database.
-    var logPath: String { database.path + "-pending" }
 }

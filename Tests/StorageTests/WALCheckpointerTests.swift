@@ -12,9 +12,9 @@ import Testing
         defer { try? database.close() }
         _ = try Migrator().migrate(database)
         try database.enableWAL()
-        _ = try database.read { try $0.query("PRAGMA wal_checkpoint(TRUNCATE)") }
+        _ = try database.withConnection { try $0.query("PRAGMA wal_checkpoint(TRUNCATE)") }
         let checkpointer = try WALCheckpointer(for: database, interval: .milliseconds(20), logger: .quiet)
-        #expect(try database.read { try $0.scalar("PRAGMA wal_autocheckpoint") } == 0)
+        #expect(try database.withConnection { try $0.scalar("PRAGMA wal_autocheckpoint") } == 0)
         let fileBefore = try FileManager.default.attributesOfItem(atPath: scratch.path())[.size] as? Int ?? 0
         let history = SQLiteHistory(database: database)
         for index in 0..<2000 {

@@ -188,8 +188,6 @@ final class Service: Sendable {
     /// Runs `body` over a second connection to the service's SQLite file (WAL lets it read while the service
     /// writes, and after the service stopped), then closes that connection.
     func history<T>(_ body: (Connection) throws -> T) throws -> T {
-        // What the service acknowledged may still wait in its pending log: apply it first (a no-op once stopped).
-        try runtime.settleHistory()
         let database = try Database(path: databasePath, logger: Logger(label: "EndToEndTests.history") { _ in SwiftLogNoOpLogHandler() })
         defer { try? database.close() }
         return try database.read(body)

@@ -93,7 +93,7 @@ final class TestService: Sendable {
     func simulateCrash() async throws {
         session.invalidateAndCancel()
         await transport.shutdown(gracePeriod: .seconds(5))
-        // As a killed process: the pending log stays unapplied and its lock goes with the process.
+        // As a killed process: nothing more is written, and the database lock goes with the process.
         runtime.history.writer.abandon()
         try runtime.database.close()
     }
@@ -136,8 +136,6 @@ final class TestService: Sendable {
     ///
     /// The test only reads through it; WAL mode lets it read while the server writes.
     func openDatabase() throws -> Database {
-        // What the server acknowledged may still wait in its pending log: apply it first (a no-op once stopped).
-        try runtime.settleHistory()
         return try Database(path: databasePath, logger: .quiet)
     }
 }
