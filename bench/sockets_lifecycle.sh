@@ -13,6 +13,9 @@
 # Environment (all optional):
 #   SOCKPIT_BIN=/path          use this sockpit binary instead of building
 #                              (`swift build -c release --scratch-path .build-bench`)
+#   SOCKPIT_BIN_BEFORE=/path   a second binary (e.g. main before a change), measured side by side in the
+#                              same rounds: lifecycles/s and GET of an open socket, with the ratio new ÷ before
+#   BENCH_TARGET_VS_BEFORE=0.8 required ratio of lifecycles/s, this binary ÷ SOCKPIT_BIN_BEFORE
 #   BENCH_DURATION=5s          length of each measured wrk run (wrk -d syntax: 5s, 1m)
 #   BENCH_ROUNDS=3             measured rounds per workload
 #   BENCH_WARMUP=2s            unrecorded wrk run per workload first (0 skips it)
@@ -45,6 +48,8 @@ TARGET_LIFECYCLES=${BENCH_TARGET_LIFECYCLES:-2000}
 TARGET_READ=${BENCH_TARGET_READ:-0.5}
 TARGET_MEM_MB=${BENCH_TARGET_MEM_MB:-10}
 STRICT=${BENCH_STRICT:-0}
+BEFORE_BIN=${SOCKPIT_BIN_BEFORE:-}
+TARGET_VS_BEFORE=${BENCH_TARGET_VS_BEFORE:-0.8}
 UNIQUE=${BENCH_UNIQUE_PAYLOADS:-0}
 
 BENCH_NAME=sockets_lifecycle
@@ -83,10 +88,15 @@ for ((i = 0; i < 50; i++)); do
 done
 [[ -n ${ECHO_PORT:-} ]] || die "echo_server printed no port"
 
-mkdir -p "$TMP/data" "$TMP/data-mem"
+mkdir -p "$TMP/data" "$TMP/data-mem" "$TMP/data-before"
 start_server baseline "C baseline" "$TMP/baseline_server" @PORT@
 start_server sockpit "sockpit" "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data" \
     --max-open-sockets "$MAX_OPEN"
+if [[ -n $BEFORE_BIN ]]; then
+    [[ -x $BEFORE_BIN ]] || die "SOCKPIT_BIN_BEFORE=$BEFORE_BIN is not an executable"
+    start_server before "sockpit before" "$BEFORE_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data-before" \
+        --max-open-sockets "$MAX_OPEN"
+fi
 
 # ------------------------------------------------------------------------------- request helpers (curl)
 JSON_CT='Content-Type: application/json'
@@ -162,6 +172,14 @@ read -r c_closed s_closed < <(body_info "$SP/v1/sockets/$CLOSED_ID")
 read -r c_base s_base < <(body_info "http://127.0.0.1:${PORT[baseline]}/v1/health")
 [[ $c_open == 200 && $c_closed == 200 && $c_base == 200 ]] || die "GET checks: open $c_open, closed $c_closed, baseline $c_base"
 grep -q '"state" : "closed"' <(curl -s -m 5 "$SP/v1/sockets/$CLOSED_ID") || die "$CLOSED_ID is not closed"
+if [[ -n $BEFORE_BIN ]]; then
+    echo "POST /v1/sockets $TMP/create.json" | batch "${PORT[before]}" >"$TMP/sanity-before.txt"
+    expect_statuses "$TMP/sanity-before.txt" 201 1
+    OPEN_ID_BEFORE=$(ids_in "$TMP/sanity-before.txt")
+    echo "POST /v1/sockets/$OPEN_ID_BEFORE/connect $TMP/connect-echo.json" | batch "${PORT[before]}" >"$TMP/sanity-before-connect.txt"
+    expect_statuses "$TMP/sanity-before-connect.txt" 200 1
+    echo "   before: $BEFORE_BIN (its own data directory), open socket $OPEN_ID_BEFORE"
+fi
 echo "   by hand: create 201, connect/send/receive 200 (64 B echoed), close 204; GET open socket $s_open B" \
      "(live state + every option read from the kernel), GET closed socket $s_closed B (history), baseline" \
      "GET /v1/health $s_base B"
@@ -178,6 +196,12 @@ workload base_c8 baseline "$WORKERS" "$WORKERS" /v1/health 0 "C baseline -c$WORK
 workload base_c50 baseline "$READ_THREADS" "$READ_CONNECTIONS" /v1/health 0 "C baseline -c$READ_CONNECTIONS"
 workload get_open sockpit "$READ_THREADS" "$READ_CONNECTIONS" "/v1/sockets/$OPEN_ID" 0 "sockpit GET open"
 workload get_closed sockpit "$READ_THREADS" "$READ_CONNECTIONS" "/v1/sockets/$CLOSED_ID" 0 "sockpit GET closed"
+BEFORE_LIFECYCLE=() BEFORE_READ=()
+if [[ -n $BEFORE_BIN ]]; then
+    workload lifecycle_before before "$WORKERS" "$WORKERS" / 1 "before lifecycles"
+    workload get_open_before before "$READ_THREADS" "$READ_CONNECTIONS" "/v1/sockets/$OPEN_ID_BEFORE" 0 "before GET open"
+    BEFORE_LIFECYCLE=(lifecycle_before) BEFORE_READ=(get_open_before)
+fi
 
 # key duration outfile: one wrk run of a workload.
 run_wrk() {
@@ -272,14 +296,14 @@ echo "   sockpit: wrk -t$WORKERS -c$WORKERS -d$DURATION -s bench/lifecycle.lua (
      "worker); baseline: the same wrk threads and connections on GET /v1/health; $ROUNDS rounds, alternating"
 echo "   (srv µs: server CPU per lifecycle for sockpit, per request for the baseline; non2xx/bad: wrk's" \
      "status>399 count / responses lifecycle.lua did not expect)"
-run_rounds lifecycle base_c8
+run_rounds lifecycle "${BEFORE_LIFECYCLE[@]}" base_c8
 
 # ------------------------------------------------------------------------------------- 2. the read path
 echo
 echo "== 2. Read path: wrk -t$READ_THREADS -c$READ_CONNECTIONS -d$DURATION, $ROUNDS rounds, alternating"
 echo "   GET /v1/sockets/$OPEN_ID (open, connected: live state + options read from the kernel, $s_open B)"
 echo "   GET /v1/sockets/$CLOSED_ID (closed: SQLite history, $s_closed B); baseline GET /v1/health ($s_base B)"
-run_rounds base_c50 get_open get_closed
+run_rounds base_c50 get_open get_closed "${BEFORE_READ[@]}"
 
 MAIN_RSS_KB=$(rss_kb "${PID[sockpit]}")
 
@@ -397,7 +421,7 @@ echo "main sockpit after sections 1-2: VmRSS $(awk -v k="$MAIN_RSS_KB" 'BEGIN { 
 curl -s --max-time 5 "$SP/metrics" | awk '
     /^sockpit_history_writes_total / { w = $2 } /^sockpit_history_commits_total / { c = $2 }
     /^sockpit_history_commit_seconds_total / { s = $2 }
-    END { if (c > 0) printf "history: %d writes acknowledged, applied to SQLite in %d transactions (%.2f per commit), %.2f s in them\n", w, c, w / c, s }'
+    END { if (c > 0) printf "history: %d writes committed in %d SQLite transactions (%.2f per commit), %.2f s in them\n", w, c, w / c, s }'
 
 
 # -------------------------------------------------------------------------------------------- summary
@@ -438,6 +462,14 @@ row "lifecycles/s ($WORKERS workers, sockpit at info)" "$lc_med" ">= $TARGET_LIF
     "$(verdict "$lc_med" ">=" "$TARGET_LIFECYCLES")"
 row "  sockpit CPU per lifecycle (5 requests)" "$lc_us" "-" "(info, µs)"
 row "  C baseline GET /v1/health, same -t/-c: req/s ÷ 5" "$ceiling" "-" "(info: HTTP floor)"
+if [[ -n $BEFORE_BIN ]]; then
+    lc_before=$(med "${LCS[lifecycle_before]}")
+    vs_before=$(awk -v a="$lc_med" -v b="$lc_before" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    open_before=$(med "${RPS[get_open_before]}")
+    row "  lifecycles/s of SOCKPIT_BIN_BEFORE, same rounds" "$lc_before" "-" "(CPU/lifecycle $(med "${LC_US[lifecycle_before]}") µs)"
+    row "lifecycles/s, this binary ÷ before" "${vs_before}x" ">= ${TARGET_VS_BEFORE}x" "$(verdict "$vs_before" ">=" "$TARGET_VS_BEFORE")"
+    row "  GET open socket req/s of SOCKPIT_BIN_BEFORE" "$(printf '%.0f' "$open_before") ($(awk -v a="$open_before" -v b="$base50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x)" "-" "(info)"
+fi
 row "errors: non-2xx + socket errors + broken lifecycles" "$ERRORS" "0" "$( ((ERRORS == 0)) && echo met || echo MISSED)"
 row "GET open socket req/s (-c$READ_CONNECTIONS)" "$(printf '%.0f' "$open_rps") (${ratio_open}x)" \
     ">= ${TARGET_READ}x base" "$(verdict "$ratio_open" ">=" "$TARGET_READ")"

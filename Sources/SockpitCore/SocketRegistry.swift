@@ -69,7 +69,7 @@ public final class SocketRegistry: Sendable {
         } catch {
             throw SockpitError.system(error, during: "socket(\(family), \(type), \(protocolName))")
         }
-        var record = SocketRecord(
+        let record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
             state: SocketState.created, createdAt: started)
         let args = JSONText.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),

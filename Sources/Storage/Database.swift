@@ -41,6 +41,9 @@ public final class Database: Sendable {
         var all: [Database] = []
     }
 
+    /// One server per database (`lockForWriting`); released at `close()`.
+    private let writeLock: DatabaseLock
+
     /// How long a statement waits for another connection's lock before failing with SQLITE_BUSY.
     static let busyTimeoutMilliseconds: Int32 = 5000
 
@@ -54,6 +57,7 @@ public final class Database: Sendable {
         logger[metadataKey: "db.path"] = "\(path)"
         self.path = path
         self.logger = logger
+        writeLock = DatabaseLock(databasePath: path)
         try Self.createParentDirectory(of: path)
         var handle = try ConnectionHandle(path: path, logger: logger)
         do {
@@ -130,6 +134,17 @@ public final class Database: Sendable {
         }
     }
 
+    /// Claims the database for this process's history writer: an exclusive lock that a second server is refused
+    /// (clearly, naming the file), and a check that no older version left acknowledged history beside it
+    /// (`LegacyPendingLog`). Call it before migrating; idempotent; released by `close()`.
+    public func lockForWriting() throws {
+        try writeLock.acquire()
+        do { try LegacyPendingLog.check(databasePath: path) } catch {
+            writeLock.release()
+            throw error
+        }
+    }
+
     /// `PRAGMA integrity_check`: `"ok"` when healthy, otherwise SQLite's findings, one per line.
     public func integrityCheck() throws -> String {
         try read { connection in
@@ -148,6 +163,7 @@ public final class Database: Sendable {
             return pool.all
         }
         for reader in pool { try? reader.closeReader() }
+        defer { writeLock.release() }
         try state.withLock { (handle: inout ConnectionHandle) throws(DatabaseError) in
             guard !handle.isClosed else { return }
             let logger = logger

@@ -1,29 +1,35 @@
 import CSQLite
 import Glibc
+import Synchronization
 
-/// One server per database: an exclusive `flock` on the database file itself, held by the history writer for
-/// as long as it runs. A second process (or a second writer in this one) is refused at start, clearly.
+/// One server per database: an exclusive `flock` on the database file itself, held from `lockForWriting()` until
+/// the database is closed. A second process (or a second writer in this one) is refused at start, clearly.
 ///
 /// The lock is on the file SQLite already keeps, so nothing is ever created or removed for it: no window in
 /// which a stopping server has unlocked a lock file that a starting one has not yet replaced. (`flock` locks
 /// are independent of the `fcntl` locks SQLite takes on the same file.)
-final class DatabaseLock: @unchecked Sendable {
+final class DatabaseLock: Sendable {
     private let path: String
-    /// The descriptor holding the lock; only touched under the writer's state lock.
-    private var fd: CInt = -1
+    /// The descriptor holding the lock.
+    private let fd = Mutex<CInt>(-1)
 
     init(databasePath: String) {
         path = databasePath
     }
 
     deinit {
-        assert(fd < 0, "database lock of \(path) still held at deinit")
-        if fd >= 0 { _ = Glibc.close(fd) }
+        release()
     }
 
     /// Takes the lock, or throws a `DatabaseError` (SQLITE_BUSY) naming the file when another holds it.
     func acquire() throws {
-        guard fd < 0, path != ":memory:" else { return }
+        try fd.withLock { fd in
+            guard fd < 0, path != ":memory:" else { return }
+            fd = try Self.lock(path)
+        }
+    }
+
+    private static func lock(_ path: String) throws -> CInt {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw DatabaseError(extendedCode: SQLITE_IOERR, message: "cannot open \(path) to lock it: \(String(cString: strerror(errno)))")
@@ -37,13 +43,15 @@ final class DatabaseLock: @unchecked Sendable {
             }
             throw DatabaseError(extendedCode: SQLITE_IOERR, message: "cannot lock \(path): \(String(cString: strerror(code)))")
         }
-        fd = descriptor
+        return descriptor
     }
 
     /// Releases the lock (closing the descriptor); a second call does nothing.
     func release() {
-        guard fd >= 0 else { return }
-        _ = Glibc.close(fd)
-        fd = -1
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            _ = Glibc.close(fd)
+            fd = -1
+        }
     }
 }

@@ -54,7 +54,6 @@ public final class HistoryWriter: Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let lock: DatabaseLock
     /// Most writes committed in one transaction.
     static let maxBatch = 1024
     /// How long the writer waits before trying a failed commit again.
@@ -75,20 +74,15 @@ public final class HistoryWriter: Sendable {
         self.database = database
         self.logger = logger
         self.observer = observer
-        lock = DatabaseLock(databasePath: database.path)
     }
 
-    /// Takes the one-server-per-database lock, refuses a history left by an older version, and starts the
-    /// writer thread. Idempotent.
+    /// Claims the database (`Database.lockForWriting`: one server per database, no history left by an older
+    /// version) and starts the writer thread. Idempotent.
     public func start() throws {
         let start = try state.withLock { state throws -> Bool in
             guard !state.running else { return false }
             guard !state.stopping else { throw DatabaseError.closed }
-            try lock.acquire()
-            do { try LegacyPendingLog.check(databasePath: database.path) } catch {
-                lock.release()
-                throw error
-            }
+            try database.lockForWriting()
             state.running = true
             return true
         }
@@ -297,12 +291,12 @@ public final class HistoryWriter: Sendable {
 
     // MARK: - Stopping
 
-    /// Commits what is queued, stops the thread and releases the database's lock.
+    /// Commits what is queued and stops the thread (the database's lock goes with `Database.close()`).
     public func close() {
         stop(abandoning: false)
     }
 
-    /// Stops as a killed process would: nothing more is written, the lock is released. For crash simulations.
+    /// Stops as a killed process would: nothing more is written. For crash simulations.
     public func abandon() {
         stop(abandoning: true)
     }
@@ -318,7 +312,6 @@ public final class HistoryWriter: Sendable {
         guard wasRunning else { return }
         wake.signal()
         finished.wait()
-        lock.release()
     }
 }
 

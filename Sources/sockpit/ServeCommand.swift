@@ -143,8 +143,15 @@ struct ServeCommand: AsyncParsableCommand {
         let schemaVersion: Int
         do {
             database = try Database(path: common.databasePath(), logger: logger)
+            // Before migrating: a second server on this database, or history an older version left, stops here.
+            do { try database.lockForWriting() } catch let error as DatabaseError {
+                try? database.close()
+                throw StartRefusal(message: error.message)
+            }
             schemaVersion = try Migrator().migrate(database)
             try database.enableWAL()
+        } catch let error as StartRefusal {
+            throw CleanExit.message("error: \(error.message)", code: 1)
         } catch let error as MigrationError {
             throw CleanExit.message("error: \(error)", code: 1)
         } catch {
@@ -199,6 +206,11 @@ struct ServeCommand: AsyncParsableCommand {
         try await group.run()
         LogSink.shared.flush()
     }
+}
+
+/// Why `serve` does not start, said as it is.
+private struct StartRefusal: Error {
+    let message: String
 }
 
 /// Runs the transport until a graceful shutdown is requested, then stops it and closes the database.
