@@ -11,7 +11,7 @@ extension APIHandler {
         let spec = try Self.probeSpec(request)
         let wait = input.query.wait ?? true
         let view = try await runtime.probes.run(spec, wait: wait)
-        let body = try Self.probe(Self.filter(view, input.query.results?.rawValue), includeResults: true)
+        let body = try Self.probe(view, results: input.query.results?.rawValue)
         let location = "/v1/probes/\(view.probe.id)"
         if wait { return .created(.init(headers: .init(location: location), body: .json(body))) }
         return .accepted(.init(headers: .init(location: location), body: .json(body)))
@@ -27,25 +27,30 @@ extension APIHandler {
             kind: query.kind?.rawValue, target: query.target, outcome: query.outcome?.rawValue,
             since: query.since.map(Self.micros), until: query.until.map(Self.micros),
             limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
-        let items = try page.items.map { try Self.probe(ProbeView(probe: $0, results: []), includeResults: false) }
+        let items = try page.items.map { try Self.probe(ProbeView(probe: $0, results: []), results: nil, includeResults: false) }
         return .ok(.init(body: .json(.init(items: items, nextCursor: page.nextCursor.map(String.init)))))
     }
 
     /// `GET /v1/probes/{id}`.
     func getProbe(_ input: Operations.GetProbe.Input) async throws -> Operations.GetProbe.Output {
         let view = try await runtime.probes.get(id: input.path.id)
-        return .ok(.init(body: .json(try Self.probe(Self.filter(view, input.query.results?.rawValue), includeResults: true))))
+        return .ok(.init(body: .json(try Self.probe(view, results: input.query.results?.rawValue))))
     }
 
     // MARK: - Translation
 
-    /// Applies the `results` query parameter: all rows, those not closed, or none.
+    /// Applies the `results` query parameter: every port (`all`), those not closed, or none. `auto` (the default):
+    /// every row for one port or for echoes; for several ports, those not closed (closed ones are summarized).
     static func filter(_ view: ProbeView, _ mode: String?) -> ProbeView {
         var view = view
+        let scan = view.probe.kind == "tcp" || view.probe.kind == "udp"
+        let several = view.results.count > 1 || view.results.contains { $0.lastPosition != nil }
         switch mode {
         case "none": view.results = []
         case "not_closed": view.results.removeAll { $0.state == "closed" }
-        default: break
+        case "all": view.results = ProbeResults.expanded(view.results)
+        default:
+            if scan && several { view.results.removeAll { $0.state == "closed" } } else { view.results = ProbeResults.expanded(view.results) }
         }
         return view
     }
@@ -142,8 +147,17 @@ extension APIHandler {
         return parts.joined(separator: ",")
     }
 
-    static func probe(_ view: ProbeView, includeResults: Bool) throws -> Components.Schemas.Probe {
+    /// The probe as the API shows it, its rows chosen by `results` (see `filter`); a tcp or udp probe of several
+    /// ports also gets `closed_ports`, the closed ones counted and as ranges.
+    static func probe(_ stored: ProbeView, results mode: String?, includeResults: Bool = true) throws -> Components.Schemas.Probe {
+        let view = filter(stored, mode)
         let record = view.probe
+        var closedPorts: Components.Schemas.ClosedPorts?
+        if includeResults, record.kind == "tcp" || record.kind == "udp",
+           stored.results.count > 1 || stored.results.contains(where: { $0.lastPosition != nil }) {
+            let closed = ProbeResults.closed(stored.results)
+            closedPorts = .init(count: closed.count, ranges: closed.ranges)
+        }
         let kind = Components.Schemas.ProbeKind(rawValue: record.kind) ?? .tcp
         let isEcho = record.kind == "icmp"
         let results: [Components.Schemas.ProbeAttempt]? = includeResults ? try view.results.map { row in
@@ -165,7 +179,7 @@ extension APIHandler {
             startedAt: Time.date(micros: record.startedAt), finishedAt: record.finishedAt.map(Time.date(micros:)),
             durationMs: record.durationUs.map { Double($0) / 1000 },
             phases: try record.phases.map { try object($0) }, summary: try record.summary.map { try object($0) },
-            results: results)
+            results: results, closedPorts: closedPorts)
     }
 
     private static func enumValue(_ raw: String) throws -> Components.Schemas.ProbeOutcome {

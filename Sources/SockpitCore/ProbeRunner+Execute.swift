@@ -157,7 +157,9 @@ extension ProbeRunner {
             "open": .int(Int64(counts["open"] ?? 0)), "closed": .int(Int64(counts["closed"] ?? 0)),
             "filtered": .int(Int64(counts["filtered"] ?? 0)), "open_filtered": .int(Int64(counts["open|filtered"] ?? 0)),
         ])
-        return ProbeOutcome(rows: rows, good: good, total: results.count, reason: reason, summary: summary, phases: phases)
+        // Runs of closed ports are kept as ranges: a full scan is a few rows, not 65,535.
+        return ProbeOutcome(rows: ProbeResults.compacted(rows), good: good, total: results.count, reason: reason,
+                            summary: summary, phases: phases)
     }
 
     private func judgeEchoes(_ results: [EchoResult], mode: ICMPMode) -> ProbeOutcome {
@@ -199,7 +201,8 @@ extension ProbeRunner {
         if rows.isEmpty || goodCount == 0 {
             finished.outcome = "failure"
         } else {
-            finished.outcome = goodCount == rows.count ? "success" : "partial"
+            let positions = rows.reduce(0) { $0 + ($1.lastPosition ?? $1.position) - $1.position + 1 }
+            finished.outcome = goodCount == positions ? "success" : "partial"
         }
         finished.reason = finished.outcome == "success" ? nil : (reason ?? Self.reason("no-result", "the probe produced no result before its deadline", errno: nil)).rendered
         var phases = extra

@@ -39,6 +39,14 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable, Equatable
     /// Whether another connection (or process) held the lock longer than the busy timeout.
     public var isBusy: Bool { resultCode == SQLITE_BUSY || resultCode == SQLITE_LOCKED }
 
+    /// Whether the failure is the database's or the machine's rather than the statement's: a full disk, I/O, a
+    /// lock held too long, a read-only or unopenable file, memory, corruption. A write that met one may succeed
+    /// later as it is; any other failure (a constraint, an SQL error) would fail again.
+    public var isEnvironmental: Bool {
+        [SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_NOMEM,
+         SQLITE_PROTOCOL, SQLITE_CORRUPT, SQLITE_NOTADB].contains(resultCode)
+    }
+
     /// Whether the disk (or a quota) had no room for the write: SQLITE_FULL.
     public var isDiskFull: Bool { resultCode == SQLITE_FULL }
 

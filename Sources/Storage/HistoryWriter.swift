@@ -16,7 +16,7 @@ import Synchronization
 /// keeps the writes that record operations that already happened (`keepOnFailure`), tells their callers so
 /// (`HistoryUnavailable.tookEffect`), and retries until SQLite takes them; meanwhile `checkWritable()` throws,
 /// so that callers refuse new operations before acting on the kernel. A write SQLite refuses for its content (a
-/// constraint) fails alone: the batch is applied again write by write.
+/// constraint, an SQL error) fails alone: the batch is applied again write by write.
 public final class HistoryWriter: Sendable {
     /// What a job does inside the batch's transaction.
     enum Work: Sendable {
@@ -189,7 +189,7 @@ public final class HistoryWriter: Sendable {
             let outcomes = try database.write { db in try Self.apply(batch, to: db) }
             commits.add(1, ordering: .relaxed)
             completed(batch, outcomes)
-        } catch let error as DatabaseError where error.isConstraintViolation && batch.count > 1 {
+        } catch let error as DatabaseError where !error.isEnvironmental && !error.isClosed && batch.count > 1 {
             logger.error("a batch of history was refused; writing it write by write",
                          metadata: ["db.error": "\(error)", "history.batch": "\(batch.count)"])
             for (index, job) in batch.enumerated() {
@@ -197,7 +197,7 @@ public final class HistoryWriter: Sendable {
                     let outcomes = try database.write { db in try Self.apply([job], to: db) }
                     commits.add(1, ordering: .relaxed)
                     completed([job], outcomes)
-                } catch let error as DatabaseError where !error.isConstraintViolation {
+                } catch let error as DatabaseError where error.isEnvironmental || error.isClosed {
                     failed(Array(batch[index...]), error)
                     return
                 } catch {
@@ -205,7 +205,7 @@ public final class HistoryWriter: Sendable {
                     job.completion?(.failure(error))
                 }
             }
-        } catch let error as DatabaseError where !error.isConstraintViolation {
+        } catch let error as DatabaseError where error.isEnvironmental || error.isClosed {
             failed(batch, error)
         } catch {
             logger.error("a history write was refused", metadata: ["db.error": "\(error)"])
@@ -227,7 +227,16 @@ public final class HistoryWriter: Sendable {
     /// SQLite could not commit (disk full, I/O): writes of operations that happened stay queued, first in line,
     /// and are retried after a pause; the others fail. Until a commit succeeds, `checkWritable()` throws.
     private func failed(_ batch: [Job], _ error: DatabaseError) {
-        let first = state.withLock { state in defer { state.failure = error }; return state.failure == nil }
+        let (first, stopping) = state.withLock { state in
+            defer { state.failure = error }
+            return (state.failure == nil, state.stopping)
+        }
+        // Closed, or stopping: nothing will be retried. What happened is lost to history; say how much.
+        if error.isClosed || stopping {
+            logger.error("history writes not committed at stop", metadata: ["db.error": "\(error)", "history.writes": "\(batch.count)"])
+            for job in batch { job.completion?(.failure(HistoryUnavailable(cause: error, tookEffect: job.keepOnFailure))) }
+            return
+        }
         if first { logger.error("history cannot be written; refusing operations until it can", metadata: ["db.error": "\(error)"]) }
         var kept: [Job] = []
         for var job in batch {
@@ -239,13 +248,10 @@ public final class HistoryWriter: Sendable {
                 job.completion?(.failure(HistoryUnavailable(cause: error, tookEffect: false)))
             }
         }
-        let stopping = state.withLock { state in
-            state.jobs.insert(contentsOf: kept, at: 0)
-            return state.stopping
-        }
-        if !stopping { usleep(Self.retryDelayMicroseconds) }
+        state.withLock { $0.jobs.insert(contentsOf: kept, at: 0) }
+        usleep(Self.retryDelayMicroseconds)
         // Nothing kept to retry with: a write of no consequence tells when SQLite takes writes again.
-        if kept.isEmpty, !stopping {
+        if kept.isEmpty {
             do {
                 try database.write { db in try db.run("UPDATE schema_migrations SET version = version WHERE version = (SELECT max(version) FROM schema_migrations)") }
                 state.withLock { $0.failure = nil }
@@ -276,7 +282,7 @@ public final class HistoryWriter: Sendable {
                     let value = try body(db)
                     try db.run("RELEASE job")
                     outcomes.append(.success(value))
-                } catch let error as DatabaseError where !error.isConstraintViolation {
+                } catch let error as DatabaseError where error.isEnvironmental || error.isClosed {
                     throw error  // not this write's fault: the whole batch fails
                 } catch {
                     try db.run("ROLLBACK TO job")

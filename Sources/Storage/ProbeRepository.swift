@@ -36,10 +36,12 @@ public struct ProbeRecord: Sendable, Equatable {
     }
 }
 
-/// One attempt or port of a probe.
+/// One attempt or port of a probe, or a run of consecutive ports with the same verdict.
 public struct ProbeResultRecord: Sendable, Equatable {
-    /// Port number, or echo sequence number.
+    /// Port number, or echo sequence number (the first of a run).
     public var position: Int
+    /// The last position of a run this row stands for; nil for one position.
+    public var lastPosition: Int?
     public var state: String
     public var rttUs: Int64?
     public var ttl: Int?

@@ -20,9 +20,9 @@ extension SQLiteHistory: ProbeRepository {
         try await writer.write(keepOnFailure: true) { db in
             // One prepared statement for every row.
             let insert = try db.prepare(
-                "INSERT INTO probe_results (probe_id, position, state, rtt_us, ttl, bytes, errno, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                "INSERT INTO probe_results (probe_id, position, last_position, state, rtt_us, ttl, bytes, errno, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             for row in results {
-                try insert.bind([.text(probe.id), .integer(Int64(row.position)), .text(row.state), .init(row.rttUs),
+                try insert.bind([.text(probe.id), .integer(Int64(row.position)), .init(row.lastPosition.map(Int64.init)), .text(row.state), .init(row.rttUs),
                                  .init(row.ttl), .init(row.bytes), .init(row.errno), .init(row.detail), .integer(row.at)])
                 _ = try insert.step()
                 try insert.reset()
@@ -48,10 +48,12 @@ extension SQLiteHistory: ProbeRepository {
     public func results(ofProbe id: String) async throws -> [ProbeResultRecord] {
         try database.read { db in
             try db.query("SELECT * FROM probe_results WHERE probe_id = ? ORDER BY position, id", [.text(id)]).map { row in
-                ProbeResultRecord(
+                var record = ProbeResultRecord(
                     position: Int(row["position"].int ?? 0), state: row["state"].string ?? "", rttUs: row["rtt_us"].int,
                     ttl: row["ttl"].int.map(Int.init), bytes: row["bytes"].int.map(Int.init), errno: row["errno"].string,
                     detail: row["detail"].string, at: row["at"].int ?? 0)
+                record.lastPosition = row["last_position"].int.map(Int.init)
+                return record
             }
         }
     }

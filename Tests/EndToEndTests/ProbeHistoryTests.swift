@@ -15,7 +15,7 @@ extension EndToEndTests {
                 let listener = try ProbePeer.unixListener(in: service, name: "history.sock")
                 defer { listener.close() }
                 var answers: [[String: Any]] = []
-                answers.append(try await service.probe(["kind": "tcp", "target": "127.0.0.1", "ports": [open.port, closed.port]]))
+                answers.append(try await service.probe(["kind": "tcp", "target": "127.0.0.1", "ports": [open.port, closed.port]], results: "all"))
                 answers.append(try await service.probe(["kind": "udp", "target": "::1", "ports": udpClosed.port, "payload": "x"]))
                 answers.append(try await service.probe(["kind": "icmp", "target": "127.0.0.1", "count": 3, "interval_ms": 0]))
                 answers.append(try await service.probe(["kind": "unix", "target": "history.sock"]))
@@ -24,7 +24,7 @@ extension EndToEndTests {
 
                 for answer in answers {
                     let id = try #require(answer["id"] as? String)
-                    let got = try await service.probe(id: id)
+                    let got = try await service.probe(id: id, results: "all")
                     #expect(NSDictionary(dictionary: got).isEqual(to: answer), "GET \(id) differs from the POST answer:\n\(got)\n\(answer)")
                 }
                 await service.stop()

@@ -13,7 +13,7 @@ extension EndToEndTests {
             try await withService { service in
                 let probe = try await service.probe([
                     "kind": "tcp", "target": host, "ports": [closed.port, open.port], "timeout_ms": 2000,
-                ])
+                ], results: "all")
                 #expect(probe["resolved_address"] as? String == host)
                 #expect(probe["outcome"] as? String == "partial", "probe: \(probe)")
                 #expect(member(probe, "reason", "kind") as? String == "refused", "reason: \(String(describing: probe["reason"]))")
@@ -46,7 +46,7 @@ extension EndToEndTests {
             try await withService { service in
                 let range = try await service.probe([
                     "kind": "tcp", "target": "127.0.0.1", "ports": "\(first)-\(first + 2)", "timeout_ms": 2000,
-                ])
+                ], results: "all")
                 #expect(attempts(range).map { $0["port"] as? Int ?? -1 } == [first, first + 1, first + 2])
                 #expect(attempts(range).map { $0["state"] as? String ?? "?" } == ["open", "closed", "open"], "range: \(range)")
                 #expect(range["outcome"] as? String == "partial")

@@ -14,7 +14,7 @@ extension EndToEndTests {
                 async let echoed = ProbePeer.echo(server, count: 1)
                 let probe = try await service.probe([
                     "kind": "udp", "target": host, "ports": [open, closed.port], "payload": "ping", "timeout_ms": 3000,
-                ])
+                ], results: "all")
                 #expect(try await echoed == [Array("ping".utf8)])
                 #expect(probe["outcome"] as? String == "partial", "probe: \(probe)")
                 #expect(member(probe, "reason", "kind") as? String == "refused", "reason: \(String(describing: probe["reason"]))")

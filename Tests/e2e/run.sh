@@ -165,6 +165,22 @@ t_disk_full() {
 }
 check "full disk (24 MiB tmpfs): 507 before acting, reads answer, recovery by itself, nothing acknowledged lost" t_disk_full
 
+t_full_scan() {
+  local dir="$WORK/scan" p db before after size; p=$(free_port)
+  start "$dir" "$p" || return 1
+  db="$dir/sockpit.sqlite"
+  db_bytes() { sqlite3 "$db" "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"; }
+  before=$(db_bytes)
+  size=$(curl -s -o "$WORK/scan.json" -w '%{size_download}' -m 120 -H 'Content-Type: application/json' \
+    -d '{"kind":"tcp","target":"127.0.0.1","ports":"1-65535","timeout_ms":1000}' "http://127.0.0.1:$p/v1/probes")
+  after=$(db_bytes)
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("outcome", d["outcome"], "rows", len(d["results"]), "closed", d["closed_ports"]["count"])' "$WORK/scan.json" || return 1
+  echo "default answer of a 1-65535 scan: $size bytes; database grew by $((after - before)) bytes"
+  [ "$size" -lt 262144 ] && [ $((after - before)) -lt 1048576 ]
+}
+check "a 1-65535 scan answers under 256 KB by default and adds under 1 MB to the database" t_full_scan
+
 PORT2=$(free_port); U2="http://127.0.0.1:$PORT2"
 start "$WORK/auth" "$PORT2" --token s3cret || true
 t_auth() {

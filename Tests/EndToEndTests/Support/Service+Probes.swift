@@ -8,15 +8,16 @@ extension Service {
     /// `POST /v1/probes` waiting for the result: requires 201, a `Location` naming the new probe and a finished
     /// probe of the kind and target asked for; returns the probe.
     @discardableResult
-    func probe(_ body: [String: Any], sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
-        let response = try await request("POST", "/v1/probes", json: body)
+    /// `results` is the query parameter (nil: the default, `auto`).
+    func probe(_ body: [String: Any], results: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let response = try await request("POST", "/v1/probes" + (results.map { "?results=\($0)" } ?? ""), json: body)
         return try finishedProbe(response, kind: body["kind"] as? String, target: body["target"] as? String,
                                  sourceLocation: sourceLocation)
     }
 
     /// `GET /v1/probes/{id}`; requires 200.
-    func probe(id: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
-        try await expecting(200, "GET", "/v1/probes/\(id)", nil, sourceLocation: sourceLocation)
+    func probe(id: String, results: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        try await expecting(200, "GET", "/v1/probes/\(id)" + (results.map { "?results=\($0)" } ?? ""), nil, sourceLocation: sourceLocation)
     }
 
     /// One page of `GET /v1/probes?<query>`; requires 200.
