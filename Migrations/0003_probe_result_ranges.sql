@@ -6,3 +6,8 @@
 -- carry the state and errno they share, and no per-port round-trip time. Open, filtered and answered ports,
 -- and every echo, keep a row each.
 ALTER TABLE probe_results ADD COLUMN last_position INTEGER NULL;
+
+-- probe.finish events written before this version carry the probe's reason as a string holding JSON; it is
+-- an object now, as in every event written from here on.
+UPDATE events SET result = json_set(result, '$.reason', json(json_extract(result, '$.reason')))
+WHERE op = 'probe.finish' AND json_type(result, '$.reason') = 'text' AND json_valid(json_extract(result, '$.reason'));

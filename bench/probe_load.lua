@@ -1,16 +1,16 @@
--- wrk script for bench/sustained.sh: single-port TCP probes as fast as each connection allows.
---   POST /v1/probes {"kind":"tcp","target":"127.0.0.1","ports":PORT} -> 201 with the result
+-- wrk script for bench/sustained.sh and bench/probe_rate.sh: probes as fast as each connection allows.
+--   POST /v1/probes BODY -> 201 with the result
 -- done() prints "probe KEY VALUE" lines (probes answered 201, other statuses) for the shell script.
 --
--- Usage: wrk -tN -cN -s bench/probe_load.lua http://127.0.0.1:PORT -- TARGET_PORT
+-- Usage: wrk -tN -cN -s bench/probe_load.lua http://127.0.0.1:PORT -- BODY
+--   BODY: the probe request, e.g. {"kind":"tcp","target":"127.0.0.1","ports":8080,"timeout_ms":1000}
 local body
 local JSON = { ["Content-Type"] = "application/json" }
 ok = 0
 other = 0
 
 function init(args)
-    local port = args[1] or "9"
-    body = '{"kind":"tcp","target":"127.0.0.1","ports":' .. port .. ',"timeout_ms":1000}'
+    body = args[1] or '{"kind":"tcp","target":"127.0.0.1","ports":9,"timeout_ms":1000}'
 end
 
 function request()

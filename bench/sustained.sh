@@ -79,7 +79,8 @@ phase() {
 }
 
 echo "== Sockpit sustained load, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, binary $SOCKPIT_BIN"
-phase "1. single-port TCP probes of 127.0.0.1:$ECHO_PORT (open)" "$HERE/probe_load.lua" "$ECHO_PORT"
+phase "1. single-port TCP probes of 127.0.0.1:$ECHO_PORT (open)" "$HERE/probe_load.lua" \
+    "{\"kind\":\"tcp\",\"target\":\"127.0.0.1\",\"ports\":$ECHO_PORT,\"timeout_ms\":1000}"
 phase "2. socket lifecycles (create, connect, send 64 B, receive, close)" "$HERE/lifecycle.lua" "$ECHO_PORT"
 
 echo

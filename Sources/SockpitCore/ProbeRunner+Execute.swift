@@ -191,7 +191,7 @@ extension ProbeRunner {
 
     func finishRecord(_ probe: ProbeRecord, spec: ProbeSpec, rows: [ProbeResultRecord], reason: JSONText?,
                       started: ContinuousClock.Instant, resolveMs: Double, summary: JSONText?,
-                      phases extra: [String: JSONText] = [:], good: Int? = nil) -> ProbeRecord {
+                      phases extra: [String: JSONText] = [:], good: Int? = nil) -> (ProbeRecord, EventRecord) {
         var finished = probe
         let now = UnixTime.nowMicros()
         let goodCount = good ?? rows.filter { $0.state == "open" || $0.state == "reply" }.count
@@ -204,13 +204,14 @@ extension ProbeRunner {
             let positions = rows.reduce(0) { $0 + ($1.lastPosition ?? $1.position) - $1.position + 1 }
             finished.outcome = goodCount == positions ? "success" : "partial"
         }
-        finished.reason = finished.outcome == "success" ? nil : (reason ?? Self.reason("no-result", "the probe produced no result before its deadline", errno: nil)).rendered
+        let reason = finished.outcome == "success" ? nil : (reason ?? Self.reason("no-result", "the probe produced no result before its deadline", errno: nil))
+        finished.reason = reason?.rendered
         var phases = extra
         phases["resolve_ms"] = .double(resolveMs)
         phases["total_ms"] = .double(Self.ms(ContinuousClock.now - started))
         finished.phases = JSONText.object(phases).rendered
         finished.summary = summary?.rendered
-        return finished
+        return (finished, Self.finishEvent(finished, reason: reason))
     }
 
     static func reason(_ kind: String, _ message: String, errno: String?) -> JSONText {

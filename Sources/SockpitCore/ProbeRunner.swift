@@ -66,9 +66,9 @@ public final class ProbeRunner: Sendable {
         } catch let failure as ProbeFailure {
             probe.resolvedAddress = nil
             try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
-            let finished = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
-                                        resolveMs: Self.ms(clock.now - startInstant), summary: nil)
-            _ = try await repository.finish(finished, results: [], event: Self.finishEvent(finished))
+            let (finished, event) = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
+                                                 resolveMs: Self.ms(clock.now - startInstant), summary: nil)
+            _ = try await repository.finish(finished, results: [], event: event)
             onFinish(finished)
             return ProbeView(probe: finished, results: [])
         }
@@ -91,13 +91,13 @@ public final class ProbeRunner: Sendable {
                 outcome.reason = Self.reason("server-shutdown", "the server stopped before the probe finished", errno: nil)
                 outcome.good = min(outcome.good, max(outcome.total - 1, 0))
             }
-            let finished = finishRecord(running, spec: spec, rows: outcome.rows, reason: outcome.reason, started: startInstant,
-                                        resolveMs: resolveMs, summary: outcome.summary, phases: outcome.phases,
-                                        good: outcome.good)
+            let (finished, event) = finishRecord(running, spec: spec, rows: outcome.rows, reason: outcome.reason,
+                                                 started: startInstant, resolveMs: resolveMs, summary: outcome.summary,
+                                                 phases: outcome.phases, good: outcome.good)
             // The slot is free once the work is done: a client that sees "finished" may start the next probe.
             if !wait { releaseSlot() }
             do {
-                _ = try await repository.finish(finished, results: outcome.rows, event: Self.finishEvent(finished))
+                _ = try await repository.finish(finished, results: outcome.rows, event: event)
                 onFinish(finished)
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
@@ -177,9 +177,10 @@ public final class ProbeRunner: Sendable {
                     args: probe.request, result: JSONText.object(["kind": .string(probe.kind), "target": .string(probe.target)]).rendered)
     }
 
-    static func finishEvent(_ probe: ProbeRecord) -> EventRecord {
+    /// The `probe.finish` event; `reason` is the probe's, an object inside the result (never a string of JSON).
+    static func finishEvent(_ probe: ProbeRecord, reason: JSONText?) -> EventRecord {
         var result: [String: JSONText] = ["outcome": .string(probe.outcome ?? "failure")]
-        if let reason = probe.reason { result["reason"] = .string(reason) }
+        if let reason { result["reason"] = reason }
         return EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",
                            outcome: probe.outcome == "failure" ? "error" : "ok", durationUs: probe.durationUs,
                            result: JSONText.object(result).rendered)

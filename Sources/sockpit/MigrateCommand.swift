@@ -18,6 +18,11 @@ struct MigrateCommand: AsyncParsableCommand {
         let path = common.databasePath()
         do {
             let database = try Database(path: path, logger: logger)
+            // Not under a running server (nor with history an older version left beside the file).
+            do { try database.lockForWriting() } catch let error as DatabaseError {
+                try? database.close()
+                throw CleanExit.message("error: \(error.message)", code: 1)
+            }
             let migrator = Migrator()
             let before = try migrator.currentVersion(of: database)
             let after = try migrator.migrate(database)

@@ -17,6 +17,8 @@ extension EndToEndTests {
                 try listener.bindLoopback()
                 try listener.listen()
                 _ = try await service.request("POST", "/v1/probes", json: ["kind": "tcp", "target": "127.0.0.1", "ports": try listener.localPort()])
+                let closed = try ProbePeer.closedTCPPort(host: "127.0.0.1")
+                _ = try await service.request("POST", "/v1/probes", json: ["kind": "tcp", "target": "127.0.0.1", "ports": closed.port])
                 #expect(try await service.request("DELETE", "/v1/sockets/\(id)").status == 204)
 
                 let page = try #require(try await service.request("GET", "/v1/events?limit=1000&order=asc").json?["items"] as? [NSDictionary])
@@ -25,7 +27,12 @@ extension EndToEndTests {
                 let lines = String(decoding: export.body, as: UTF8.self).split(separator: "\n").map {
                     (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? NSDictionary
                 }
-                #expect(page.count == 8)  // create, bind, send, listen (error), receive (timeout), probe.start, probe.finish, close
+                // create, bind, send, listen (error), receive (timeout), probe.start, probe.finish (x2), close
+                #expect(page.count == 10)
+                // A failed probe's reason is an object in its finish event (in every view: the lines below equal it).
+                let failedFinish = try #require(page.last { $0["op"] as? String == "probe.finish" })
+                let reason = (failedFinish["result"] as? NSDictionary)?["reason"]
+                #expect((reason as? NSDictionary)?["errno"] as? String == "ECONNREFUSED", "probe.finish: \(failedFinish)")
                 #expect(lines.count == page.count)
                 for (line, item) in zip(lines, page) { #expect(line == item, "ndjson \(String(describing: line)) vs page \(item)") }
 
