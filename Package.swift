@@ -89,9 +89,16 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The wiring of SockpitAPI onto HTTPServer, shared by `sockpit serve` and the test harnesses.
+        .target(
+            name: "SockpitServer",
+            dependencies: ["SockpitAPI", "SockpitCore", "HTTPServer", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sockpit",
             dependencies: [
+                "SockpitServer",
                 "SockpitAPI",
                 "SocketKit",
                 "SockpitCore",
@@ -122,14 +129,14 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SockpitAPI", "SockpitCore", "Storage", "HTTPServer", "SocketKit",
+            dependencies: ["SockpitServer", "SockpitAPI", "SockpitCore", "Storage", "HTTPServer", "SocketKit",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SockpitAPITests",
-            dependencies: ["SockpitAPI", "SockpitCore", "Storage", "HTTPServer",
+            dependencies: ["SockpitServer", "SockpitAPI", "SockpitCore", "Storage", "HTTPServer",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

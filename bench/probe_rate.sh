@@ -110,8 +110,8 @@ echo
 printf '%-40s %-22s %-10s %s\n' figure "sockpit / blackbox" target verdict
 for figure in tcp icmp; do
     a=$(med "${RATE[sockpit_$figure]}"); b=$(med "${RATE[blackbox_$figure]}")
-    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
-    ok=$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { print (r >= t) ? "met" : "MISSED" }')
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    ok=$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { if (r >= t) print "met"; else print "MISSED" }')
     [[ $ok == met ]] || MISSED=1
     printf '%-40s %-22s %-10s %s\n' "$figure probes/s (medians)" "$a / $b = ${ratio}x" ">= ${TARGET}x" "$ok"
 done

@@ -67,11 +67,11 @@ phase() {
         sleep "$SAMPLE_S"
         now=$(date +%s)
         wal=$(size "$DB-wal"); db=$(size "$DB"); ev=$(events)
-        rate=$(awk -v a="$ev" -v b="$ev0" -v t="$((now - t0))" 'BEGIN { printf "%.0f", t > 0 ? (a - b) / t : 0 }')
+        rate=$(awk -v a="$ev" -v b="$ev0" -v t="$((now - t0))" 'BEGIN { printf "%.0f", (t > 0 ? (a - b) / t : 0) }')
         ev0=$ev; t0=$now
         ((wal > WAL_MAX)) && WAL_MAX=$wal
         printf '%8s %10s %10s %12s %10s %12s\n' "$((now - start))" "$(mb "$wal")" "$(mb "$db")" "$ev" "$rate" \
-            "$(awk -v d="$db" -v e="$ev" 'BEGIN { printf "%.0f", e > 0 ? d / e : 0 }')"
+            "$(awk -v d="$db" -v e="$ev" 'BEGIN { printf "%.0f", (e > 0 ? d / e : 0) }')"
         kill -0 "${PID[sockpit]}" 2>/dev/null || die "sockpit died during $name"
     done
     wait "$wrk_pid" || { cat "$out" >&2; die "wrk ($name) failed"; }

@@ -83,7 +83,9 @@ public final class Reactor: Sendable {
     /// Waits until `fd` is ready for `interest` or `deadline` passes. Throws `CancellationError` if the
     /// task is cancelled, or the `Errno` of a failed registration (e.g. EBADF, EEXIST when the descriptor
     /// already has a wait pending).
-    public func wait(for interest: Interest, on fd: CInt, until deadline: ContinuousClock.Instant) async throws -> Readiness {
+    /// Internal: a caller outside SocketKit waits on a `Socket` (`Socket.wait(for:until:)`), which keeps the descriptor
+    /// lent for the whole wait.
+    func wait(for interest: Interest, on fd: CInt, until deadline: ContinuousClock.Instant) async throws -> Readiness {
         try Task.checkCancellation()
         // Already past: no look here. A caller that retries its operation on `.ready` would otherwise spin when
         // the descriptor is ready but the operation still yields nothing (e.g. urgent data already read inline).
@@ -134,7 +136,7 @@ public final class Reactor: Sendable {
 
     /// Whether `fd` is ready for `interest` right now (poll(2) without waiting): a caller whose operation is
     /// likely already complete (a loopback connect) looks first and skips the wait and its thread hand-offs.
-    public static func isReady(_ fd: CInt, for interest: Interest) -> Bool {
+    static func isReady(_ fd: CInt, for interest: Interest) -> Bool {
         isReady(fd, interest.events)
     }
 

@@ -246,10 +246,12 @@ extension Socket {
     /// True when the peer has shut down its side or the connection is gone (POLLRDHUP / POLLHUP), checked
     /// without waiting: tells "no urgent data yet" from "no urgent data ever" after an out-of-band wait.
     public func peerHasHungUp() -> Bool {
-        guard let fd = try? withUnsafeFileDescriptor({ $0 }) else { return true }
         let rdhup: Int16 = 0x2000  // POLLRDHUP (Linux; Glibc exports it only under _GNU_SOURCE)
-        var descriptor = pollfd(fd: fd, events: rdhup | Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, 0) == 1 else { return false }
-        return descriptor.revents & (rdhup | Int16(POLLHUP) | Int16(POLLERR)) != 0
+        let hungUp = try? withUnsafeFileDescriptor { fd in
+            var descriptor = pollfd(fd: fd, events: rdhup | Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) == 1 else { return false }
+            return descriptor.revents & (rdhup | Int16(POLLHUP) | Int16(POLLERR)) != 0
+        }
+        return hungUp ?? true
     }
 }

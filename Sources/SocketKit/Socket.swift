@@ -4,8 +4,8 @@ public import SystemPackage
 
 /// The one owner of a socket file descriptor.
 ///
-/// The descriptor is private and closed in exactly one place (``close()``, or `deinit` as a safety net
-/// for a socket dropped without closing). Work on it goes through ``withUnsafeFileDescriptor(_:)``,
+/// The descriptor is private and closed in exactly one place (``close()``; a socket dropped without closing
+/// is a leak that `deinit` reports on stderr and counts in ``leaks``, then releases). Work on it goes through ``withUnsafeFileDescriptor(_:)``,
 /// which throws `EBADF` once the socket is closed, so a stale number is never used.
 ///
 /// Thread safety: ``close()`` may race with work on other threads. A close that arrives while a closure
@@ -74,13 +74,18 @@ public final class Socket: Sendable {
     ///
     /// - Throws: `Errno.badFileDescriptor` when the socket is closed, else whatever `body` throws.
     public func withUnsafeFileDescriptor<R>(_ body: (CInt) throws(Errno) -> R) throws(Errno) -> R {
-        let fd = try state.withLock { (state) throws(Errno) -> CInt in
+        let fd = try borrow()
+        defer { returnBorrowed() }
+        return try body(fd)
+    }
+
+    /// Lends the descriptor until `returnBorrowed()`; every call is balanced by exactly one of those.
+    func borrow() throws(Errno) -> CInt {
+        try state.withLock { (state) throws(Errno) -> CInt in
             guard case .open(let fd, let borrowers) = state else { throw .badFileDescriptor }
             state = .open(fd: fd, borrowers: borrowers + 1)
             return fd
         }
-        defer { returnBorrowed() }
-        return try body(fd)
     }
 
     /// Closes the socket; every later use, including a second close, throws `EBADF`.
@@ -103,7 +108,7 @@ public final class Socket: Sendable {
         if let fd { try release(fd) }
     }
 
-    private func returnBorrowed() {
+    func returnBorrowed() {
         let fd = state.withLock { state -> CInt? in
             switch state {
             case .open(let fd, let borrowers):
@@ -128,9 +133,18 @@ public final class Socket: Sendable {
         try closeDescriptor(fd)
     }
 
+    /// Sockets released while still open, since start: each is a bug (an owner that forgot `close()`).
+    public static var leaks: Int { leaked.load(ordering: .relaxed) }
+    private static let leaked = Atomic<Int>(0)
+
     deinit {
         // Nothing can be borrowing: every borrower holds a reference to `self`.
         if case .open(let fd, _) = state.withLock({ $0 }) {
+            // A leak of ownership: said and counted (never silent); the descriptor is still released.
+            Self.leaked.add(1, ordering: .relaxed)
+            let message = "sockpit: leak of an open socket (fd \(fd), \(family.name)/\(type.name)): released without close()\n"
+            var bytes = Array(message.utf8)
+            _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
             try? release(fd)
         }
     }

@@ -43,8 +43,7 @@ extension SocketRegistry {
                     if !isStream { break }
                     continue
                 }
-                let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
-                if try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
+                if try await managed.socket.wait(for: .writable, until: deadline) == .timedOut {
                     throw SockpitError(.timeout, "sent \(sent) of \(bytes.count) bytes before the deadline (\(Self.ms(timeout)) ms)",
                                        errno: Errno.timedOut.name)
                 }
@@ -113,10 +112,9 @@ extension SocketRegistry {
                         record.messagesReceived += 1
                     }
                 }
-                let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
                 let interest: Interest = oob ? .urgent : .readable
                 woke = true
-                if try await Reactor.shared.wait(for: interest, on: fd, until: deadline) == .timedOut {
+                if try await managed.socket.wait(for: interest, until: deadline) == .timedOut {
                     let outcome = ReceiveOutcome(bytes: [], from: nil, endOfFile: false, truncated: false, timedOut: true)
                     return Step(value: outcome, result: .object(["timed_out": .bool(true)]), bytes: 0, outcome: "timeout")
                 }

@@ -129,10 +129,9 @@ extension SocketRegistry {
             let deadline = ContinuousClock.now + timeout
             do {
                 if try !managed.socket.connect(to: address) {
-                    let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
                     // A loopback handshake is usually complete by the time connect(2) says EINPROGRESS: look first.
-                    if !Reactor.isReady(fd, for: .writable),
-                       try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
+                    if !managed.socket.isReady(for: .writable),
+                       try await managed.socket.wait(for: .writable, until: deadline) == .timedOut {
                         throw SockpitError(.timeout, "connect to \(address) did not complete within \(Self.ms(timeout)) ms",
                                            errno: Errno.timedOut.name)
                     }
@@ -168,8 +167,7 @@ extension SocketRegistry {
                     let child = try await adopt(socket, peer: peer, parent: managed)
                     return Step(value: child, result: .object(["socket_id": .string(child.id)]))
                 }
-                let fd = try managed.socket.withUnsafeFileDescriptor { $0 }
-                if try await Reactor.shared.wait(for: .readable, on: fd, until: deadline) == .timedOut {
+                if try await managed.socket.wait(for: .readable, until: deadline) == .timedOut {
                     return Step(value: nil, result: .object(["timed_out": .bool(true)]), outcome: "timeout")
                 }
             }

@@ -4,6 +4,7 @@ import HTTPServer
 import Logging
 import ServiceLifecycle
 import SockpitAPI
+import SockpitServer
 import SockpitCore
 import Storage
 
@@ -170,35 +171,9 @@ struct ServeCommand: AsyncParsableCommand {
             database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
             probeLimits: settings.probeLimits, streams: settings.streams, retention: settings.retention, logger: logger)
         var http = settings.http
-        let metrics = runtime.metrics
-        http.onRequestCompleted = { request in
-            guard request.status != 0 else { return }  // the client left before an answer: nothing to time
-            metrics.recordRequest(route: request.route ?? "unmatched", method: request.method, status: request.status,
-                                  duration: request.duration)
-        }
+        http.onRequestCompleted = SockpitServer.requestMetrics(runtime)
         let transport = MicroHTTPDTransport(configuration: http, logger: logger)
-        let handler = APIHandler(runtime: runtime, logger: logger)
-        try handler.register(on: transport, token: settings.token)
-        // Liveness polls are the hottest route and never wait: answer them on the daemon thread.
-        try transport.registerImmediate(method: .get, path: "/v1/health") {
-            let health = handler.immediateHealth()
-            return ImmediateResponse(status: health.status, headers: [("Content-Type", health.contentType)], body: health.body)
-        }
-        // Reads served from memory skip the async bridge (SockpitAPI's fast routes; nil falls back to the handler).
-        // Socket operations start on the daemon thread: most never wait, and are answered without a hand-off.
-        for operation in APIHandler.inlineOperations { try transport.runInline(method: operation.method, path: operation.path) }
-        for route in handler.fastRoutes(token: settings.token) {
-            try transport.registerFastPath(method: route.method, path: route.path) { request in
-                route.answer(.init(parameters: request.parameters, query: request.query, header: request.header))
-                    .map { ImmediateResponse(status: $0.status, headers: [("Content-Type", $0.contentType)], body: $0.body) }
-            }
-        }
-        for route in handler.directRoutes(token: settings.token) {
-            try transport.registerDirectPath(method: route.method, path: route.path) { request in
-                await route.answer(.init(parameters: request.parameters, query: request.query, body: request.body, header: request.header))
-                    .map { ImmediateResponse(status: $0.status, headers: $0.headers, body: $0.body) }
-            }
-        }
+        try SockpitServer.install(runtime, on: transport, token: settings.token, logger: logger)
 
         let service = HTTPService(transport: transport, runtime: runtime, grace: settings.grace, logger: logger)
         let group = ServiceGroup(configuration: .init(

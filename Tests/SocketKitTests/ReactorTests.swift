@@ -15,6 +15,7 @@ struct ReactorTests {
     @Test("a wait for readable ends when the peer writes")
     func readableAfterPeerWrites() async throws {
         let (a, b) = try Socket.pair(type: .stream)
+        defer { try? a.close(); try? b.close() }
         let reactor = Reactor.shared
         let fdA = try fd(a)
         async let readiness = reactor.wait(for: .readable, on: fdA, until: .now + .seconds(10))
@@ -26,7 +27,8 @@ struct ReactorTests {
     @Test("a wait with nothing to read times out at its deadline and leaves nothing registered")
     func deadlinePasses() async throws {
         let (a, peer) = try Socket.pair(type: .stream)
-        defer { withExtendedLifetime(peer) {} }  // a closed peer would make `a` readable (EOF)
+        // Closed only at the end: a closed peer would make `a` readable (EOF).
+        defer { try? a.close(); try? peer.close() }
         let reactor = try Reactor()
         let started = ContinuousClock.now
         let readiness = try await reactor.wait(for: .readable, on: try fd(a), until: started + .milliseconds(100))
@@ -40,7 +42,8 @@ struct ReactorTests {
 
     @Test("a fresh connected socket is writable at once")
     func writableAtOnce() async throws {
-        let (a, _) = try Socket.pair(type: .stream)
+        let (a, b) = try Socket.pair(type: .stream)
+        defer { try? a.close(); try? b.close() }
         #expect(try await Reactor.shared.wait(for: .writable, on: try fd(a), until: .now + .seconds(5)) == .ready)
     }
 
@@ -48,8 +51,11 @@ struct ReactorTests {
     func manyPendingWaits() async throws {
         let reactor = try Reactor()
         var idle: [(Socket, Socket)] = []
+        // Also keeps the idle pairs open until the group has drained, so no idle wait sees EOF.
+        defer { for (x, y) in idle { try? x.close(); try? y.close() } }
         for _ in 0..<200 { idle.append(try Socket.pair(type: .stream)) }
         let (a, b) = try Socket.pair(type: .dgram)
+        defer { try? a.close(); try? b.close() }
         try await withThrowingTaskGroup(of: Readiness.self) { group in
             for pair in idle {
                 let fd = try fd(pair.0)
@@ -67,14 +73,13 @@ struct ReactorTests {
             }
         }
         #expect(reactor.pendingCount == 0)
-        _ = idle
     }
 
     @Test("cancelling the waiting task ends the wait with CancellationError and unregisters it")
     func cancellation() async throws {
         let reactor = try Reactor()
         let (a, peer) = try Socket.pair(type: .stream)
-        defer { withExtendedLifetime(peer) {} }
+        defer { try? a.close(); try? peer.close() }
         let fdA = try fd(a)
         let task = Task { try await reactor.wait(for: .readable, on: fdA, until: .now + .seconds(30)) }
         task.cancel()

@@ -7,8 +7,7 @@ import Testing
 extension Socket {
     /// Waits until the socket is ready for `interest`, failing the test after 5 seconds.
     func waitReady(_ interest: Interest) async throws {
-        let fd = try withUnsafeFileDescriptor { $0 }
-        try #require(try await Reactor.shared.wait(for: interest, on: fd, until: .now + .seconds(5)) == .ready)
+        try #require(try await wait(for: interest, until: .now + .seconds(5)) == .ready)
     }
 
     /// One message, waiting for it to arrive.
@@ -42,15 +41,25 @@ extension Socket {
 }
 
 /// A TCP connection over loopback: the listener, the connecting end and the accepted end.
+///
+/// The caller closes all three; if setting up fails, the sockets opened so far are closed here.
 func loopbackTCP(_ family: AddressFamily) async throws -> (listener: Socket, client: Socket, server: Socket) {
     let host = family == .inet ? "127.0.0.1" : "::1"
     let listener = try Socket(family: family, type: .stream, protocol: .tcp)
-    try listener.bind(to: try SocketAddress(host: host, port: 0))
-    try listener.listen(backlog: 8)
-    let client = try Socket(family: family, type: .stream, protocol: .tcp)
-    try await client.connectWaiting(to: try listener.localAddress())
-    let (server, _) = try await listener.acceptWaiting()
-    return (listener, client, server)
+    var client: Socket?
+    do {
+        try listener.bind(to: try SocketAddress(host: host, port: 0))
+        try listener.listen(backlog: 8)
+        let connecting = try Socket(family: family, type: .stream, protocol: .tcp)
+        client = connecting
+        try await connecting.connectWaiting(to: try listener.localAddress())
+        let (server, _) = try await listener.acceptWaiting()
+        return (listener, connecting, server)
+    } catch {
+        try? client?.close()
+        try? listener.close()
+        throw error
+    }
 }
 
 /// A fresh directory under /tmp for Unix socket files; the caller removes it with ``removeDirectory(_:)``.
@@ -75,6 +84,7 @@ struct SocketOperationsTests {
     ])
     func tcpConversation(family: AddressFamily) async throws {
         let (listener, client, server) = try await loopbackTCP(family)
+        defer { try? listener.close(); try? client.close(); try? server.close() }
         let bound = try listener.localAddress()
         #expect(bound.family == family && bound.port != 0, "the kernel chose a port")
         #expect(try client.peerAddress() == bound)
@@ -95,31 +105,37 @@ struct SocketOperationsTests {
     @Test("accept with no pending connection and receive with no data answer nil, not block")
     func nothingPendingIsNil() async throws {
         let (listener, client, server) = try await loopbackTCP(.inet)
+        // Also keeps `client` open to the end, so `server` has no EOF to report.
+        defer { try? listener.close(); try? client.close(); try? server.close() }
         #expect(try listener.accept() == nil)
         #expect(try server.receive(maxBytes: 16, flags: []) == nil)
-        withExtendedLifetime(client) {}
     }
 
     @Test("connectToClosedPortReportsECONNREFUSED")
     func connectToClosedPortReportsECONNREFUSED() async throws {
         // A bound socket that does not listen holds a port nobody accepts on: the kernel answers RST.
         let holder = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? holder.close() }
         try holder.bind(to: try SocketAddress(host: "127.0.0.1", port: 0))
         let client = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? client.close() }
         await #expect(throws: Errno.connectionRefused) { try await client.connectWaiting(to: try holder.localAddress()) }
     }
 
     @Test("listen on a UDP socket fails with EOPNOTSUPP")
     func listenOnUDPFails() throws {
         let socket = try Socket(family: .inet, type: .dgram, protocol: .udp)
+        defer { try? socket.close() }
         #expect(throws: Errno(rawValue: EOPNOTSUPP)) { try socket.listen(backlog: 1) }
     }
 
     @Test("UDP: the receiver learns the sender; a datagram longer than maxBytes is truncated with its full length")
     func udpSenderAndTruncation() async throws {
         let receiver = try Socket(family: .inet, type: .dgram, protocol: .udp)
+        defer { try? receiver.close() }
         try receiver.bind(to: try SocketAddress(host: "127.0.0.1", port: 0))
         let sender = try Socket(family: .inet, type: .dgram, protocol: .udp)
+        defer { try? sender.close() }
         try sender.bind(to: try SocketAddress(host: "127.0.0.1", port: 0))
         let target = try receiver.localAddress()
 
@@ -136,7 +152,8 @@ struct SocketOperationsTests {
 
     @Test("OOB: a byte sent with .oob on TCP is received with .oob, apart from the normal bytes")
     func outOfBandByte() async throws {
-        let (_, client, server) = try await loopbackTCP(.inet)
+        let (listener, client, server) = try await loopbackTCP(.inet)
+        defer { try? listener.close(); try? client.close(); try? server.close() }
         try client.sendText("ab")
         try client.sendText("!", flags: .oob)
         // Urgent data is signalled by POLLPRI, which the reactor does not wait for: poll(2) with a timeout.
@@ -155,12 +172,15 @@ struct SocketOperationsTests {
             ? try SocketAddress(abstractName: "sockpit-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
             : try SocketAddress(unixPath: "\(directory)/listen.sock")
         let listener = try Socket(family: .unix, type: .stream)
+        defer { try? listener.close() }
         try listener.bind(to: address)
         try listener.listen(backlog: 4)
         #expect(try listener.localAddress() == address)
         let client = try Socket(family: .unix, type: .stream)
+        defer { try? client.close() }
         try await client.connectWaiting(to: address)
         let (server, peer) = try await listener.acceptWaiting()
+        defer { try? server.close() }
         #expect(peer == .unix(path: ""), "an unbound client is unnamed")
         try client.sendText("over unix")
         #expect(text(try await server.receiveWaiting(maxBytes: 64)) == "over unix")
@@ -171,8 +191,10 @@ struct SocketOperationsTests {
         let directory = try makeSocketDirectory()
         defer { removeDirectory(directory, files: ["a.sock", "b.sock"]) }
         let receiver = try Socket(family: .unix, type: .dgram)
+        defer { try? receiver.close() }
         try receiver.bind(to: try SocketAddress(unixPath: "\(directory)/a.sock"))
         let sender = try Socket(family: .unix, type: .dgram)
+        defer { try? sender.close() }
         try sender.bind(to: try SocketAddress(unixPath: "\(directory)/b.sock"))
         try sender.sendText("datagram", to: try receiver.localAddress())
         let message = try await receiver.receiveWaiting(maxBytes: 64)
@@ -185,11 +207,14 @@ struct SocketOperationsTests {
         defer { removeDirectory(directory, files: ["seq.sock"]) }
         let address = try SocketAddress(unixPath: "\(directory)/seq.sock")
         let listener = try Socket(family: .unix, type: .seqpacket)
+        defer { try? listener.close() }
         try listener.bind(to: address)
         try listener.listen(backlog: 4)
         let client = try Socket(family: .unix, type: .seqpacket)
+        defer { try? client.close() }
         try await client.connectWaiting(to: address)
         let (server, _) = try await listener.acceptWaiting()
+        defer { try? server.close() }
         try client.sendText("one")
         try client.sendText("two", flags: .endOfRecord)
         try client.sendText("0123456789")
@@ -203,7 +228,8 @@ struct SocketOperationsTests {
 
     @Test("The ends of a socketpair are unnamed")
     func socketPairIsUnnamed() throws {
-        let (left, _) = try Socket.pair(type: .stream)
+        let (left, right) = try Socket.pair(type: .stream)
+        defer { try? left.close(); try? right.close() }
         #expect(try left.localAddress() == .unix(path: ""))
         #expect(try left.peerAddress() == .unix(path: ""))
     }

@@ -8,6 +8,7 @@ struct SocketOptionsTests {
     @Test("Boolean options read back what was set", arguments: [SocketOption.so_reuseaddr, .so_keepalive])
     func booleanRoundTrip(option: SocketOption) throws {
         let socket = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? socket.close() }
         try socket.setOption(option, .bool(true))
         #expect(try socket.option(option) == .bool(true))
         try socket.setOption(option, .bool(false))
@@ -17,6 +18,7 @@ struct SocketOptionsTests {
     @Test("tcp_nodelay is set and read on a TCP socket")
     func tcpNoDelay() throws {
         let socket = try Socket(family: .inet6, type: .stream, protocol: .tcp)
+        defer { try? socket.close() }
         #expect(try socket.option(.tcp_nodelay) == .bool(false))
         try socket.setOption(.tcp_nodelay, .bool(true))
         #expect(try socket.option(.tcp_nodelay) == .bool(true))
@@ -25,6 +27,7 @@ struct SocketOptionsTests {
     @Test("so_rcvbuf reads back at least what was set (the kernel doubles it)")
     func receiveBuffer() throws {
         let socket = try Socket(family: .inet, type: .dgram, protocol: .udp)
+        defer { try? socket.close() }
         try socket.setOption(.so_rcvbuf, .int(65_536))
         guard case .int(let size) = try socket.option(.so_rcvbuf) else { Issue.record("not an int"); return }
         #expect(size >= 65_536)
@@ -33,6 +36,7 @@ struct SocketOptionsTests {
     @Test("so_linger keeps both its switch and its seconds")
     func linger() throws {
         let socket = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? socket.close() }
         #expect(try socket.option(.so_linger) == .linger(enabled: false, seconds: 0))
         try socket.setOption(.so_linger, .linger(enabled: true, seconds: 5))
         #expect(try socket.option(.so_linger) == .linger(enabled: true, seconds: 5))
@@ -41,9 +45,11 @@ struct SocketOptionsTests {
     @Test("ip_ttl on IPv4 and ipv6_v6only on IPv6")
     func ipLevelOptions() throws {
         let v4 = try Socket(family: .inet, type: .dgram, protocol: .udp)
+        defer { try? v4.close() }
         try v4.setOption(.ip_ttl, .int(42))
         #expect(try v4.option(.ip_ttl) == .int(42))
         let v6 = try Socket(family: .inet6, type: .stream, protocol: .tcp)
+        defer { try? v6.close() }
         try v6.setOption(.ipv6_v6only, .bool(true))
         #expect(try v6.option(.ipv6_v6only) == .bool(true))
     }
@@ -51,8 +57,11 @@ struct SocketOptionsTests {
     @Test("so_type names the type; so_acceptconn turns true on listen; so_error is empty")
     func readOnlyOptions() throws {
         let socket = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? socket.close() }
         #expect(try socket.option(.so_type) == .socketType("stream"))
-        #expect(try Socket(family: .unix, type: .dgram).option(.so_type) == .socketType("dgram"))
+        let unixDgram = try Socket(family: .unix, type: .dgram)
+        defer { try? unixDgram.close() }
+        #expect(try unixDgram.option(.so_type) == .socketType("dgram"))
         #expect(try socket.option(.so_acceptconn) == .bool(false))
         try socket.bind(to: try SocketAddress(host: "127.0.0.1", port: 0))
         try socket.listen(backlog: 1)
@@ -63,6 +72,7 @@ struct SocketOptionsTests {
     @Test("A value of the wrong kind is EINVAL; setting a read-only option is ENOPROTOOPT")
     func rejectedValues() throws {
         let socket = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? socket.close() }
         #expect(throws: Errno.invalidArgument) { try socket.setOption(.tcp_nodelay, .int(1)) }
         #expect(throws: Errno.invalidArgument) { try socket.setOption(.so_rcvbuf, .int(Int(Int32.max) + 1)) }
         #expect(throws: Errno.protocolNotAvailable) { try socket.setOption(.so_type, .socketType("dgram")) }
@@ -70,20 +80,23 @@ struct SocketOptionsTests {
 
     @Test("tcp_nodelay on a Unix socket is refused by the kernel")
     func tcpOptionOnUnixSocketThrows() throws {
-        let (socket, _) = try Socket.pair(type: .stream)
+        let (socket, peer) = try Socket.pair(type: .stream)
+        defer { try? socket.close(); try? peer.close() }
         #expect(throws: Errno.self) { try socket.setOption(.tcp_nodelay, .bool(true)) }
     }
 
     @Test("tcpInfo says established on a connected socket and listen on a listener")
     func tcpInfoStates() async throws {
         let (listener, client, server) = try await loopbackTCP(.inet)
+        defer { try? listener.close(); try? client.close(); try? server.close() }
         try client.sendText("x")
         _ = try await server.receiveWaiting(maxBytes: 1)
         let info = try client.tcpInfo()
         #expect(info.state == "established")
         #expect(info.sendCongestionWindow > 0 && info.totalRetransmits == 0)
         #expect(try listener.tcpInfo().state == "listen")
-        let (unix, _) = try Socket.pair(type: .stream)
+        let (unix, unixPeer) = try Socket.pair(type: .stream)
+        defer { try? unix.close(); try? unixPeer.close() }
         #expect(throws: Errno.self) { try unix.tcpInfo() }
     }
 

@@ -87,8 +87,6 @@ private struct EchoSession {
     }
 
     let socket: Socket
-    /// The socket's descriptor, for the reactor (the socket outlives the session).
-    let fd: CInt
     let host: SocketAddress
     /// The host's address as it appears in packets, to recognise replies and quoted requests.
     let hostBytes: [UInt8]
@@ -113,7 +111,6 @@ private struct EchoSession {
         self.host = host
         self.mode = mode
         self.options = options
-        fd = try socket.withUnsafeFileDescriptor { $0 }
         identifier = ICMPEcho.identifiers.wrappingAdd(1, ordering: .relaxed).newValue
         hostBytes = Self.addressBytes(host)
         // Room for the largest reply, or an error quoting an IP header (60 bytes max) and our header.
@@ -151,7 +148,7 @@ private struct EchoSession {
             }
             guard let wake else { continue }  // interval 0 and nothing outstanding: send the next one now
             // Only cancellation ends a wait with an error: the descriptor is ours and open.
-            guard (try? await Reactor.shared.wait(for: .readable, on: fd, until: wake)) != nil else { return abandoned() }
+            guard (try? await socket.wait(for: .readable, until: wake)) != nil else { return abandoned() }
         }
         return results.map { $0! }
     }
@@ -186,7 +183,7 @@ private struct EchoSession {
                 return true
             }
             // The send buffer is full: wait for room, within this request's timeout.
-            guard let ready = try? await Reactor.shared.wait(for: .writable, on: fd, until: sentAt + options.timeout) else {
+            guard let ready = try? await socket.wait(for: .writable, until: sentAt + options.timeout) else {
                 return false
             }
             if ready == .timedOut {

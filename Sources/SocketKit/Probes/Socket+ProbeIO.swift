@@ -205,7 +205,7 @@ extension Socket {
     /// `EPIPE`) end the exchange with what was read so far.
     func exchange(options: PortProbeOptions, connectedAt: ContinuousClock.Instant) async -> StreamReply {
         let deadline = connectedAt + options.readTimeout
-        guard let fd = try? withUnsafeFileDescriptor({ $0 }) else { return StreamReply() }
+        guard isOpen else { return StreamReply() }
         if let payload = options.payload, !payload.isEmpty {
             var sent = 0
             while sent < payload.count {
@@ -213,7 +213,7 @@ extension Socket {
                 do { count = try send(payload[sent...], to: nil, flags: []) } catch { break }
                 if let count {
                     sent += count
-                } else if (try? await Reactor.shared.wait(for: .writable, on: fd, until: deadline)) != .ready {
+                } else if (try? await wait(for: .writable, until: deadline)) != .ready {
                     break
                 }
             }
@@ -227,7 +227,7 @@ extension Socket {
             guard let message else {
                 // Without an expectation, the first bytes and what came with them are the answer.
                 if options.expect == nil && !bytes.isEmpty { break }
-                if (try? await Reactor.shared.wait(for: .readable, on: fd, until: deadline)) != .ready { break }
+                if (try? await wait(for: .readable, until: deadline)) != .ready { break }
                 continue
             }
             if message.bytes.isEmpty {

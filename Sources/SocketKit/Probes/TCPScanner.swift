@@ -138,8 +138,7 @@ private struct Connection: Sendable {
         }
         let readiness: Readiness
         do {
-            let fd = try socket.withUnsafeFileDescriptor { $0 }
-            readiness = try await Reactor.shared.wait(for: .writable, on: fd, until: started + options.timeout)
+            readiness = try await socket.wait(for: .writable, until: started + options.timeout)
         } catch {
             abort()
             return .finished(PortResult(port: port, state: .filtered, errno: ((error as? Errno) ?? .canceled).name))

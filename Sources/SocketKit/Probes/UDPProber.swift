@@ -84,13 +84,10 @@ private struct Datagram: Sendable {
     /// Waits for an answer until the timeout; silence is open|filtered.
     func finish(options: PortProbeOptions) async -> PortResult {
         defer { try? socket.close() }
-        guard let fd = try? socket.withUnsafeFileDescriptor({ $0 }) else {
-            return PortResult(port: port, state: .filtered, errno: Errno.badFileDescriptor.name)
-        }
         while true {
             let readiness: Readiness
             do {
-                readiness = try await Reactor.shared.wait(for: .readable, on: fd, until: sentAt + options.timeout)
+                readiness = try await socket.wait(for: .readable, until: sentAt + options.timeout)
             } catch {
                 return PortResult(port: port, state: .filtered, errno: ((error as? Errno) ?? .canceled).name)
             }

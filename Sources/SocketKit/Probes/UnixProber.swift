@@ -67,10 +67,9 @@ public enum UnixProber {
             _ = try socket.connect(to: address)
             let payload = (options.payload ?? [])[...]
             let deadline = started + options.timeout
-            let fd = try socket.withUnsafeFileDescriptor { $0 }
             while try socket.send(payload, to: nil, flags: []) == nil {
                 // The receiver's queue is full: its socket becomes writable for us once it drains.
-                if try await Reactor.shared.wait(for: .writable, on: fd, until: deadline) == .timedOut {
+                if try await socket.wait(for: .writable, until: deadline) == .timedOut {
                     return PortResult(port: 0, state: .filtered, errno: Errno.resourceTemporarilyUnavailable.name)
                 }
             }
@@ -83,7 +82,6 @@ public enum UnixProber {
         var result = PortResult(port: 0, state: .open, rtt: sentAt - started)
         guard options.readsReply else { return result }
         let deadline = sentAt + options.readTimeout
-        guard let fd = try? socket.withUnsafeFileDescriptor({ $0 }) else { return result }
         while true {
             let message: ReceivedMessage?
             do { message = try socket.receive(maxBytes: probeReplyLimit, flags: []) } catch { break }
@@ -92,7 +90,7 @@ public enum UnixProber {
                 result.firstByte = ContinuousClock.now - sentAt
                 break
             }
-            guard (try? await Reactor.shared.wait(for: .readable, on: fd, until: deadline)) == .ready else { break }
+            guard (try? await socket.wait(for: .readable, until: deadline)) == .ready else { break }
         }
         result.expectMatched = options.expect.map { expect in result.reply.map(expect) ?? false }
         return result

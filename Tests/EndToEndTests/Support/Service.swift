@@ -3,6 +3,7 @@ import FoundationNetworking
 import HTTPServer
 import Logging
 import SockpitAPI
+import SockpitServer
 import SockpitCore
 import Storage
 import Synchronization
@@ -109,40 +110,15 @@ final class Service: Sendable {
         let runtime = SockpitRuntime(
             database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
             streams: options.streams, retention: options.retention, logger: logger)
-        let metrics = runtime.metrics
         let transport = MicroHTTPDTransport(
             configuration: HTTPServerConfiguration(
                 host: "127.0.0.1", port: 0, corsAllowedOrigins: options.corsOrigins,
-                onRequestCompleted: { request in
-                    guard request.status != 0 else { return }
-                    metrics.recordRequest(route: request.route ?? "unmatched", method: request.method,
-                                          status: request.status, duration: request.duration)
-                }),
+                onRequestCompleted: SockpitServer.requestMetrics(runtime)),
             logger: logger)
         do {
             try await runtime.start()
-            let handler = APIHandler(runtime: runtime, logger: logger)
-            try handler.register(on: transport, token: options.token)
-            // As `sockpit serve` does: liveness polls are answered on the daemon thread.
-            try transport.registerImmediate(method: .get, path: "/v1/health") {
-                let health = handler.immediateHealth()
-                return ImmediateResponse(status: health.status, headers: [("Content-Type", health.contentType)], body: health.body)
-            }
-            // Reads served from memory skip the async bridge (SockpitAPI's fast routes; nil falls back to the handler).
-            // Socket operations start on the daemon thread: most never wait, and are answered without a hand-off.
-            for operation in APIHandler.inlineOperations { try transport.runInline(method: operation.method, path: operation.path) }
-            for route in handler.fastRoutes(token: options.token) {
-                try transport.registerFastPath(method: route.method, path: route.path) { request in
-                    route.answer(.init(parameters: request.parameters, query: request.query, header: request.header))
-                        .map { ImmediateResponse(status: $0.status, headers: [("Content-Type", $0.contentType)], body: $0.body) }
-                }
-            }
-            for route in handler.directRoutes(token: options.token) {
-                try transport.registerDirectPath(method: route.method, path: route.path) { request in
-                    await route.answer(.init(parameters: request.parameters, query: request.query, body: request.body, header: request.header))
-                        .map { ImmediateResponse(status: $0.status, headers: $0.headers, body: $0.body) }
-                }
-            }
+            // Exactly what `sockpit serve` wires.
+            try SockpitServer.install(runtime, on: transport, token: options.token, logger: logger)
             try transport.start()
         } catch {
             await runtime.shutdown()

@@ -3,6 +3,7 @@ import FoundationNetworking
 import HTTPServer
 import Logging
 import SockpitAPI
+import SockpitServer
 @testable import SockpitCore
 import Storage
 
@@ -67,11 +68,12 @@ final class TestService: Sendable {
         let transport = MicroHTTPDTransport(
             configuration: HTTPServerConfiguration(
                 host: "127.0.0.1", port: 0, threads: limits.httpThreads, maxRequestBodyBytes: limits.maxRequestBodyBytes,
-                connectionLimit: limits.maxConnections),
+                connectionLimit: limits.maxConnections, onRequestCompleted: SockpitServer.requestMetrics(runtime)),
             logger: logger)
         do {
             try await runtime.start()
-            try APIHandler(runtime: runtime, logger: logger).register(on: transport, token: token)
+            // Exactly what `sockpit serve` wires.
+            try SockpitServer.install(runtime, on: transport, token: token, logger: logger)
             try transport.start()
         } catch {
             await runtime.shutdown()
