@@ -85,7 +85,9 @@ public final class ProbeRunner: Sendable {
         probe.resolvedAddress = target.display
         try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
         let running = probe
-        let work: @Sendable () async -> ProbeView = { [self] in
+        // The probe's view, and the error to answer with when its result could not be committed (it ran: a full disk
+        // keeps the result queued, and a waiting client hears that it took effect).
+        let work: @Sendable () async -> (ProbeView, SockpitError?) = { [self] in
             var outcome = await execute(spec, target: target)
             if Task.isCancelled {
                 outcome.reason = Self.reason("server-shutdown", "the server stopped before the probe finished", errno: nil)
@@ -96,15 +98,21 @@ public final class ProbeRunner: Sendable {
                                                  phases: outcome.phases, good: outcome.good)
             // The slot is free once the work is done: a client that sees "finished" may start the next probe.
             if !wait { releaseSlot() }
+            var failure: SockpitError?
             do {
                 _ = try await repository.finish(finished, results: outcome.rows, event: event)
                 onFinish(finished)
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
+                if let error = error as? HistoryUnavailable { failure = SockpitError(history: error, operation: "probe \(running.id)") }
             }
-            return ProbeView(probe: finished, results: outcome.rows)
+            return (ProbeView(probe: finished, results: outcome.rows), failure)
         }
-        if wait { return await work() }
+        if wait {
+            let (view, failure) = await work()
+            if let failure { throw failure }
+            return view
+        }
         slotHeld = false
         let id = probe.id
         let task = Task.detached { [self] in

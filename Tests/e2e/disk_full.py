@@ -41,15 +41,20 @@ status, _, _ = call("POST", f"/v1/sockets/{keeper['id']}/bind", {"address": {"ho
 assert status == 200, status
 acked.append((keeper["id"], "bind"))
 
-# Fill the filesystem: the filler takes every free block.
-with open(filler, "wb") as f:
-    chunk = b"\0" * (1 << 20)
-    try:
-        while True:
-            f.write(chunk)
-            f.flush()
-    except OSError:
-        pass
+def top_up():
+    """Appends to the filler until the filesystem has no free block left (a checkpoint that truncated the WAL
+    may have freed some since the last time)."""
+    with open(filler, "ab", buffering=0) as f:  # unbuffered: nothing left to flush when the disk is full
+        for size in (1 << 20, 1 << 12, 1):
+            chunk = b"\0" * size
+            try:
+                while True:
+                    f.write(chunk)
+            except OSError:
+                pass
+
+
+top_up()
 print(f"filler: {os.path.getsize(filler)} bytes")
 
 # Operations go on until SQLite cannot write any more (the WAL may still have room at first).
@@ -73,12 +78,15 @@ if first_507:
     took_effect_send = first_507[2].get("took_effect") is True
 
 # While full: refused before acting.
+top_up()
 status, _, body = call("DELETE", f"/v1/sockets/{keeper['id']}")
 expect(status == 507 and body.get("took_effect") is False, f"DELETE while full: 507, took_effect false ({status} {body})")
 status, _, body = call("GET", f"/v1/sockets/{keeper['id']}")
 expect(status == 200 and body["state"] == "bound", f"the socket is still open after the refused DELETE ({status} {body and body.get('state')})")
+top_up()
 status, _, body = call("POST", "/v1/sockets", {"family": "inet", "type": "stream"})
 expect(status == 507 and body.get("took_effect") is False, f"create while full: 507, took_effect false ({status})")
+top_up()
 status, _, body = call("POST", "/v1/probes", {"kind": "tcp", "target": "127.0.0.1", "ports": 9})
 expect(status == 507, f"probe while full: 507 ({status})")
 status, _, _ = call("GET", "/v1/health")

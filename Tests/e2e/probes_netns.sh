@@ -41,7 +41,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 # probe JSON [PORT] -> writes the answer to $WORK/answer.json and its status code to $WORK/status
 probe() { # probe JSON [PORT]
   in_ns curl -s -o "$WORK/answer.json" -w '%{http_code}' -H 'Content-Type: application/json' -d "$1" \
-    "http://127.0.0.1:${2:-$PORT}/v1/probes" >"$WORK/status"
+    "http://127.0.0.1:${2:-$PORT}/v1/probes?results=all" >"$WORK/status"
   echo "HTTP $(cat "$WORK/status")"
 }
 # expect PYTHON-ASSERTIONS: run against the last answer as `p` (the probe) and `status` (the HTTP code)
