@@ -99,6 +99,22 @@ build_baseline() {
         || die "cannot build bench/baseline_server.c"
 }
 
+# The TCP echo peer (bench/echo_server.c), built into TMP and started on port 0: sets PID[echo] and ECHO_PORT
+# (the port the kernel chose, which it prints).
+start_echo_server() {
+    local i
+    cc -O2 -Wall -o "$TMP/echo_server" "$HERE/echo_server.c" || die "cannot build bench/echo_server.c"
+    "$TMP/echo_server" 0 >"$TMP/echo.out" 2>"$TMP/echo.err" &
+    PID[echo]=$!
+    for ((i = 0; i < 50; i++)); do
+        ECHO_PORT=$(awk '$1 == "port" { print $2 }' "$TMP/echo.out" 2>/dev/null)
+        [[ -n $ECHO_PORT ]] && return 0
+        kill -0 "${PID[echo]}" 2>/dev/null || { cat "$TMP/echo.err" >&2; die "echo_server did not start"; }
+        sleep 0.1
+    done
+    die "echo_server printed no port"
+}
+
 # [swift build option...]: checks SOCKPIT_BIN, or builds sockpit with `swift build -c release OPTION...` and sets
 # SOCKPIT_BIN to it.
 sockpit_binary() {

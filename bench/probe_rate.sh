@@ -24,17 +24,8 @@ BENCH_NAME=probe_rate
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_tools wrk curl cc timeout ss prometheus-blackbox-exporter
 make_tmp sockpit-probe-rate
-cc -O2 -Wall -o "$TMP/echo_server" "$HERE/echo_server.c" || die "cannot build bench/echo_server.c"
 sockpit_binary --scratch-path .build-bench
-
-"$TMP/echo_server" 0 >"$TMP/echo.out" 2>"$TMP/echo.err" &
-PID[echo]=$!
-for ((i = 0; i < 50; i++)); do
-    ECHO_PORT=$(awk '$1 == "port" { print $2 }' "$TMP/echo.out" 2>/dev/null)
-    [[ -n $ECHO_PORT ]] && break
-    sleep 0.1
-done
-[[ -n ${ECHO_PORT:-} ]] || die "echo_server printed no port"
+start_echo_server
 
 mkdir -p "$TMP/data"
 start_server sockpit "sockpit" "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data" --log-level warning

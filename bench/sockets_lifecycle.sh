@@ -72,21 +72,10 @@ make_tmp sockpit-lifecycle
 # ----------------------------------------------------------------------------------------------- build
 echo "building bench/baseline_server.c and bench/echo_server.c" >&2
 build_baseline
-cc -O2 -Wall -o "$TMP/echo_server" "$HERE/echo_server.c" || die "cannot build bench/echo_server.c"
-
 sockpit_binary --scratch-path .build-bench
 
 # ------------------------------------------------------------------------------------------- servers
-# The echo peer: port 0, it prints the port the kernel chose.
-"$TMP/echo_server" 0 >"$TMP/echo.out" 2>"$TMP/echo.err" &
-PID[echo]=$!
-for ((i = 0; i < 50; i++)); do
-    ECHO_PORT=$(awk '$1 == "port" { print $2 }' "$TMP/echo.out" 2>/dev/null)
-    [[ -n $ECHO_PORT ]] && break
-    kill -0 "${PID[echo]}" 2>/dev/null || { cat "$TMP/echo.err" >&2; die "echo_server did not start"; }
-    sleep 0.1
-done
-[[ -n ${ECHO_PORT:-} ]] || die "echo_server printed no port"
+start_echo_server
 
 mkdir -p "$TMP/data" "$TMP/data-mem" "$TMP/data-before"
 start_server baseline "C baseline" "$TMP/baseline_server" @PORT@

@@ -1,6 +1,7 @@
 public import Logging
 import CSQLite
 import Dispatch
+import Glibc
 import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -85,6 +86,26 @@ public final class Database: Sendable {
             try connection.execute("PRAGMA journal_size_limit = \(Self.journalSizeLimit)")
         }
         readers.withLock { $0.enabled = path != ":memory:" && path != "" }
+    }
+
+    /// WAL size past which `truncateWALIfLarge` empties it.
+    public static let truncateWALAbove = 8 << 20
+
+    /// On the writer's connection, between two transactions: when the WAL file has grown past `truncateWALAbove`,
+    /// copies it into the database and empties it (`wal_checkpoint(TRUNCATE)`). Waits at most 50 ms for readers
+    /// still using the log; if they are slower, it gives up and the next call tries again. Failures are logged.
+    func truncateWALIfLarge() {
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0, info.st_size > Self.truncateWALAbove else { return }
+        do {
+            try withConnection { connection in
+                try connection.execute("PRAGMA busy_timeout = 50")
+                defer { try? connection.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)") }
+                _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        } catch {
+            logger.warning("truncating the WAL failed; retried after the next commit", metadata: ["db.error": "\(error)"])
+        }
     }
 
     /// Bytes the WAL file is cut back to after a checkpoint reset it (`journal_size_limit`).

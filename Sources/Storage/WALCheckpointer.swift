@@ -11,10 +11,12 @@ import Synchronization
 /// it copies), and once it has copied everything the next write starts the WAL over.
 ///
 /// Under continuous writes a passive checkpoint never catches up (SQLite's "checkpoint starvation": frames
-/// are appended while it copies, so the log never restarts; measured 2.36 GB of WAL after 20 s of probes).
-/// So when the log holds more than `truncateAbove` bytes, the next round runs `wal_checkpoint(TRUNCATE)`: it
-/// waits for the writer's current transaction (the busy timeout), copies everything and empties the file, and
-/// the writer waits for it that once.
+/// are appended while it copies, so the log never restarts; measured 2.36 GB of WAL after 20 s of probes). A
+/// truncating checkpoint here did not cure it either: it needs the write lock, and between the writer's
+/// back-to-back transactions its busy handler kept sleeping through the gaps (measured: the WAL reached 77 MB).
+/// So the history writer truncates the log itself, between two batches, once it passes
+/// `Database.truncateWALAbove` (`Database.truncateWALIfLarge`); this thread keeps the passive copying, so
+/// that little is left for the writer to copy then.
 public final class WALCheckpointer: Sendable {
     private let connection: Database
     // Not `.utility`: on a busy 2-core machine a utility queue was starved while writes went on (measured: the
@@ -23,9 +25,6 @@ public final class WALCheckpointer: Sendable {
     // DispatchSource is thread-safe (cancel from any thread); it is not annotated Sendable.
     nonisolated(unsafe) private let timer: any DispatchSourceTimer
     private let stopped = Atomic<Bool>(false)
-
-    /// Log size past which a round truncates the WAL instead of copying passively.
-    public static let truncateAbove = 8 << 20
 
     /// Opens a second connection to `database`'s file, turns `database`'s auto-checkpoint off and starts the
     /// periodic checkpoints. Call `stop()` before closing `database`.
@@ -46,14 +45,9 @@ public final class WALCheckpointer: Sendable {
         timer.resume()
     }
 
-    /// One round: passive, then truncating if the log is still large (columns: busy, frames in the log, frames
-    /// copied).
+    /// One round: copies what it can without blocking anyone.
     static func checkpoint(_ connection: Database) throws {
-        try connection.read { db in
-            guard let row = try db.query("PRAGMA wal_checkpoint(PASSIVE)").first, let frames = row[1].int,
-                  let pageSize = try db.scalar("PRAGMA page_size")?.int, frames * pageSize > truncateAbove else { return }
-            _ = try db.query("PRAGMA wal_checkpoint(TRUNCATE)")
-        }
+        _ = try connection.read { try $0.query("PRAGMA wal_checkpoint(PASSIVE)") }
     }
 
     /// Stops the checkpoints (waits for one in progress, never for the next tick) and closes the second

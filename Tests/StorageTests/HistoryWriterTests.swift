@@ -71,4 +71,31 @@ import Testing
         defer { try? other.close() }
         #expect(try other.read { try $0.scalar("SELECT count(*) FROM events WHERE id = ?", [.integer(stored.id)]) } == .integer(1))
     }
+
+    @Test("Under continuous writes the WAL never grows far past 8 MiB: the writer truncates it between batches")
+    func walStaysBoundedUnderContinuousWrites() async throws {
+        let fixture = try Fixture()
+        // As in production (WALCheckpointer): no checkpoint by the writer's commits themselves.
+        try fixture.database.withConnection { try $0.execute("PRAGMA wal_autocheckpoint = 0") }
+        let wal = fixture.scratch.path() + "-wal"
+        let payload = String(repeating: "x", count: 4_000)
+        var largest = 0
+        // ~32 MB of events, 16 writers at a time: four times the bound, no pause for a checkpoint to catch up.
+        for round in 0..<500 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        _ = try await fixture.writer.write { db in
+                            try SQLiteHistory.inserting(EventRecord(at: Int64(round * 16 + index), op: "test", outcome: "ok", args: payload), into: db)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+            largest = max(largest, size)
+        }
+        #expect(largest < Database.truncateWALAbove + 2 << 20, "largest WAL: \(largest) bytes")
+        #expect(try fixture.database.read { try $0.scalar("SELECT count(*) FROM events") } == .integer(8_000))
+    }
 }
