@@ -29,17 +29,8 @@ BENCH_NAME=sustained
 need_tools wrk curl cc sqlite3 timeout ss
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 make_tmp sockpit-sustained
-cc -O2 -Wall -o "$TMP/echo_server" "$HERE/echo_server.c" || die "cannot build bench/echo_server.c"
 sockpit_binary --scratch-path .build-bench
-
-"$TMP/echo_server" 0 >"$TMP/echo.out" 2>"$TMP/echo.err" &
-PID[echo]=$!
-for ((i = 0; i < 50; i++)); do
-    ECHO_PORT=$(awk '$1 == "port" { print $2 }' "$TMP/echo.out" 2>/dev/null)
-    [[ -n $ECHO_PORT ]] && break
-    sleep 0.1
-done
-[[ -n ${ECHO_PORT:-} ]] || die "echo_server printed no port"
+start_echo_server
 
 mkdir -p "$TMP/data"
 start_server sockpit "sockpit" "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data" --log-level warning
@@ -57,7 +48,7 @@ phase() {
     local name=$1 lua=$2 arg=$3 out="$TMP/wrk-$1.txt" start now wal db ev ev0 t0 rate
     echo
     echo "== $name: wrk -t$WORKERS -c$WORKERS -d$PHASE -s bench/$(basename "$lua"), samples every ${SAMPLE_S} s"
-    printf '%8s %10s %10s %12s %10s %12s\n' "t s" "WAL MB" "db MB" "events" "events/s" "db B/event"
+    printf '%8s %10s %10s %12s %10s %12s\n' "t s" "WAL MB" "db MB" "last id" "events/s" "db B/id"
     timeout --kill-after=5 $((SECS + 60)) wrk -t"$WORKERS" -c"$WORKERS" -d"$PHASE" --timeout 5s -s "$lua" \
         "http://127.0.0.1:${PORT[sockpit]}/" -- "$arg" >"$out" 2>&1 &
     local wrk_pid=$!

@@ -66,8 +66,10 @@ extension SocketRegistry {
                     at: started, socketID: id, op: op, outcome: error.kind == .timeout ? "timeout" : "error",
                     errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args?.rendered)
                 let current = managed.snapshot()
-                try await SockpitError.recording(op) {
+                do {
                     _ = try await repository.record(current, previous: current, event: event)
+                } catch is HistoryUnavailable {
+                    // The failure's event is queued until SQLite takes it; the client hears of the failure itself.
                 }
                 throw error
             }

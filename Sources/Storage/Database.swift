@@ -1,7 +1,6 @@
 public import Logging
 import CSQLite
 import Dispatch
-import Glibc
 import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -88,15 +87,23 @@ public final class Database: Sendable {
         readers.withLock { $0.enabled = path != ":memory:" && path != "" }
     }
 
-    /// WAL size past which `truncateWALIfLarge` empties it.
+    /// Log size past which the checkpointer asks for a truncation (`requestWALTruncation`).
     public static let truncateWALAbove = 8 << 20
 
-    /// On the writer's connection, between two transactions: when the WAL file has grown past `truncateWALAbove`,
-    /// copies it into the database and empties it (`wal_checkpoint(TRUNCATE)`). Waits at most 50 ms for readers
-    /// still using the log; if they are slower, it gives up and the next call tries again. Failures are logged.
-    func truncateWALIfLarge() {
-        var info = stat()
-        guard stat(path + "-wal", &info) == 0, info.st_size > Self.truncateWALAbove else { return }
+    /// Set by the checkpointer when the log holds more than `truncateWALAbove` (the WAL is not restarting: its
+    /// passive copies cannot catch up with the writes); taken by the writer between two transactions.
+    private let walTruncationRequested = Atomic<Bool>(false)
+
+    /// Asks the writer to truncate the WAL after its current transaction.
+    func requestWALTruncation() {
+        walTruncationRequested.store(true, ordering: .releasing)
+    }
+
+    /// On the writer's connection, between two transactions, when asked (`requestWALTruncation`): copies the log
+    /// into the database and empties it (`wal_checkpoint(TRUNCATE)`). Waits at most 50 ms for readers still using
+    /// the log; if they are slower it gives up, and the checkpointer asks again. Failures are logged.
+    func truncateWALIfRequested() {
+        guard walTruncationRequested.exchange(false, ordering: .acquiring) else { return }
         do {
             try withConnection { connection in
                 try connection.execute("PRAGMA busy_timeout = 50")
@@ -104,7 +111,7 @@ public final class Database: Sendable {
                 _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
             }
         } catch {
-            logger.warning("truncating the WAL failed; retried after the next commit", metadata: ["db.error": "\(error)"])
+            logger.warning("truncating the WAL failed; retried at the checkpointer's next request", metadata: ["db.error": "\(error)"])
         }
     }
 

@@ -23,7 +23,7 @@ extension HistoryWriter {
                 continue
             }
             commit(batch)
-            database.truncateWALIfLarge()
+            database.truncateWALIfRequested()
         }
         // Whatever could not be written is answered (a stop while the disk is full loses only unacknowledged work).
         let left = state.withLock { state in defer { state.jobs.removeAll() }; return state.jobs }

@@ -72,11 +72,12 @@ import Testing
         #expect(try other.read { try $0.scalar("SELECT count(*) FROM events WHERE id = ?", [.integer(stored.id)]) } == .integer(1))
     }
 
-    @Test("Under continuous writes the WAL never grows far past 8 MiB: the writer truncates it between batches")
+    @Test("Under continuous writes the WAL never grows far past 8 MiB: the checkpointer asks, the writer truncates it between batches")
     func walStaysBoundedUnderContinuousWrites() async throws {
         let fixture = try Fixture()
-        // As in production (WALCheckpointer): no checkpoint by the writer's commits themselves.
-        try fixture.database.withConnection { try $0.execute("PRAGMA wal_autocheckpoint = 0") }
+        // As in production: the checkpointer's passive rounds (and no checkpoint by the writer's commits themselves).
+        let checkpointer = try WALCheckpointer(for: fixture.database, interval: .milliseconds(20), logger: .quiet)
+        defer { checkpointer.stop() }
         let wal = fixture.scratch.path() + "-wal"
         let payload = String(repeating: "x", count: 4_000)
         var largest = 0
@@ -95,7 +96,8 @@ import Testing
             let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
             largest = max(largest, size)
         }
-        #expect(largest < Database.truncateWALAbove + 2 << 20, "largest WAL: \(largest) bytes")
+        // At 100 MB/s of frames here (production peaks near 40), without the truncation it reached 50 MB.
+        #expect(largest < 3 * Database.truncateWALAbove, "largest WAL: \(largest) bytes")
         #expect(try fixture.database.read { try $0.scalar("SELECT count(*) FROM events") } == .integer(8_000))
     }
 }
