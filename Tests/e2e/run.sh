@@ -12,7 +12,7 @@ trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done;
 
 check() { # check NAME COMMAND...
   local name="$1"; shift
-  if "$@" >"$WORK/last.out" 2>&1; then passed=$((passed + 1)); echo "ok   - $name"
+  if "$@" >"$WORK/last.out" 2>&1; then passed=$((passed + 1)); echo "ok   - $name"; grep '^figure:' "$WORK/last.out" | sed 's/^/       /'
   else failed=$((failed + 1)); echo "FAIL - $name"; sed 's/^/       /' "$WORK/last.out" | tail -n 20; fi
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -111,13 +111,13 @@ db = sqlite3.connect(sys.argv[1])
 recorded = set(db.execute("SELECT socket_id, op FROM events WHERE outcome = 'ok'").fetchall())
 acked = [json.loads(line) for line in open(sys.argv[2])]
 missing = [a for a in acked if (a["socket_id"], a["op"]) not in recorded]
-print(f"acknowledged={len(acked)} missing_from_history={len(missing)}")
+print(f"figure: acknowledged={len(acked)} missing_from_history={len(missing)}")
 sys.exit(1 if missing else 0)
 PY
   start "$dir" "$p" || return 1
   open_left=$(sqlite3 "$dir/sockpit.sqlite" "SELECT count(*) FROM sockets WHERE closed_at IS NULL")
   crashed=$(sqlite3 "$dir/sockpit.sqlite" "SELECT count(*) FROM sockets WHERE close_reason = 'server-crash'")
-  echo "open after restart: $open_left, marked server-crash: $crashed"
+  echo "figure: open after restart: $open_left, marked server-crash: $crashed"
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
   [ "$open_left" = 0 ] && [ "$crashed" -gt 0 ]
 }
@@ -176,7 +176,7 @@ t_full_scan() {
   after=$(db_bytes)
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("outcome", d["outcome"], "rows", len(d["results"]), "closed", d["closed_ports"]["count"])' "$WORK/scan.json" || return 1
-  echo "default answer of a 1-65535 scan: $size bytes; database grew by $((after - before)) bytes"
+  echo "figure: default answer of a 1-65535 scan: $size bytes; database grew by $((after - before)) bytes"
   [ "$size" -lt 262144 ] && [ $((after - before)) -lt 1048576 ]
 }
 check "a 1-65535 scan answers under 256 KB by default and adds under 1 MB to the database" t_full_scan
