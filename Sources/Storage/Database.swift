@@ -8,11 +8,11 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// One SQLite database file behind one connection, safe to share between tasks.
+/// One SQLite database file: one connection that writes, and — once WAL is on — a few that only read.
 ///
-/// Every access takes an internal `Mutex`, so statements never interleave and each `write` is one
-/// transaction. One connection (not a pool) is enough for Sockpit's volume and keeps writes ordered;
-/// in WAL mode other processes (e.g. `sockpit` CLI commands) can still read while the server writes.
+/// The writing connection is behind an internal `Mutex`, so statements never interleave and each `write` is one
+/// transaction; in the server only the history writer's thread writes (`HistoryWriter`). Reads run on reader
+/// connections of their own (`read`), which in WAL mode see the last commit without waiting for the writer.
 ///
 /// The lock is not reentrant: never call `read`/`write` from inside another `read`/`write` closure;
 /// use the `Connection` you were given.
