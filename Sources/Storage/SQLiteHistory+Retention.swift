@@ -1,17 +1,15 @@
 extension SQLiteHistory {
     /// Starts a pruning pass over the history as it is `now` (unix µs), for `pruneBatch` to carry out.
     ///
-    /// Costs one short read: two index probes, plus — with `maxEvents` set and more events than that —
-    /// a walk over the newest `maxEvents` ids to find the boundary.
+    /// Costs two index probes, plus — with `maxEvents` set and more events than that — a walk over the newest
+    /// `maxEvents` ids to find the boundary, in short reads of `boundaryChunk` ids each (`countBoundary`).
     public func beginPass(_ policy: RetentionPolicy, now: Int64) throws -> RetentionPass {
         precondition(policy.batchSize >= 1, "RetentionPolicy.batchSize must be at least 1")
         precondition(policy.maxEvents.map { $0 >= 0 } ?? true, "RetentionPolicy.maxEvents must not be negative")
         precondition(policy.maxAge.map { $0 >= .zero } ?? true, "RetentionPolicy.maxAge must not be negative")
         let cutoff = policy.maxAge.map { Self.cutoff(now: now, maxAge: $0) }
-        let (boundary, latestExpired) = try database.read { db in
-            (try policy.maxEvents.flatMap { try Self.countBoundary(keeping: $0, db) },
-             try cutoff.flatMap { try Self.latestStartedExpired(before: $0, db) })
-        }
+        let boundary = try policy.maxEvents.flatMap { try countBoundary(keeping: $0) }
+        let latestExpired = try database.read { db in try cutoff.flatMap { try Self.latestStartedExpired(before: $0, db) } }
         let end = max(boundary ?? 0, latestExpired ?? 0)
         return RetentionPass(batchSize: policy.batchSize, ageCutoff: cutoff, countBoundary: boundary, isFinished: end == 0,
                              end: end, endIsExact: latestExpired == nil)
@@ -126,13 +124,35 @@ extension SQLiteHistory {
     // MARK: - Boundaries
 
     /// The id of the newest event beyond the newest `keep`, or `nil` when there are no more than `keep`.
-    static func countBoundary(keeping keep: Int, _ db: Connection) throws -> Int64? {
+    func countBoundary(keeping keep: Int) throws -> Int64? {
         // The id span bounds the count from above in two index probes: the common "under the limit" case.
-        guard let newest = try db.scalar("SELECT max(id) FROM events")?.int,
-              let oldest = try db.scalar("SELECT min(id) FROM events")?.int,
-              newest - oldest >= Int64(keep) else { return nil }
-        return try db.scalar("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", [.integer(Int64(keep))])?.int
+        let span = try database.read { db in
+            (try db.scalar("SELECT max(id) FROM events")?.int, try db.scalar("SELECT min(id) FROM events")?.int)
+        }
+        guard let newest = span.0, let oldest = span.1, newest - oldest >= Int64(keep) else { return nil }
+        // Counted down from the newest id in ranges of `boundaryChunk`, each in a read of its own: one read over
+        // millions of ids held a snapshot for seconds, and the WAL could not restart behind it (measured: 135 MB).
+        var remaining = Int64(keep)
+        var upper = newest
+        while upper >= oldest {
+            let lower = max(upper - Self.boundaryChunk, oldest - 1)
+            let count = try database.read { db in
+                try db.scalar("SELECT count(*) FROM events WHERE id > ? AND id <= ?", [.integer(lower), .integer(upper)])?.int ?? 0
+            }
+            if count > remaining {
+                return try database.read { db in
+                    try db.scalar("SELECT id FROM events WHERE id <= ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                                  [.integer(upper), .integer(remaining)])?.int
+                }
+            }
+            remaining -= count
+            upper = lower
+        }
+        return nil
     }
+
+    /// Ids per read of `countBoundary`'s walk (~10 ms of SQLite each).
+    static let boundaryChunk: Int64 = 50_000
 
     /// The id of the event that started last before `cutoff`, or `nil` if none did: one `at` index probe.
     static func latestStartedExpired(before cutoff: Int64, _ db: Connection) throws -> Int64? {
