@@ -24,6 +24,14 @@ public final class HistoryWriter: Sendable {
         case socket(SocketWrite)
         /// Any other write, in a savepoint of its own: what it returns and the events it inserted.
         case body(@Sendable (Connection) throws -> (any Sendable, [EventRecord]))
+
+        /// A typed write as a job's work (its value type erased until the caller casts it back).
+        static func erasing<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> (T, [EventRecord])) -> Work {
+            .body { db in
+                let (value, events) = try body(db)
+                return (value, events)
+            }
+        }
     }
 
     /// One queued write and whom to tell.
@@ -105,10 +113,7 @@ public final class HistoryWriter: Sendable {
     /// already happened); otherwise the caller gets the failure and nothing is kept.
     public func write<T: Sendable>(keepOnFailure: Bool = false,
                                    _ body: @escaping @Sendable (Connection) throws -> (T, [EventRecord])) async throws -> T {
-        let (value, _) = try await submit(.body { db in
-            let (value, events) = try body(db)
-            return (value, events)
-        }, keepOnFailure: keepOnFailure)
+        let (value, _) = try await submit(.erasing(body), keepOnFailure: keepOnFailure)
         return value as! T
     }
 
@@ -116,7 +121,7 @@ public final class HistoryWriter: Sendable {
     public func writeAndWait<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> (T, [EventRecord])) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let outcome = Mutex<Result<(any Sendable, [EventRecord]), any Error>?>(nil)
-        enqueue(Job(work: .body { db in let (value, events) = try body(db); return (value, events) }, keepOnFailure: false) { result in
+        enqueue(Job(work: .erasing(body), keepOnFailure: false) { result in
             outcome.withLock { $0 = result }
             done.signal()
         })
