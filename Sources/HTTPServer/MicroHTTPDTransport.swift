@@ -8,8 +8,8 @@ import Synchronization
 ///
 /// Handlers are async; libmicrohttpd's threads never wait for them. When a request is complete the
 /// connection is suspended, a task runs the handler, stores the response and resumes the connection, and
-/// the next access-handler call queues it. A route marked `runInline` starts its handler on the daemon thread
-/// instead: answered at once when it does not suspend, suspended and resumed as above when it does.
+/// the next access-handler call queues it. A route whose declared lane is `.daemonThread` starts its handler on
+/// the daemon thread instead: answered at once when it does not suspend, suspended and resumed as above when it does.
 /// Register every route, then `start()`; stop with `shutdown`.
 public final class MicroHTTPDTransport: ServerTransport, Sendable {
     private let core: TransportCore
@@ -30,33 +30,11 @@ public final class MicroHTTPDTransport: ServerTransport, Sendable {
         try core.register(handler, method: method, path: path)
     }
 
-    /// Registers a synchronous answer for a literal path, taking precedence over an async handler for the
-    /// same method and path. It runs on a daemon thread: only for routes that never block (STYLE.md's
-    /// measured cost of the async bridge is ~12 µs per request; a liveness probe need not pay it).
-    public func registerImmediate(method: HTTPRequest.Method, path: String, _ handler: @escaping ImmediateHandler) throws {
-        try core.registerImmediate(method: method, path: path, handler: handler)
-    }
-
-    /// Gives a registered operation a synchronous fast path, tried first on the daemon thread; when it answers
-    /// nil the operation's handler runs as usual. For reads served from memory (no suspend, no task hop).
-    public func registerFastPath(method: HTTPRequest.Method, path: String, _ handler: @escaping FastPathHandler) throws {
-        try core.registerFastPath(method: method, path: path, handler: handler)
-    }
-
-    /// Gives a registered operation a direct path: an async answer tried in the operation's task before its
-    /// handler, for hot operations that need not pay for the generic request and response conversion. When it
-    /// answers nil the handler answers the same request (validation, errors and anything unusual keep their one
-    /// implementation there).
-    public func registerDirectPath(method: HTTPRequest.Method, path: String, _ handler: @escaping DirectPathHandler) throws {
-        try core.registerDirectPath(method: method, path: path, handler: handler)
-    }
-
-    /// Starts a registered operation's handler on the daemon thread that read the request: a handler that
-    /// does not suspend is answered before that thread moves on, with no suspend/resume and no thread hand-off
-    /// (see `HandlerExecutor`). Only for operations whose work is small and bounded: while it runs, the other
-    /// connections of that thread wait. One that suspends continues on the task pool as usual.
-    public func runInline(method: HTTPRequest.Method, path: String) throws {
-        try core.markInline(method: method, path: path)
+    /// Declares, before any route is registered, where every operation's handler starts (`Lane`). From then
+    /// on an operation registered without a lane is refused, and so is `start()` while a declared lane has no
+    /// route: no operation goes a way nobody chose. Without a declaration every handler starts on the pool.
+    public func declare(lanes: [Lane]) throws {
+        try core.declare(lanes: lanes)
     }
 
     /// Binds the listen address and starts the daemon's threads.
@@ -120,27 +98,14 @@ final class TransportCore: @unchecked Sendable {
         try router.add(method: method, template: path, handler: handler)
     }
 
-    func registerImmediate(method: HTTPRequest.Method, path: String, handler: @escaping ImmediateHandler) throws {
+    func declare(lanes: [Lane]) throws {
         guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
-        try router.addImmediate(method: method, path: path, handler: handler)
-    }
-
-    func registerFastPath(method: HTTPRequest.Method, path: String, handler: @escaping FastPathHandler) throws {
-        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
-        try router.addFastPath(method: method, template: path, handler: handler)
-    }
-
-    func registerDirectPath(method: HTTPRequest.Method, path: String, handler: @escaping DirectPathHandler) throws {
-        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
-        try router.addDirectPath(method: method, template: path, handler: handler)
-    }
-
-    func markInline(method: HTTPRequest.Method, path: String) throws {
-        guard !started.load(ordering: .acquiring) else { throw HTTPServerError.alreadyStarted }
-        try router.markInline(method: method, template: path)
+        try router.declare(lanes)
     }
 
     func start() throws {
+        let missing = router.unregisteredLanes
+        guard missing.isEmpty else { throw HTTPServerError.unregisteredLanes(missing.map { "\($0.method.rawValue) \($0.path)" }) }
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { throw HTTPServerError.alreadyStarted }
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
         cors = try CORSPolicy(allowedOrigins: configuration.corsAllowedOrigins)

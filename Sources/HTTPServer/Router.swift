@@ -23,10 +23,6 @@ struct Router: Sendable {
         let template: String
         let segments: [Segment]
         let handler: RouteHandler
-        /// Answers on the daemon thread when it can (returns nil to let `handler` answer).
-        var fastPath: FastPathHandler?
-        /// Tried first in the handler's task (returns nil to let `handler` answer).
-        var directPath: DirectPathHandler?
         /// The handler starts on the daemon thread (`HandlerExecutor`): for bounded work that rarely waits.
         var runsInline = false
     }
@@ -39,42 +35,28 @@ struct Router: Sendable {
     }
 
     private(set) var routes: [Route] = []
-    /// Literal paths answered synchronously on the daemon thread, by path then method.
-    private(set) var immediate: [String: [String: ImmediateHandler]] = [:]
+    /// Where each operation's handler starts, once declared (`declare(_:)`); nil: every one on the task pool.
+    private(set) var lanes: [Lane]?
 
-    /// Adds a synchronous route for a literal path (no parameters).
-    mutating func addImmediate(method: HTTPRequest.Method, path: String, handler: @escaping ImmediateHandler) throws {
-        guard !path.contains("{") else { throw HTTPServerError.invalidListenAddress("immediate routes take literal paths: \(path)") }
-        if immediate[path]?[method.rawValue] != nil { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: path) }
-        immediate[path, default: [:]][method.rawValue] = handler
-    }
-
-    /// Gives an already registered route a synchronous fast path.
-    mutating func addFastPath(method: HTTPRequest.Method, template: String, handler: @escaping FastPathHandler) throws {
-        let index = try registered(method: method, template: template)
-        guard routes[index].fastPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
-        routes[index].fastPath = handler
-    }
-
-    /// Gives an already registered route a direct path, tried in its task before the handler.
-    mutating func addDirectPath(method: HTTPRequest.Method, template: String, handler: @escaping DirectPathHandler) throws {
-        let index = try registered(method: method, template: template)
-        guard routes[index].directPath == nil else { throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template) }
-        routes[index].directPath = handler
-    }
-
-    /// Makes an already registered route start its handler on the daemon thread.
-    mutating func markInline(method: HTTPRequest.Method, template: String) throws {
-        routes[try registered(method: method, template: template)].runsInline = true
-    }
-
-    /// The index of the route registered for `method` and a template of the same shape.
-    private func registered(method: HTTPRequest.Method, template: String) throws -> Int {
-        let shape = Self.shape(Self.parse(template: template))
-        guard let index = routes.firstIndex(where: { $0.method == method && Self.shape($0.segments) == shape }) else {
-            throw HTTPServerError.unknownRoute(method: method.rawValue, path: template)
+    /// Declares where every operation starts; from then on, registering an operation the table does not name
+    /// is an error, and so is starting with a declared operation that was never registered.
+    mutating func declare(_ lanes: [Lane]) throws {
+        guard routes.isEmpty else { throw HTTPServerError.alreadyStarted }
+        var seen: [[Segment]] = []
+        for lane in lanes {
+            let key = [Segment.literal(lane.method.rawValue)] + Self.shape(Self.parse(template: lane.path))
+            guard !seen.contains(key) else { throw HTTPServerError.duplicateRoute(method: lane.method.rawValue, path: lane.path) }
+            seen.append(key)
         }
-        return index
+        self.lanes = lanes
+    }
+
+    /// The declared lanes no registered route took (empty when none were declared).
+    var unregisteredLanes: [Lane] {
+        (lanes ?? []).filter { lane in
+            let shape = Self.shape(Self.parse(template: lane.path))
+            return !routes.contains { $0.method == lane.method && Self.shape($0.segments) == shape }
+        }
     }
 
     /// Splits a template into segments; `{name}` becomes a parameter.
@@ -94,7 +76,14 @@ struct Router: Sendable {
         if routes.contains(where: { $0.method == method && Self.shape($0.segments) == Self.shape(segments) }) {
             throw HTTPServerError.duplicateRoute(method: method.rawValue, path: template)
         }
-        routes.append(Route(method: method, template: template, segments: segments, handler: handler))
+        var runsInline = false
+        if let lanes {
+            guard let lane = lanes.first(where: { $0.method == method && Self.shape(Self.parse(template: $0.path)) == Self.shape(segments) }) else {
+                throw HTTPServerError.undeclaredLane(method: method.rawValue, path: template)
+            }
+            runsInline = lane.start == .daemonThread
+        }
+        routes.append(Route(method: method, template: template, segments: segments, handler: handler, runsInline: runsInline))
     }
 
     /// Finds the route for `path` (without query string); distinguishes unknown paths from wrong methods.
@@ -122,17 +111,16 @@ struct Router: Sendable {
         return .notFound
     }
 
-    /// Every method registered for `path` (async and immediate routes) and the most specific template
-    /// matching it, or nil for an unknown path: what a CORS preflight is answered with.
+    /// Every method registered for `path` and the most specific template matching it, or nil for an unknown path: what a CORS preflight is answered with.
     func methods(for path: String) -> (methods: [String], template: String)? {
-        var methods = immediate[path].map { $0.keys.sorted() } ?? []
+        var methods: [String] = []
         let pieces = Self.pieces(of: Substring(path))
         var best: Route?
         for route in routes where Self.bind(route.segments, to: pieces) != nil {
             if !methods.contains(route.method.rawValue) { methods.append(route.method.rawValue) }
             if best == nil || Self.isMoreSpecific(route.segments, than: best!.segments) { best = route }
         }
-        guard let template = immediate[path] != nil ? path : best?.template else { return nil }
+        guard let template = best?.template else { return nil }
         return (methods, template)
     }
 
@@ -194,48 +182,33 @@ struct Router: Sendable {
     }
 }
 
-/// A response computed at once, without suspending the connection: for cheap routes that never wait.
-public struct ImmediateResponse: Sendable {
-    /// HTTP status code.
-    public var status: Int
-    /// Header fields (Content-Length is added by the transport).
-    public var headers: [(String, String)]
-    /// The body.
-    public var body: [UInt8]
+/// Where an operation's handler starts: the table that says it for every operation is declared once
+/// (`MicroHTTPDTransport.declare(lanes:)`).
+public struct Lane: Sendable {
+    /// Where the handler starts.
+    public enum Start: Sendable {
+        /// On the daemon thread that read the request (`HandlerExecutor`): a handler that does not suspend is
+        /// answered there, with no suspend/resume and no thread hand-off; one that suspends continues on the
+        /// task pool. Only for small, bounded work: the thread's other connections wait while it runs.
+        case daemonThread
+        /// On the task pool, the connection suspended meanwhile: for work that grows with its answer.
+        case taskPool
+    }
 
-    /// Creates a response.
-    public init(status: Int, headers: [(String, String)], body: [UInt8]) {
-        self.status = status
-        self.headers = headers
-        self.body = body
+    /// The operation's method.
+    public var method: HTTPRequest.Method
+    /// The operation's OpenAPI path template.
+    public var path: String
+    /// Where its handler starts.
+    public var start: Start
+
+    /// Declares a lane.
+    public init(_ method: HTTPRequest.Method, _ path: String, _ start: Start) {
+        self.method = method
+        self.path = path
+        self.start = start
     }
 }
-
-/// A synchronous handler: runs on a libmicrohttpd thread, so it must never block or wait.
-public typealias ImmediateHandler = @Sendable () -> ImmediateResponse
-
-/// What a fast or direct path sees of a request: its path parameters, query string, headers and body.
-public struct FastPathRequest: Sendable {
-    /// Path parameters by name, still percent-encoded.
-    public let parameters: [String: Substring]
-    /// The query string, if any (without `?`).
-    public let query: String?
-    let headers: [(String, String)]
-    /// The request body (empty for a fast path: it answers bodiless reads).
-    public var body: [UInt8] = []
-
-    /// The first value of a header, by lowercase name.
-    public func header(_ lowercaseName: String) -> String? { firstHeader(lowercaseName, in: headers) }
-}
-
-/// A synchronous answer for a routed operation, tried before its async handler on the daemon thread: it returns
-/// a response when it can give one at once (e.g. from memory), nil to let the handler answer. Never blocks.
-public typealias FastPathHandler = @Sendable (FastPathRequest) -> ImmediateResponse?
-
-/// An async answer for a routed operation, tried first in the operation's task (so it may wait): it returns a
-/// response for the requests it takes, nil for any other, which the operation's handler then answers as usual.
-/// Returning nil must leave nothing changed: the handler runs the same request again.
-public typealias DirectPathHandler = @Sendable (FastPathRequest) async -> ImmediateResponse?
 
 /// Errors raised by the transport itself (not by handlers).
 public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
@@ -249,8 +222,10 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
     case alreadyStarted
     /// An entry of `HTTPServerConfiguration.corsAllowedOrigins` is neither `*` nor an origin.
     case invalidCORSOrigin(String)
-    /// A fast path was given for an operation that is not registered.
-    case unknownRoute(method: String, path: String)
+    /// An operation was registered that the declared lanes do not name.
+    case undeclaredLane(method: String, path: String)
+    /// Declared lanes name operations that were never registered.
+    case unregisteredLanes([String])
 
     /// A one-line explanation for logs and the command line.
     public var description: String {
@@ -260,7 +235,8 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
         case .startFailed(let reason): "HTTP server failed to start: \(reason)"
         case .alreadyStarted: "the HTTP server is already started"
         case .invalidCORSOrigin(let text): "invalid CORS origin '\(text)': expected '*' or SCHEME://HOST[:PORT], e.g. http://localhost:3000"
-        case .unknownRoute(let method, let path): "no route \(method) \(path) to give a fast path"
+        case .undeclaredLane(let method, let path): "route \(method) \(path) is not in the declared lanes"
+        case .unregisteredLanes(let routes): "declared lanes without a registered route: \(routes.joined(separator: ", "))"
         }
     }
 }

@@ -119,12 +119,6 @@ extension TransportCore {
                 origin: origin, allowedMethods: methods, requestedHeaders: context.header("access-control-request-headers"))
             return queue(response, for: context, addingCORS: false)
         }
-        if let handler = router.immediate[path]?[context.method] {
-            runningHandlers.subtract(1, ordering: .relaxed)
-            context.route = path
-            let response = handler()
-            return queue(PreparedResponse(status: response.status, headers: response.headers, body: .bytes(response.body)), for: context)
-        }
         let match = router.match(method: context.method, path: Substring(path))
         if case .found = match {} else { runningHandlers.subtract(1, ordering: .relaxed) }
         switch match {
@@ -135,13 +129,8 @@ extension TransportCore {
             return queue(TransportProblem.methodNotAllowed(method: context.method, template: template, allowed: allowed).response, for: context)
         case .found(let route, let parameters):
             context.route = route.template
-            if let fastPath = route.fastPath,
-               let response = fastPath(FastPathRequest(parameters: parameters, query: context.query, headers: context.headers)) {
-                runningHandlers.subtract(1, ordering: .relaxed)
-                return queue(PreparedResponse(status: response.status, headers: response.headers, body: .bytes(response.body)), for: context)
-            }
             let call = Call(route: route, parameters: parameters, headers: context.headers, target: context.target,
-                            query: context.query, body: context.body)
+                            body: context.body)
             context.body = []
             guard route.runsInline else {
                 context.shared.withLock { $0.suspended = true }
@@ -174,21 +163,13 @@ extension TransportCore {
         let parameters: [String: Substring]
         let headers: [(String, String)]
         let target: String
-        let query: String?
         let body: [UInt8]
     }
 
-    /// Runs a request's work (its direct path when it answers, else its handler), then hands the response back
-    /// and resumes the connection if it was suspended.
+    /// Runs a request's handler, then hands the response back and resumes the connection if it was suspended.
     private func run(_ call: Call, context: RequestContext) async {
         defer { runningHandlers.subtract(1, ordering: .relaxed) }
-        let prepared: PreparedResponse
-        if let direct = call.route.directPath,
-           let answer = await direct(FastPathRequest(parameters: call.parameters, query: call.query, headers: call.headers, body: call.body)) {
-            prepared = PreparedResponse(status: answer.status, headers: answer.headers, body: .bytes(answer.body))
-        } else {
-            prepared = await handle(call, context: context)
-        }
+        let prepared = await handle(call, context: context)
         if context.complete(with: prepared) { MHD_resume_connection(context.connection.pointer) }
     }
 

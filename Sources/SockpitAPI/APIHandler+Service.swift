@@ -7,7 +7,7 @@ extension APIHandler {
         .ok(.init(body: .json(healthDocument())))
     }
 
-    /// The health document, shared by the generated operation and the immediate route.
+    /// The health document.
     func healthDocument() -> Components.Schemas.Health {
         let report = runtime.health()
         let seconds = report.uptime.components
@@ -20,32 +20,6 @@ extension APIHandler {
             database: .init(path: report.databasePath, schemaVersion: report.schemaVersion, ok: report.databaseOK)
         )
     }
-
-    /// `GET /v1/health` answered synchronously (no suspend, no task hop): status, content type and body,
-    /// encoded exactly as the generated server encodes them.
-    public func immediateHealth() -> (status: Int, contentType: String, body: [UInt8]) {
-        do {
-            return (200, Self.jsonContentType, Array(try Self.responseEncoder.encode(healthDocument())))
-        } catch {
-            logger.error("encoding health failed", metadata: ["error": "\(error)"])
-            return (500, "application/problem+json", Array("{\"status\":500,\"title\":\"Internal Server Error\",\"type\":\"https://sockpit.dev/problems/internal\",\"detail\":\"health could not be encoded\"}".utf8))
-        }
-    }
-
-    /// The content type the generated server gives JSON bodies.
-    static let jsonContentType = "application/json; charset=utf-8"
-
-    /// The same output format as the generated server's (sorted keys, pretty, unescaped slashes, RFC 3339 ms),
-    /// for the answers given outside it (immediate and fast routes): their bytes are the generated server's.
-    static let responseEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(RFC3339Transcoder.format(date))
-        }
-        return encoder
-    }()
 
     /// `GET /v1/capabilities`.
     func getCapabilities(_ input: Operations.GetCapabilities.Input) async throws -> Operations.GetCapabilities.Output {

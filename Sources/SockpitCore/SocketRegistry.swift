@@ -116,17 +116,6 @@ public final class SocketRegistry: Sendable {
         return record
     }
 
-    /// For an open socket, `render` applied to its current row — memoized per row, so repeated reads of an
-    /// unchanged socket cost a comparison, not a rendering; nil when the socket is not open (or `render` throws).
-    public func openRepresentation(id: String, render: (SocketRecord) throws -> [UInt8]) -> [UInt8]? {
-        guard let managed = open.withLock({ $0[id] }) else { return nil }
-        let record = managed.snapshot()
-        if let memo = managed.rendered.withLock({ $0 }), memo.record == record { return memo.bytes }
-        guard let bytes = try? render(record) else { return nil }
-        managed.rendered.withLock { $0 = (record, bytes) }
-        return bytes
-    }
-
     /// Sessions from history, filtered and paged.
     public func list(_ query: SocketQuery) async throws -> Page<SocketRecord> {
         try await repository.list(query)
@@ -263,8 +252,6 @@ final class ManagedSocket: Sendable {
     private let record: Mutex<SocketRecord>
     /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
     let lock = AsyncLock()
-    /// The last rendering of the row for a fast read, with the row it was made from.
-    let rendered = Mutex<(record: SocketRecord, bytes: [UInt8])?>(nil)
     /// The filesystem name this socket bound, unlinked when it closes.
     let boundPath = Mutex<String?>(nil)
     private let sawEOF = Atomic<Bool>(false)

@@ -28,6 +28,10 @@ extension HTTPServerTransportTests {
 
         static func routes(_ threads: Threads) -> (MicroHTTPDTransport) throws -> Void {
             { transport in
+                try transport.declare(lanes: [
+                    Lane(.get, "/v1/quick/{n}", .daemonThread), Lane(.post, "/v1/waits", .daemonThread),
+                    Lane(.get, "/v1/pooled", .taskPool),
+                ])
                 try transport.register({ request, _, _ in
                     threads.note("quick")
                     return textResponse("quick \(request.path ?? "")")
@@ -43,8 +47,6 @@ extension HTTPServerTransportTests {
                     threads.note("pooled")
                     return textResponse("pooled")
                 }, method: .get, path: "/v1/pooled")
-                try transport.runInline(method: .get, path: "/v1/quick/{n}")
-                try transport.runInline(method: .post, path: "/v1/waits")
             }
         }
 
@@ -122,10 +124,30 @@ extension HTTPServerTransportTests {
             }
         }
 
-        @Test("Marking an unknown route inline is refused")
-        func markingAnUnknownRouteIsRefused() async throws {
+        @Test("Once lanes are declared, an operation without one is refused, and so is a lane without an operation")
+        func undeclaredAndUnregisteredLanesAreRefused() async throws {
             let transport = MicroHTTPDTransport(configuration: .testing(), logger: LogRecorder().logger)
-            #expect(throws: HTTPServerError.self) { try transport.runInline(method: .get, path: "/v1/nothing") }
+            try transport.declare(lanes: [Lane(.get, "/v1/things/{id}", .daemonThread), Lane(.get, "/v1/never", .taskPool)])
+            // The same shape under another parameter name is the declared operation.
+            try transport.register({ _, _, _ in textResponse("thing") }, method: .get, path: "/v1/things/{name}")
+            #expect {
+                try transport.register({ _, _, _ in textResponse("other") }, method: .get, path: "/v1/other")
+            } throws: { error in
+                (error as? HTTPServerError)?.description == "route GET /v1/other is not in the declared lanes"
+            }
+            #expect {
+                try transport.start()
+            } throws: { error in
+                (error as? HTTPServerError)?.description == "declared lanes without a registered route: GET /v1/never"
+            }
+        }
+
+        @Test("The same operation declared twice is refused")
+        func duplicateLaneIsRefused() async throws {
+            let transport = MicroHTTPDTransport(configuration: .testing(), logger: LogRecorder().logger)
+            #expect(throws: HTTPServerError.self) {
+                try transport.declare(lanes: [Lane(.get, "/v1/a/{id}", .daemonThread), Lane(.get, "/v1/a/{x}", .taskPool)])
+            }
         }
     }
 }

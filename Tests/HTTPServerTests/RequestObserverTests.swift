@@ -21,12 +21,10 @@ extension HTTPServerTransportTests {
             return configuration
         }
 
-        /// A templated route and an immediate one.
+        /// A templated route and a literal one.
         static func routes(_ transport: MicroHTTPDTransport) throws {
             try transport.register(describeRequest, method: .get, path: "/v1/items/{id}")
-            try transport.registerImmediate(method: .get, path: "/healthz") {
-                ImmediateResponse(status: 200, headers: [], body: Array("ok".utf8))
-            }
+            try transport.register({ _, _, _ in textResponse("ok") }, method: .get, path: "/healthz")
         }
 
         /// Sends `requests` (method, target, headers) one after another on one connection; returns the statuses.
@@ -45,7 +43,7 @@ extension HTTPServerTransportTests {
             return received
         }
 
-        @Test("the observer sees method, route template, status and duration of routed, unknown and immediate requests")
+        @Test("the observer sees method, route template, status and duration of routed and unknown requests")
         func observerSeesRouteStatusAndDuration() async throws {
             let summaries = Mailbox<HTTPRequestSummary>()
             let calls = Counter()
