@@ -109,7 +109,7 @@ extension APIHandler {
         case "inet6": .inet6
         default: nil
         }
-        var echo: [String: JSONText] = [
+        var echo: [String: Detail] = [
             "kind": .string(kind), "target": .string(request.target), "count": .int(Int64(count)),
             "interval_ms": .int(Int64(interval)), "timeout_ms": .int(Int64(timeout)),
         ]
@@ -123,7 +123,7 @@ extension APIHandler {
         if let family { echo["ip_family"] = .string(family.name) }
         if request.readBanner == true { echo["read_banner"] = .bool(true) }
         if let expect = request.expect?.value1 {
-            var members: [String: JSONText] = [:]
+            var members: [String: Detail] = [:]
             if let regex = expect.regex { members["regex"] = .string(regex) }
             if let contains = expect.contains { members["contains"] = .string(contains) }
             echo["expect"] = .object(members)
@@ -161,24 +161,23 @@ extension APIHandler {
         let kind = Components.Schemas.ProbeKind(rawValue: record.kind) ?? .tcp
         let isEcho = record.kind == "icmp"
         let results: [Components.Schemas.ProbeAttempt]? = includeResults ? try view.results.map { row in
-            let detail: [String: OpenAPIValueContainer] = try row.detail.map { try object($0) } ?? [:]
-            var reply: String?
-            if case .some(let container) = detail["reply"], let preview = container.value as? [String: (any Sendable)?] {
-                reply = preview["preview"] as? String
-            }
+            let detail = row.detail?.members ?? [:]
+            let reply = detail["reply"]?.members?["preview"]?.string
+            var expectMatched: Bool?
+            if case .bool(let matched)? = detail["expect_matched"] { expectMatched = matched }
             return Components.Schemas.ProbeAttempt(
                 port: isEcho ? nil : row.position, sequence: isEcho ? row.position : nil, state: row.state,
                 rttMs: row.rttUs.map { Double($0) / 1000 }, ttl: row.ttl, bytes: row.bytes, errno: row.errno,
-                expectMatched: detail["expect_matched"]?.value as? Bool, reply: reply)
+                expectMatched: expectMatched, reply: reply)
         } : nil
         return Components.Schemas.Probe(
             id: record.id, kind: kind, target: record.target, resolvedAddress: record.resolvedAddress,
             status: record.status == "running" ? .running : .finished,
             outcome: try record.outcome.map { .init(value1: try Self.enumValue($0)) },
-            reason: try record.reason.map { .init(value1: try object($0)) },
+            reason: try record.reason.map { .init(value1: try $0.decoded()) },
             startedAt: Time.date(micros: record.startedAt), finishedAt: record.finishedAt.map(Time.date(micros:)),
             durationMs: record.durationUs.map { Double($0) / 1000 },
-            phases: try record.phases.map { try object($0) }, summary: try record.summary.map { try object($0) },
+            phases: try record.phases.map { try $0.decoded() }, summary: try record.summary.map { try $0.decoded() },
             results: results, closedPorts: closedPorts)
     }
 

@@ -107,11 +107,6 @@ extension APIHandler {
         }
     }
 
-    /// Stored/domain address JSON to the API schema.
-    static func address(_ json: JSONText) throws -> Components.Schemas.Address {
-        try address(json.rendered)
-    }
-
     static func timeout(_ ms: Int?, default value: Int, field: String) throws -> Duration {
         let ms = ms ?? value
         guard (0...300_000).contains(ms) else {

@@ -56,7 +56,7 @@ extension APIHandler {
             id: record.id, family: family, _type: type, _protocol: record.protocol ?? "default", state: state,
             label: record.label, parentId: record.parentID,
             localAddress: try record.localAddress.map(Self.address), peerAddress: try record.peerAddress.map(Self.address),
-            options: try record.options.map(Self.object),
+            options: try record.options.map { try $0.decoded() },
             createdAt: Time.date(micros: record.createdAt),
             closedAt: record.closedAt.map(Time.date(micros:)), closeReason: record.closeReason,
             counters: .init(bytesSent: record.bytesSent, bytesReceived: record.bytesReceived,
@@ -66,30 +66,26 @@ extension APIHandler {
     static func event(_ record: EventRecord) throws -> Components.Schemas.Event {
         let outcome = Components.Schemas.Event.OutcomePayload(rawValue: record.outcome) ?? .error
         let durationMs: Double? = record.durationUs.map { Double($0) / 1000 }
-        let args: Components.Schemas.Event.ArgsPayload? = try record.args.map(Self.object)
-        let result: Components.Schemas.Event.ResultPayload? = try record.result.map(Self.object)
+        let args = try record.args.map { Components.Schemas.Event.ArgsPayload(additionalProperties: try $0.container()) }
+        let result = try record.result.map { Components.Schemas.Event.ResultPayload(additionalProperties: try $0.container()) }
         return Components.Schemas.Event(
             id: String(record.id), at: Time.date(micros: record.at), socketId: record.socketID,
             probeId: record.probeID, op: record.op, outcome: outcome, errno: record.errno,
             errorMessage: record.errorMessage, durationMs: durationMs, bytes: record.bytes, args: args, result: result)
     }
 
-    /// The decoder of stored JSON and of the direct routes' request bodies (none of which holds a date).
+    /// The decoder of documented shapes kept in the history (none of which holds a date).
     static let decoder = JSONDecoder()
 
-    /// A stored address as the API shows it. Decoding the `oneOf` costs more than the rest of a socket's
-    /// answer, and the same few texts recur (a peer, a listener's address): the last 1,024 are kept.
-    static func address(_ text: String) throws -> Components.Schemas.Address {
-        if let known = addresses[text] { return known }
-        let address: Components.Schemas.Address = try RenderedAddresses.spec(for: text).map(Self.schema) ?? object(text)
-        addresses.keep(address, for: text)
-        return address
-    }
-
-    private static let addresses = RecentTable<String, Components.Schemas.Address>(limit: 1_024)
-
-    static func object<T: Decodable>(_ text: String) throws -> T {
-        try decoder.decode(T.self, from: Data(text.utf8))
+    /// A stored address as the API shows it.
+    static func address(_ detail: Detail) throws -> Components.Schemas.Address {
+        let members = detail.members ?? [:]
+        if let host = members["host"]?.string, let port = members["port"]?.int {
+            return .InetAddress(.init(host: host, port: Int(port), scopeId: members["scope_id"]?.int))
+        }
+        if let path = members["path"]?.string { return .UnixPathAddress(.init(path: path)) }
+        if let name = members["abstract"]?.string { return .UnixAbstractAddress(.init(abstract: name)) }
+        throw SockpitError(.internal, "a stored address has no shape the API knows: \(detail.text)")
     }
 }
 

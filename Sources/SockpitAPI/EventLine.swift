@@ -6,16 +6,15 @@ import Synchronization
 /// One event as a compact JSON object on one line, for the two outputs that write events one by one — the
 /// JSON Lines export and the event stream — built straight from the stored row.
 ///
-/// Why not the generated `Components.Schemas.Event` and JSONEncoder, as the JSON pages do: the stored `args`
-/// and `result` are JSON text already (written by `JSONText`), and decoding them into the generated free-form
-/// containers only to encode them again was most of the export's time (and, for a stream with 100 readers,
-/// was done once per reader). Here they are copied as they are. The object has the same members, names and
+/// Why not the generated `Components.Schemas.Event` and JSONEncoder, as the JSON pages do: turning `args` and
+/// `result` into the generated free-form containers only to encode them again was most of the export's time
+/// (and, for a stream with 100 readers, was done once per reader). Here each `Detail` writes itself. The object has the same members, names and
 /// values as the `Event` schema (sorted keys, absent members omitted); tests compare it with the JSON page.
 enum EventLine {
     /// `{"args":…,"at":"…",…}` without a trailing newline.
     static func render(_ event: EventRecord) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256 + (event.args?.utf8.count ?? 0) + (event.result?.utf8.count ?? 0))
+        out.reserveCapacity(384)
         var first = true
         func key(_ name: String) {
             out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
@@ -24,8 +23,8 @@ enum EventLine {
             out.append(contentsOf: name.utf8)
             out.append(contentsOf: "\":".utf8)
         }
-        func string(_ value: String) { out.append(contentsOf: JSONText.string(value).rendered.utf8) }
-        if let args = event.args { key("args"); out.append(contentsOf: args.utf8) }
+        func string(_ value: String) { Detail.string(value).render(into: &out) }
+        if let args = event.args { key("args"); args.render(into: &out) }
         key("at"); string(RFC3339Transcoder.format(Time.date(micros: event.at)))
         if let bytes = event.bytes { key("bytes"); out.append(contentsOf: String(bytes).utf8) }
         if let micros = event.durationUs { key("duration_ms"); out.append(contentsOf: milliseconds(micros).utf8) }
@@ -35,7 +34,7 @@ enum EventLine {
         key("op"); string(event.op)
         key("outcome"); string(["ok", "error", "timeout"].contains(event.outcome) ? event.outcome : "error")
         if let probe = event.probeID { key("probe_id"); string(probe) }
-        if let result = event.result { key("result"); out.append(contentsOf: result.utf8) }
+        if let result = event.result { key("result"); result.render(into: &out) }
         if let socket = event.socketID { key("socket_id"); string(socket) }
         out.append(UInt8(ascii: "}"))
         return out
@@ -43,7 +42,7 @@ enum EventLine {
 
     /// Microseconds as milliseconds with up to three decimals, the way JSONEncoder writes the Double `µs / 1000`.
     static func milliseconds(_ micros: Int64) -> String {
-        JSONText.double(Double(micros) / 1000).rendered
+        Detail.double(Double(micros) / 1000).text
     }
 }
 

@@ -1,11 +1,13 @@
+public import Storage
+
 /// A bounded preview of a payload for the history: never an unbounded copy.
 public enum PayloadPreview {
     static let limit = 64
 
     /// `{"bytes": n, "preview": ..., "preview_encoding": "utf8"|"hex"}` with at most 64 bytes shown.
-    public static func json(_ bytes: ArraySlice<UInt8>) -> JSONText {
+    public static func json(_ bytes: ArraySlice<UInt8>) -> Detail {
         let head = bytes.prefix(limit)
-        var members: [String: JSONText] = ["bytes": .int(Int64(bytes.count))]
+        var members: [String: Detail] = ["bytes": .int(Int64(bytes.count))]
         if let text = String(validating: head, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\r" && $0 != "\t" }) {
             members["preview"] = .string(text)
             members["preview_encoding"] = .string("utf8")

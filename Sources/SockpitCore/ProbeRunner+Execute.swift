@@ -14,7 +14,7 @@ struct ResolvedTarget: Sendable {
 
 /// A failure that ends a probe before it sends anything (stored, not thrown to the client).
 struct ProbeFailure: Error {
-    var reason: JSONText
+    var reason: Detail
 }
 
 /// What the mechanics produced, judged.
@@ -22,9 +22,9 @@ struct ProbeOutcome: Sendable {
     var rows: [ProbeResultRecord]
     var good: Int
     var total: Int
-    var reason: JSONText?
-    var summary: JSONText?
-    var phases: [String: JSONText] = [:]
+    var reason: Detail?
+    var summary: Detail?
+    var phases: [String: Detail] = [:]
 }
 
 extension ProbeRunner {
@@ -135,25 +135,25 @@ extension ProbeRunner {
         let now = UnixTime.nowMicros()
         var counts: [String: Int] = [:]
         var good = 0
-        var reason: JSONText?
+        var reason: Detail?
         var rows: [ProbeResultRecord] = []
         rows.reserveCapacity(results.count)
         for result in results {
             counts[result.state.rawValue, default: 0] += 1
             let ok = result.state == .open && result.expectMatched != false
             if ok { good += 1 } else if reason == nil { reason = Self.portReason(result, kind: kind) }
-            var detail: [String: JSONText] = [:]
+            var detail: [String: Detail] = [:]
             if let matched = result.expectMatched { detail["expect_matched"] = .bool(matched) }
             if let reply = result.reply { detail["reply"] = PayloadPreview.json(reply[...]) }
             if let firstByte = result.firstByte { detail["first_byte_ms"] = .double(Self.ms(firstByte)) }
             rows.append(ProbeResultRecord(
                 position: Int(result.port), state: result.state.rawValue, rttUs: result.rtt.map(Self.micros), ttl: result.ttl,
-                bytes: result.reply?.count, errno: result.errno, detail: detail.isEmpty ? nil : JSONText.object(detail).rendered, at: now))
+                bytes: result.reply?.count, errno: result.errno, detail: detail.isEmpty ? nil : Detail.object(detail), at: now))
         }
-        var phases: [String: JSONText] = [:]
+        var phases: [String: Detail] = [:]
         if let first = results.first(where: { $0.rtt != nil }), let rtt = first.rtt { phases["connect_ms"] = .double(Self.ms(rtt)) }
         if let first = results.first(where: { $0.firstByte != nil }), let byte = first.firstByte { phases["first_byte_ms"] = .double(Self.ms(byte)) }
-        let summary = JSONText.object([
+        let summary = Detail.object([
             "open": .int(Int64(counts["open"] ?? 0)), "closed": .int(Int64(counts["closed"] ?? 0)),
             "filtered": .int(Int64(counts["filtered"] ?? 0)), "open_filtered": .int(Int64(counts["open|filtered"] ?? 0)),
         ])
@@ -165,21 +165,21 @@ extension ProbeRunner {
     private func judgeEchoes(_ results: [EchoResult], mode: ICMPMode) -> ProbeOutcome {
         let now = UnixTime.nowMicros()
         var good = 0
-        var reason: JSONText?
+        var reason: Detail?
         let rows = results.map { echo -> ProbeResultRecord in
             if echo.state == .reply { good += 1 } else if reason == nil {
                 reason = echo.state == .timeout
                     ? Self.reason("timeout", "echo \(echo.sequence) got no reply in time", errno: "ETIMEDOUT")
                     : Self.reason("unreachable", "echo \(echo.sequence): ICMP type \(echo.icmpType ?? -1) code \(echo.icmpCode ?? -1)", errno: echo.errno)
             }
-            var detail: [String: JSONText] = ["mode": .string(mode.rawValue)]
+            var detail: [String: Detail] = ["mode": .string(mode.rawValue)]
             if let type = echo.icmpType { detail["icmp_type"] = .int(Int64(type)) }
             if let code = echo.icmpCode { detail["icmp_code"] = .int(Int64(code)) }
             return ProbeResultRecord(position: Int(echo.sequence), state: echo.state.rawValue, rttUs: echo.rtt.map(Self.micros),
-                                     ttl: echo.ttl, bytes: echo.bytes, errno: echo.errno, detail: JSONText.object(detail).rendered, at: now)
+                                     ttl: echo.ttl, bytes: echo.bytes, errno: echo.errno, detail: Detail.object(detail), at: now)
         }
         let stats = ICMPEcho.summarize(results)
-        var summary: [String: JSONText] = [
+        var summary: [String: Detail] = [
             "sent": .int(Int64(stats.sent)), "received": .int(Int64(stats.received)), "loss_percent": .double(stats.lossPercent),
         ]
         if let value = stats.rttMin { summary["rtt_min_ms"] = .double(Self.ms(value)) }
@@ -189,9 +189,9 @@ extension ProbeRunner {
         return ProbeOutcome(rows: rows, good: good, total: results.count, reason: reason, summary: .object(summary))
     }
 
-    func finishRecord(_ probe: ProbeRecord, spec: ProbeSpec, rows: [ProbeResultRecord], reason: JSONText?,
-                      started: ContinuousClock.Instant, resolveMs: Double, summary: JSONText?,
-                      phases extra: [String: JSONText] = [:], good: Int? = nil) -> (ProbeRecord, EventRecord) {
+    func finishRecord(_ probe: ProbeRecord, spec: ProbeSpec, rows: [ProbeResultRecord], reason: Detail?,
+                      started: ContinuousClock.Instant, resolveMs: Double, summary: Detail?,
+                      phases extra: [String: Detail] = [:], good: Int? = nil) -> (ProbeRecord, EventRecord) {
         var finished = probe
         let now = UnixTime.nowMicros()
         let goodCount = good ?? rows.filter { $0.state == "open" || $0.state == "reply" }.count
@@ -205,22 +205,22 @@ extension ProbeRunner {
             finished.outcome = goodCount == positions ? "success" : "partial"
         }
         let reason = finished.outcome == "success" ? nil : (reason ?? Self.reason("no-result", "the probe produced no result before its deadline", errno: nil))
-        finished.reason = reason?.rendered
+        finished.reason = reason
         var phases = extra
         phases["resolve_ms"] = .double(resolveMs)
         phases["total_ms"] = .double(Self.ms(ContinuousClock.now - started))
-        finished.phases = JSONText.object(phases).rendered
-        finished.summary = summary?.rendered
+        finished.phases = Detail.object(phases)
+        finished.summary = summary
         return (finished, Self.finishEvent(finished, reason: reason))
     }
 
-    static func reason(_ kind: String, _ message: String, errno: String?) -> JSONText {
-        var members: [String: JSONText] = ["kind": .string(kind), "message": .string(message)]
+    static func reason(_ kind: String, _ message: String, errno: String?) -> Detail {
+        var members: [String: Detail] = ["kind": .string(kind), "message": .string(message)]
         if let errno { members["errno"] = .string(errno) }
         return .object(members)
     }
 
-    static func portReason(_ result: PortResult, kind: String) -> JSONText {
+    static func portReason(_ result: PortResult, kind: String) -> Detail {
         let place = kind == "unix" ? "the socket" : "port \(result.port)"
         switch result.state {
         case .closed:

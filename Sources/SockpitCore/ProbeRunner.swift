@@ -57,7 +57,7 @@ public final class ProbeRunner: Sendable {
         let clock = ContinuousClock()
         let startInstant = clock.now
         var probe = ProbeRecord(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
-                                request: spec.request.rendered, startedAt: started)
+                                request: spec.request, startedAt: started)
         // Resolution comes first: a name that does not resolve is a stored failure (reason resolve), while a
         // target the policy denies is refused (403) and stores nothing.
         let target: ResolvedTarget
@@ -182,15 +182,15 @@ public final class ProbeRunner: Sendable {
 
     static func startEvent(_ probe: ProbeRecord) -> EventRecord {
         EventRecord(at: probe.startedAt, probeID: probe.id, op: "probe.start", outcome: "ok",
-                    args: probe.request, result: JSONText.object(["kind": .string(probe.kind), "target": .string(probe.target)]).rendered)
+                    args: probe.request, result: Detail.object(["kind": .string(probe.kind), "target": .string(probe.target)]))
     }
 
     /// The `probe.finish` event; `reason` is the probe's, an object inside the result (never a string of JSON).
-    static func finishEvent(_ probe: ProbeRecord, reason: JSONText?) -> EventRecord {
-        var result: [String: JSONText] = ["outcome": .string(probe.outcome ?? "failure")]
+    static func finishEvent(_ probe: ProbeRecord, reason: Detail?) -> EventRecord {
+        var result: [String: Detail] = ["outcome": .string(probe.outcome ?? "failure")]
         if let reason { result["reason"] = reason }
         return EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",
                            outcome: probe.outcome == "failure" ? "error" : "ok", durationUs: probe.durationUs,
-                           result: JSONText.object(result).rendered)
+                           result: Detail.object(result))
     }
 }

@@ -1,3 +1,4 @@
+public import Storage
 public import SocketKit
 
 /// A probe request after validation: what to probe, how, and the request as it is stored.
@@ -25,12 +26,12 @@ public struct ProbeSpec: Sendable {
     /// Preferred family when a name resolves to both.
     public var family: AddressFamily?
     /// The request as given, for the history.
-    public var request: JSONText
+    public var request: Detail
 
     /// Creates a spec; `ProbeSpec.parsePorts` turns the API's port forms into `ports`.
     public init(kind: String, target: String, ports: [UInt16], count: Int, interval: Duration, timeout: Duration,
                 concurrency: Int, payload: [UInt8]?, expect: ProbeExpectation?, readBanner: Bool, ttl: Int?, size: Int,
-                family: AddressFamily?, request: JSONText) {
+                family: AddressFamily?, request: Detail) {
         self.kind = kind
         self.target = target
         self.ports = ports

@@ -1,3 +1,4 @@
+import Storage
 import SocketKit
 
 extension SocketRegistry {
@@ -58,7 +59,7 @@ extension SocketRegistry {
 
     /// The address as the API shows it (`{"host","port"}`, `{"path"}` relative to the sockets directory,
     /// `{"abstract"}`); nil for an unnamed Unix socket.
-    func json(_ address: SocketAddress) -> JSONText? {
+    func json(_ address: SocketAddress) -> Detail? {
         if case .netlink(let pid, let groups) = address {
             return .object(["pid": .int(Int64(pid)), "groups": .int(Int64(groups))])
         }
@@ -77,19 +78,11 @@ extension SocketRegistry {
         }
     }
 
-    /// `json(address)` and its text, which is noted in `RenderedAddresses` (what a socket's record stores).
-    func rendered(_ address: SocketAddress) -> (json: JSONText, text: String)? {
-        guard let json = json(address) else { return nil }
-        let text = json.rendered
-        if let spec = shown(address) { RenderedAddresses.note(text, spec) }
-        return (json, text)
-    }
-
     /// The JSON of an address spec as the client wrote it (for event arguments).
-    static func json(_ spec: AddressSpec) -> JSONText {
+    static func json(_ spec: AddressSpec) -> Detail {
         switch spec {
         case .inet(let host, let port, let scopeID):
-            var members: [String: JSONText] = ["host": .string(host), "port": .int(Int64(port))]
+            var members: [String: Detail] = ["host": .string(host), "port": .int(Int64(port))]
             if let scopeID { members["scope_id"] = .int(scopeID) }
             return .object(members)
         case .path(let name): return .object(["path": .string(name)])
@@ -114,19 +107,4 @@ enum LabelText {
             throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
         }
     }
-}
-
-/// The address texts the registry rendered lately (a socket's local and peer address), with the address each
-/// stands for, so that the API can show a socket's stored address without decoding its JSON.
-///
-/// Why: a connected socket's local address has a port of its own, so its text is never the same twice, and
-/// decoding it through the API schema's `oneOf` with `JSONDecoder` was ~4 % of a socket lifecycle. At most
-/// 4,096 texts (the table is emptied when full); a text not found is decoded as before.
-public enum RenderedAddresses {
-    private static let table = RecentTable<String, AddressSpec>(limit: 4_096)
-
-    /// The address `text` stands for, if the registry rendered it lately.
-    public static func spec(for text: String) -> AddressSpec? { table[text] }
-
-    static func note(_ text: String, _ spec: AddressSpec) { table.keep(spec, for: text) }
 }

@@ -19,9 +19,9 @@ extension SocketRegistry {
             }
             sendFlags.insert(flag)
         }
-        var args: [String: JSONText] = ["data": PayloadPreview.json(bytes[...]), "timeout_ms": .int(Self.ms(timeout))]
+        var args: [String: Detail] = ["data": PayloadPreview.json(bytes[...]), "timeout_ms": .int(Self.ms(timeout))]
         if let spec { args["to"] = Self.json(spec) }
-        if !flags.isEmpty { args["flags"] = .array(flags.map(JSONText.string)) }
+        if !flags.isEmpty { args["flags"] = .array(flags.map(Detail.string)) }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
             var destination: SocketAddress?
             if let spec {
@@ -49,7 +49,7 @@ extension SocketRegistry {
                 }
             } while sent < bytes.count
             let to = destination.flatMap(json)
-            var result: [String: JSONText] = ["bytes_sent": .int(Int64(sent))]
+            var result: [String: Detail] = ["bytes_sent": .int(Int64(sent))]
             result["to"] = to
             let count = Int64(sent)
             return Step(value: SendOutcome(bytesSent: sent, to: to), result: .object(result), bytes: count) { record in
@@ -70,7 +70,7 @@ extension SocketRegistry {
         var flags = ReceiveFlags()
         if peek { flags.insert(.peek) }
         if oob { flags.insert(.oob) }
-        let args = JSONText.object(["max_bytes": .int(Int64(maxBytes)), "timeout_ms": .int(Self.ms(timeout)),
+        let args = Detail.object(["max_bytes": .int(Int64(maxBytes)), "timeout_ms": .int(Self.ms(timeout)),
                                     "peek": .bool(peek), "oob": .bool(oob)])
         return try await perform(id, op: "receive", args: args) { (managed: ManagedSocket) async throws -> Step<ReceiveOutcome> in
             // Urgent data only ever arrives on a connection that can still be read.
@@ -97,7 +97,7 @@ extension SocketRegistry {
                 }
                 if let message {
                     let from = message.from.flatMap(json)
-                    var result: [String: JSONText] = [
+                    var result: [String: Detail] = [
                         "data": PayloadPreview.json(message.bytes[...]), "eof": .bool(message.endOfFile),
                         "truncated": .bool(message.truncated),
                     ]
@@ -148,7 +148,7 @@ extension SocketRegistry {
 
     /// Sets options in order (one setsockopt each), records the change, and reads them all back.
     public func setOptions(id: String, _ options: [(SocketOption, SocketOptionValue)]) async throws -> SocketOptionsReport {
-        var args: [String: JSONText] = [:]
+        var args: [String: Detail] = [:]
         for (option, value) in options { args[option.rawValue] = Self.json(value) }
         return try await perform(id, op: "setsockopt", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SocketOptionsReport> in
             for (option, value) in options {
@@ -164,9 +164,9 @@ extension SocketRegistry {
                 }
             }
             let report = read(managed)
-            var current: [String: JSONText] = [:]
+            var current: [String: Detail] = [:]
             for (option, value) in report.values where option.isSettable { current[option.rawValue] = Self.json(value) }
-            let rendered = JSONText.object(current).rendered
+            let rendered = Detail.object(current)
             return Step(value: report, result: nil) { record in record.options = rendered }
         }.0
     }
@@ -181,12 +181,12 @@ extension SocketRegistry {
         return SocketOptionsReport(values: values, tcpInfo: tcpInfo)
     }
 
-    static func json(_ value: SocketOptionValue) -> JSONText {
+    static func json(_ value: SocketOptionValue) -> Detail {
         switch value {
         case .bool(let flag): .bool(flag)
         case .int(let number): .int(Int64(number))
         case .linger(let enabled, let seconds): .object(["enabled": .bool(enabled), "seconds": .int(Int64(seconds))])
-        case .errno(let name): name.map(JSONText.string) ?? .null
+        case .errno(let name): name.map(Detail.string) ?? .null
         case .socketType(let name): .string(name)
         }
     }
@@ -219,7 +219,7 @@ extension SocketRegistry {
         do {
             for (record, peer) in [(first, second.id), (second, first.id)] {
                 let event = EventRecord(at: now, socketID: record.id, op: "socketpair", outcome: "ok",
-                                        args: JSONText.object(["type": .string(type), "peer_id": .string(peer)]).rendered)
+                                        args: Detail.object(["type": .string(type), "peer_id": .string(peer)]))
                 _ = try await repository.create(record, event: event)
             }
         } catch let failure as HistoryUnavailable where failure.tookEffect {

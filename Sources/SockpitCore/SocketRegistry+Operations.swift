@@ -6,14 +6,14 @@ import SystemPackage
 public struct SendOutcome: Sendable {
     public var bytesSent: Int
     /// The destination address as the API shows it, for send-to.
-    public var to: JSONText?
+    public var to: Detail?
 }
 
 /// What a receive got.
 public struct ReceiveOutcome: Sendable {
     public var bytes: [UInt8]
     /// The sender, as the API shows it (datagrams).
-    public var from: JSONText?
+    public var from: Detail?
     public var endOfFile: Bool
     public var truncated: Bool
     public var timedOut: Bool
@@ -29,7 +29,7 @@ public struct SocketOptionsReport: Sendable {
 /// event outcome, and the change to the session row.
 struct Step<T: Sendable>: Sendable {
     var value: T
-    var result: JSONText?
+    var result: Detail?
     var bytes: Int64?
     var outcome = "ok"
     var change: @Sendable (inout SocketRecord) -> Void = { _ in }
@@ -47,7 +47,7 @@ extension SocketRegistry {
     /// Runs one operation on one socket, in order with the socket's other calls, and records it (success or
     /// failure) before returning: an answered operation is always in history.
     func perform<T: Sendable>(
-        _ id: String, op: String, args: JSONText?,
+        _ id: String, op: String, args: Detail?,
         _ body: (ManagedSocket) async throws -> Step<T>
     ) async throws -> (T, SocketRecord) {
         let managed = try await live(id)
@@ -64,7 +64,7 @@ extension SocketRegistry {
                 let ended = UnixTime.nowMicros()
                 let event = EventRecord(
                     at: started, socketID: id, op: op, outcome: error.kind == .timeout ? "timeout" : "error",
-                    errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args?.rendered)
+                    errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args)
                 let current = managed.snapshot()
                 do {
                     _ = try await repository.record(current, previous: current, event: event)
@@ -80,7 +80,7 @@ extension SocketRegistry {
                 record.updatedAt = ended
             }
             let event = EventRecord(at: started, socketID: id, op: op, outcome: done.outcome, durationUs: ended - started,
-                                    args: args?.rendered, result: done.result?.rendered, bytes: done.bytes)
+                                    args: args, result: done.result, bytes: done.bytes)
             try await SockpitError.recording(op) {
                 _ = try await repository.record(record, previous: previous, event: event)
             }
@@ -96,10 +96,10 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "bind", conflicts: [.invalidArgument, .addressInUse])
             }
             if case .unix(let path) = address { managed.boundPath.withLock { $0 = path } }
-            let local = (try? managed.socket.localAddress()).flatMap(rendered)
-            return Step(value: (), result: local.map { .object(["local_address": $0.json]) }) { record in
+            let local = (try? managed.socket.localAddress()).flatMap(json)
+            return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
                 if record.state == SocketState.created { record.state = SocketState.bound }
-                record.localAddress = local?.text
+                record.localAddress = local
             }
         }.1
     }
@@ -114,10 +114,10 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "listen", conflicts: [.notSupported, .invalidArgument],
                                     detail: "listen on a \(managed.socket.type.name) socket")
             }
-            let local = (try? managed.socket.localAddress()).flatMap(rendered)
-            return Step(value: (), result: local.map { .object(["local_address": $0.json]) }) { record in
+            let local = (try? managed.socket.localAddress()).flatMap(json)
+            return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
                 record.state = SocketState.listening
-                record.localAddress = local?.text
+                record.localAddress = local
             }
         }.1
     }
@@ -142,15 +142,15 @@ extension SocketRegistry {
             } catch let error as Errno {
                 throw Self.classify(error, op: "connect to \(address)", conflicts: [.socketIsConnected, .alreadyInProcess])
             }
-            let local = (try? managed.socket.localAddress()).flatMap(rendered)
-            let peer = rendered(address)
-            var result: [String: JSONText] = [:]
-            result["local_address"] = local?.json
-            result["peer_address"] = peer?.json
+            let local = (try? managed.socket.localAddress()).flatMap(json)
+            let peer = json(address)
+            var result: [String: Detail] = [:]
+            result["local_address"] = local
+            result["peer_address"] = peer
             return Step(value: (), result: .object(result)) { record in
                 record.state = SocketState.connected
-                record.localAddress = local?.text
-                record.peerAddress = peer?.text
+                record.localAddress = local
+                record.peerAddress = peer
             }
         }.1
     }
@@ -190,11 +190,11 @@ extension SocketRegistry {
                                   protocol: parentRecord.protocol, label: parentRecord.label, state: SocketState.connected,
                                   createdAt: now)
         record.parentID = parent.id
-        record.localAddress = (try? socket.localAddress()).flatMap(rendered)?.text
-        record.peerAddress = rendered(peer)?.text
+        record.localAddress = (try? socket.localAddress()).flatMap(json)
+        record.peerAddress = json(peer)
         let event = EventRecord(at: now, socketID: record.id, op: "accepted", outcome: "ok",
-                                args: JSONText.object(["parent_id": .string(parent.id)]).rendered,
-                                result: record.peerAddress.map { "{\"peer_address\":\($0)}" })
+                                args: Detail.object(["parent_id": .string(parent.id)]),
+                                result: record.peerAddress.map { .object(["peer_address": $0]) })
         // Open before it is recorded: should history fail after the fact, the socket exists and is queued in it.
         open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record) }
         try await SockpitError.recording("accept (new socket \(record.id))") {

@@ -72,10 +72,10 @@ public final class SocketRegistry: Sendable {
         let record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
             state: SocketState.created, createdAt: started)
-        let args = JSONText.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
-                                    "label": label.map(JSONText.string) ?? .null])
+        let args = Detail.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
+                                    "label": label.map(Detail.string) ?? .null])
         let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",
-                                durationUs: UnixTime.nowMicros() - started, args: args.rendered)
+                                durationUs: UnixTime.nowMicros() - started, args: args)
         let managed = ManagedSocket(socket: socket, record: record)
         do {
             _ = try await repository.create(record, event: event)
@@ -205,7 +205,7 @@ public final class SocketRegistry: Sendable {
         }
         let event = EventRecord(at: started, socketID: managed.id, op: "close", outcome: outcome, errno: errnoName,
                                 durationUs: UnixTime.nowMicros() - started,
-                                result: JSONText.object(["reason": .string(reason)]).rendered)
+                                result: Detail.object(["reason": .string(reason)]))
         _ = try await repository.record(record, event: event)
     }
 

@@ -8,25 +8,25 @@ public struct ProbeRecord: Sendable, Equatable {
     /// The target as the client gave it.
     public var target: String
     public var resolvedAddress: String?
-    /// JSON text of the whole request.
-    public var request: String
+    /// The whole request.
+    public var request: Detail
     /// running | finished.
     public var status: String
     /// success | failure | partial, once finished.
     public var outcome: String?
-    /// JSON text: why it is not a success.
-    public var reason: String?
-    /// JSON text: timed phases.
-    public var phases: String?
-    /// JSON text: aggregate figures.
-    public var summary: String?
+    /// Why it is not a success.
+    public var reason: Detail?
+    /// Timed phases.
+    public var phases: Detail?
+    /// Aggregate figures.
+    public var summary: Detail?
     /// Unix microseconds.
     public var startedAt: Int64
     public var finishedAt: Int64?
     public var durationUs: Int64?
 
     /// Creates a running probe.
-    public init(id: String, kind: String, target: String, request: String, startedAt: Int64) {
+    public init(id: String, kind: String, target: String, request: Detail, startedAt: Int64) {
         self.id = id
         self.kind = kind
         self.target = target
@@ -47,14 +47,14 @@ public struct ProbeResultRecord: Sendable, Equatable {
     public var ttl: Int?
     public var bytes: Int?
     public var errno: String?
-    /// JSON text: anything else (reply preview, expect verdict, ICMP type).
-    public var detail: String?
+    /// Anything else (reply preview, expect verdict, ICMP type).
+    public var detail: Detail?
     /// Unix microseconds.
     public var at: Int64
 
     /// Creates a result row.
     public init(position: Int, state: String, rttUs: Int64? = nil, ttl: Int? = nil, bytes: Int? = nil,
-                errno: String? = nil, detail: String? = nil, at: Int64) {
+                errno: String? = nil, detail: Detail? = nil, at: Int64) {
         self.position = position
         self.state = state
         self.rttUs = rttUs

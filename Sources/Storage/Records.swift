@@ -1,4 +1,4 @@
-/// One socket session as stored: plain values, no domain types (the domain maps them).
+/// One socket session as stored: plain values and `Detail`s, no domain types (the domain maps them).
 public struct SocketRecord: Sendable, Equatable {
     /// Internal order; 0 until inserted.
     public var seq: Int64 = 0
@@ -8,13 +8,13 @@ public struct SocketRecord: Sendable, Equatable {
     public var `protocol`: String?
     public var label: String?
     public var state: String
-    /// JSON text of the local address, once bound.
-    public var localAddress: String?
-    /// JSON text of the peer address, once connected or accepted.
-    public var peerAddress: String?
+    /// The local address, once bound.
+    public var localAddress: Detail?
+    /// The peer address, once connected or accepted.
+    public var peerAddress: Detail?
     public var parentID: String?
-    /// JSON text of the options last set or read.
-    public var options: String?
+    /// The options last set or read.
+    public var options: Detail?
     /// Unix microseconds.
     public var createdAt: Int64
     public var closedAt: Int64?
@@ -53,18 +53,18 @@ public struct EventRecord: Sendable, Equatable {
     public var errno: String?
     public var errorMessage: String?
     public var durationUs: Int64?
-    /// JSON text of the operation's arguments (payloads as size + bounded preview).
-    public var args: String?
-    /// JSON text of the operation's result.
-    public var result: String?
+    /// The operation's arguments (payloads as size + bounded preview).
+    public var args: Detail?
+    /// The operation's result.
+    public var result: Detail?
     /// Payload bytes moved by the operation, if any.
     public var bytes: Int64?
 
     /// Creates an event; `id` is assigned when it is stored.
     public init(
         at: Int64, socketID: String? = nil, probeID: String? = nil, op: String, outcome: String,
-        errno: String? = nil, errorMessage: String? = nil, durationUs: Int64? = nil, args: String? = nil,
-        result: String? = nil, bytes: Int64? = nil
+        errno: String? = nil, errorMessage: String? = nil, durationUs: Int64? = nil, args: Detail? = nil,
+        result: Detail? = nil, bytes: Int64? = nil
     ) {
         self.at = at
         self.socketID = socketID

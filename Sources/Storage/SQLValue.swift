@@ -50,6 +50,13 @@ extension SQLValue {
 
     /// The integer read as a boolean (non-zero is `true`), the way SQLite itself treats truth values.
     public var bool: Bool? { int.map { $0 != 0 } }
+
+    /// The structured value a text column holds; text that is not JSON (never written by the history) is
+    /// kept as a string rather than lost; nil for NULL and non-text values.
+    public var detail: Detail? {
+        guard case .text(let text) = self else { return nil }
+        return Detail(parsing: text) ?? .string(text)
+    }
 }
 
 // MARK: - Optionals in, NULL out
@@ -66,6 +73,9 @@ extension SQLValue {
 
     /// `.text`, or `.null` when `value` is `nil`.
     public init(_ value: String?) { self = value.map(SQLValue.text) ?? .null }
+
+    /// A structured value as its column text (compact JSON), NULL for nil.
+    public init(_ value: Detail?) { self = value.map { .text($0.text) } ?? .null }
 
     /// `.blob`, or `.null` when `value` is `nil`.
     public init(_ value: [UInt8]?) { self = value.map(SQLValue.blob) ?? .null }

@@ -7,7 +7,7 @@ extension SQLiteHistory: ProbeRepository {
                     started_at, finished_at, duration_us)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                [.text(probe.id), .text(probe.kind), .text(probe.target), .init(probe.resolvedAddress), .text(probe.request),
+                [.text(probe.id), .text(probe.kind), .text(probe.target), .init(probe.resolvedAddress), .init(probe.request),
                  .text(probe.status), .init(probe.outcome), .init(probe.reason), .init(probe.phases), .init(probe.summary),
                  .integer(probe.startedAt), .init(probe.finishedAt), .init(probe.durationUs)])
             return try Self.inserting(event, into: db)
@@ -51,7 +51,7 @@ extension SQLiteHistory: ProbeRepository {
                 var record = ProbeResultRecord(
                     position: Int(row["position"].int ?? 0), state: row["state"].string ?? "", rttUs: row["rtt_us"].int,
                     ttl: row["ttl"].int.map(Int.init), bytes: row["bytes"].int.map(Int.init), errno: row["errno"].string,
-                    detail: row["detail"].string, at: row["at"].int ?? 0)
+                    detail: row["detail"].detail, at: row["at"].int ?? 0)
                 record.lastPosition = row["last_position"].int.map(Int.init)
                 return record
             }
@@ -84,14 +84,14 @@ extension SQLiteHistory: ProbeRepository {
 
     static func probe(from row: Row) -> ProbeRecord {
         var probe = ProbeRecord(id: row["id"].string ?? "", kind: row["kind"].string ?? "", target: row["target"].string ?? "",
-                                request: row["request"].string ?? "{}", startedAt: row["started_at"].int ?? 0)
+                                request: row["request"].detail ?? .object([:]), startedAt: row["started_at"].int ?? 0)
         probe.seq = row["seq"].int ?? 0
         probe.resolvedAddress = row["resolved_address"].string
         probe.status = row["status"].string ?? "running"
         probe.outcome = row["outcome"].string
-        probe.reason = row["reason"].string
-        probe.phases = row["phases"].string
-        probe.summary = row["summary"].string
+        probe.reason = row["reason"].detail
+        probe.phases = row["phases"].detail
+        probe.summary = row["summary"].detail
         probe.finishedAt = row["finished_at"].int
         probe.durationUs = row["duration_us"].int
         return probe

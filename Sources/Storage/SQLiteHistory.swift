@@ -60,7 +60,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
                 try db.run("UPDATE sockets SET state = 'closed', closed_at = ?, close_reason = ?, updated_at = ? WHERE id = ?",
                            [.integer(at), .text(reason), .integer(at), .text(id)])
                 events.append(try Self.insert(EventRecord(at: at, socketID: id, op: "close", outcome: "ok",
-                                                          result: "{\"reason\":\"\(reason)\"}"), into: db))
+                                                          result: .object(["reason": .string(reason)])), into: db))
             }
             return (ids, events)
         }
@@ -211,10 +211,10 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
             protocol: row["protocol"].string, label: row["label"].string, state: row["state"].string ?? "",
             createdAt: row["created_at"].int ?? 0)
         record.seq = row["seq"].int ?? 0
-        record.localAddress = row["local_address"].string
-        record.peerAddress = row["peer_address"].string
+        record.localAddress = row["local_address"].detail
+        record.peerAddress = row["peer_address"].detail
         record.parentID = row["parent_id"].string
-        record.options = row["options"].string
+        record.options = row["options"].detail
         record.closedAt = row["closed_at"].int
         record.closeReason = row["close_reason"].string
         record.bytesSent = row["bytes_sent"].int ?? 0
@@ -229,8 +229,8 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         var event = EventRecord(
             at: row["at"].int ?? 0, socketID: row["socket_id"].string, probeID: row["probe_id"].string,
             op: row["op"].string ?? "", outcome: row["outcome"].string ?? "", errno: row["errno"].string,
-            errorMessage: row["error_message"].string, durationUs: row["duration_us"].int, args: row["args"].string,
-            result: row["result"].string, bytes: row["bytes"].int)
+            errorMessage: row["error_message"].string, durationUs: row["duration_us"].int, args: row["args"].detail,
+            result: row["result"].detail, bytes: row["bytes"].int)
         event.id = row["id"].int ?? 0
         return event
     }

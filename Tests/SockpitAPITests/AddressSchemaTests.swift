@@ -1,10 +1,11 @@
 import Foundation
 @testable import SockpitAPI
 @testable import SockpitCore
+import Storage
 import Testing
 
-/// A socket's stored address is shown from the spec the registry noted when it rendered it: the same schema
-/// value as decoding the stored text, for every kind of address.
+/// A socket's stored address is shown from its structured value: the same schema value as decoding the
+/// column's text with the generated `Decodable`, for every kind of address, after a trip through the column.
 @Suite struct AddressSchemaTests {
     static let specs: [AddressSpec] = [
         .inet(host: "127.0.0.1", port: 43_210, scopeID: nil),
@@ -15,25 +16,20 @@ import Testing
         .abstract("sockpit\u{0}name"),
     ]
 
-    @Test("The schema built from a spec equals the schema decoded from the spec's stored text")
-    func specMatchesDecodedText() throws {
+    @Test("The schema shown for a stored address equals the schema decoded from its column text")
+    func storedAddressMatchesDecodedText() throws {
         for spec in Self.specs {
-            let text = SocketRegistry.json(spec).rendered
+            let text = SocketRegistry.json(spec).text
+            let stored = try #require(Detail(parsing: text), "\(text)")
             let decoded = try JSONDecoder().decode(Components.Schemas.Address.self, from: Data(text.utf8))
+            #expect(try APIHandler.address(stored) == decoded, "\(text)")
             #expect(APIHandler.schema(spec) == decoded, "\(text)")
             #expect(APIHandler.spec(APIHandler.schema(spec)) == spec)
         }
     }
 
-    @Test("A noted text is shown from its spec; an unknown one is decoded")
-    func notedTextsAreShownFromTheirSpec() throws {
-        let spec = AddressSpec.inet(host: "127.0.0.1", port: 40_001, scopeID: nil)
-        let text = SocketRegistry.json(spec).rendered
-        RenderedAddresses.note(text, spec)
-        #expect(RenderedAddresses.spec(for: text) == spec)
-        #expect(try APIHandler.address(text) == APIHandler.schema(spec))
-        let unknown = #"{"host":"127.0.0.2","port":40002}"#
-        #expect(RenderedAddresses.spec(for: unknown) == nil)
-        #expect(try APIHandler.address(unknown) == APIHandler.schema(.inet(host: "127.0.0.2", port: 40_002, scopeID: nil)))
+    @Test("A stored value of no address shape is an internal error, not a guess")
+    func unknownShapeIsRefused() {
+        #expect(throws: SockpitError.self) { try APIHandler.address(.object(["pid": .int(1)])) }
     }
 }

@@ -69,7 +69,7 @@ import Testing
             let page = try await history.registry.events(of: created.id, query: EventQuery())
             #expect(page.items.map(\.op) == ["close", "create"])
             #expect(page.items.allSatisfy { $0.outcome == "ok" && $0.socketID == created.id })
-            #expect(page.items.first?.result == #"{"reason":"client"}"#)
+            #expect(page.items.first?.result == .object(["reason": .string("client")]))
             #expect(page.nextCursor == nil)
         }
     }

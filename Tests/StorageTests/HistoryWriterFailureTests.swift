@@ -19,7 +19,7 @@ import Testing
         var socket = socket(id)
         socket.messagesSent = Int64(index)
         return SocketWrite(kind: .counters, socket: socket, event: EventRecord(
-            at: Int64(index), socketID: id, op: "send", outcome: "ok", args: String(repeating: "x", count: 2_000)))
+            at: Int64(index), socketID: id, op: "send", outcome: "ok", args: .string(String(repeating: "x", count: 2_000))))
     }
 
     /// Caps the file at its current size: the next write that needs a new page fails with SQLITE_FULL.

@@ -10,7 +10,7 @@ import Testing
     typealias Fixture = WriterFixture
 
     static func event(_ index: Int) -> EventRecord {
-        EventRecord(at: Int64(index), op: "test", outcome: "ok", args: "{\"index\":\(index)}")
+        EventRecord(at: Int64(index), op: "test", outcome: "ok", args: .object(["index": .int(Int64(index))]))
     }
 
     @Test("500 concurrent writes all commit, each gets its own id, and the observer sees each once in id order")
@@ -87,7 +87,7 @@ import Testing
                 for index in 0..<16 {
                     group.addTask {
                         _ = try await fixture.writer.write { db in
-                            try SQLiteHistory.inserting(EventRecord(at: Int64(round * 16 + index), op: "test", outcome: "ok", args: payload), into: db)
+                            try SQLiteHistory.inserting(EventRecord(at: Int64(round * 16 + index), op: "test", outcome: "ok", args: .string(payload)), into: db)
                         }
                     }
                 }

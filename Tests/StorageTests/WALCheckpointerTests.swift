@@ -19,7 +19,7 @@ import Testing
         let history = SQLiteHistory(database: database)
         for index in 0..<2000 {
             _ = try await history.writer.write { db in
-                try SQLiteHistory.inserting(EventRecord(at: Int64(index), op: "test", outcome: "ok", args: String(repeating: "x", count: 200)), into: db)
+                try SQLiteHistory.inserting(EventRecord(at: Int64(index), op: "test", outcome: "ok", args: .string(String(repeating: "x", count: 200))), into: db)
             }
         }
         // The writer never checkpoints now: the file grows only when the checkpointer copies the WAL into it.

@@ -1,24 +1,28 @@
-/// A tiny JSON value for the event columns (arguments and results), rendered with sorted keys. The history
-/// stores JSON text; building it here keeps Foundation's encoder out of the hot path of every operation.
-public indirect enum JSONText: Sendable, Equatable {
+/// A structured value of the history: an operation's arguments and result, a socket's addresses and options, a
+/// probe's request, reason, phases and summary. The domain builds and reads it as a value; only Storage turns it
+/// into text for its columns (`text`, compact JSON with sorted keys) and back (`init(parsing:)`), so no JSON text
+/// reaches the domain or the API.
+public indirect enum Detail: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
     case double(Double)
     case string(String)
-    case array([JSONText])
-    case object([String: JSONText])
+    case array([Detail])
+    case object([String: Detail])
 
-    /// Compact JSON text. Built into one buffer: this runs for every recorded operation (measured at ~4 % of
-    /// the server's CPU under the lifecycle benchmark when built from joined substrings).
-    public var rendered: String {
+    /// Compact JSON text, keys sorted (the column's form). Built into one buffer: this runs for every recorded
+    /// operation (measured at ~4 % of the server's CPU under the lifecycle benchmark when built from joined
+    /// substrings).
+    public var text: String {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         render(into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
-    private func render(into out: inout [UInt8]) {
+    /// `text`, appended to `out` (for writers that build a larger JSON document around it).
+    public func render(into out: inout [UInt8]) {
         switch self {
         case .null: out += "null".utf8
         case .bool(let value): out += (value ? "true" : "false").utf8
@@ -45,7 +49,7 @@ public indirect enum JSONText: Sendable, Equatable {
     }
 
     /// `quote` into a buffer; text with nothing to escape (the usual case) is copied as it is.
-    private static func quote(_ text: String, into out: inout [UInt8]) {
+    static func quote(_ text: String, into out: inout [UInt8]) {
         let plain = text.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
         if plain {
             out.append(UInt8(ascii: "\""))
