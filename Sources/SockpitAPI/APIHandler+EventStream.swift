@@ -1,7 +1,6 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
-import Storage
 
 extension APIHandler {
     /// `GET /v1/events/stream`.
@@ -17,7 +16,7 @@ extension APIHandler {
         let fromHeader = try input.headers.lastEventID.map { try Self.eventID($0, field: "Last-Event-ID") }
         let resumeAfter = fromHeader ?? fromQuery
         try runtime.admitStream()
-        let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue)
+        let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome.flatMap { Event.Outcome(rawValue: $0.rawValue) })
         let stream = EventStream(runtime: runtime, lines: eventLines, filter: filter, resumeAfter: resumeAfter)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
     }
@@ -134,7 +133,7 @@ struct EventStream: AsyncSequence, Sendable {
         }
 
         /// SSE frames for the events not yet sent; nil when there are none.
-        mutating func encode(_ events: [EventRecord]) -> ArraySlice<UInt8>? {
+        mutating func encode(_ events: [Event]) -> ArraySlice<UInt8>? {
             var bytes: [UInt8] = []
             for event in events where event.id > lastSent {
                 bytes += "id: \(event.id)\ndata: ".utf8

@@ -1,7 +1,6 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
-import Storage
 
 extension APIHandler {
     /// The length limits of the event filters (the generated code does not check `maxLength`); shared by the

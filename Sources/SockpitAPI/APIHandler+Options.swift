@@ -1,4 +1,3 @@
-import SocketKit
 import SockpitCore
 
 extension APIHandler {

@@ -1,8 +1,6 @@
 import FoundationEssentials
 import OpenAPIRuntime
-import SocketKit
 import SockpitCore
-import Storage
 
 extension APIHandler {
     /// `POST /v1/probes`: 201 with the result, or 202 at once with `wait=false`.

@@ -1,6 +1,5 @@
 import FoundationEssentials
 import OpenAPIRuntime
-import SocketKit
 import SockpitCore
 
 extension APIHandler {
@@ -44,7 +43,7 @@ extension APIHandler {
         let outcome = try await runtime.sockets.send(
             id: input.path.id, bytes: bytes, to: request.to.map { Self.spec($0.value1) }, flags: request.flags?.map(\.rawValue) ?? [],
             timeout: timeout)
-        return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.address)))))
+        return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.schema)))))
     }
 
     /// `POST /v1/sockets/{id}/receive`.
@@ -57,7 +56,7 @@ extension APIHandler {
             oob: request.oob ?? false)
         return .ok(.init(body: .json(.init(
             data: try Payload.encode(outcome.bytes, encoding: encoding.rawValue), encoding: encoding,
-            bytes: Int64(outcome.bytes.count), from: try outcome.from.map(Self.address), eof: outcome.endOfFile,
+            bytes: Int64(outcome.bytes.count), from: try outcome.from.map(Self.schema), eof: outcome.endOfFile,
             truncated: outcome.truncated, timedOut: outcome.timedOut))))
     }
 
@@ -90,7 +89,7 @@ extension APIHandler {
 
     // MARK: - Translation
 
-    static func spec(_ address: Components.Schemas.Address) -> AddressSpec {
+    static func spec(_ address: Components.Schemas.Address) -> Address {
         switch address {
         case .InetAddress(let inet): .inet(host: inet.host, port: inet.port, scopeID: inet.scopeId)
         case .UnixPathAddress(let unix): .path(unix.path)
@@ -98,12 +97,14 @@ extension APIHandler {
         }
     }
 
-    /// The API schema of an address spec (the inverse of `spec(_:)`).
-    static func schema(_ spec: AddressSpec) -> Components.Schemas.Address {
-        switch spec {
-        case .inet(let host, let port, let scopeID): .InetAddress(.init(host: host, port: port, scopeId: scopeID))
-        case .path(let name): .UnixPathAddress(.init(path: name))
-        case .abstract(let name): .UnixAbstractAddress(.init(abstract: name))
+    /// The API schema of an address (the inverse of `spec(_:)`); the API has no netlink sockets yet, so a
+    /// netlink address reaching it is an internal error.
+    static func schema(_ address: Address) throws -> Components.Schemas.Address {
+        switch address {
+        case .inet(let host, let port, let scopeID): return .InetAddress(.init(host: host, port: port, scopeId: scopeID))
+        case .path(let name): return .UnixPathAddress(.init(path: name))
+        case .abstract(let name): return .UnixAbstractAddress(.init(abstract: name))
+        case .netlink: throw SockpitError(.internal, "a netlink address has no schema in this API")
         }
     }
 

@@ -1,7 +1,6 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
-import Storage
 
 extension APIHandler {
     /// `POST /v1/sockets`.
@@ -47,46 +46,35 @@ extension APIHandler {
 
     // MARK: - Translation
 
-    static func socket(_ record: SocketRecord) throws -> Components.Schemas.Socket {
-        guard let family = Components.Schemas.SocketFamily(rawValue: record.family),
-              let type = Components.Schemas.SocketType(rawValue: record.type),
-              let state = Components.Schemas.SocketState(rawValue: record.state)
-        else { throw SockpitError(.internal, "stored socket \(record.id) has an unknown family, type or state") }
+    static func socket(_ socket: SocketSnapshot) throws -> Components.Schemas.Socket {
+        guard let family = Components.Schemas.SocketFamily(rawValue: socket.family),
+              let type = Components.Schemas.SocketType(rawValue: socket.type),
+              let state = Components.Schemas.SocketState(rawValue: socket.state.rawValue)
+        else { throw SockpitError(.internal, "socket \(socket.id) has a family, type or state the API does not know") }
         return .init(
-            id: record.id, family: family, _type: type, _protocol: record.protocol ?? "default", state: state,
-            label: record.label, parentId: record.parentID,
-            localAddress: try record.localAddress.map(Self.address), peerAddress: try record.peerAddress.map(Self.address),
-            options: try record.options.map { try $0.decoded() },
-            createdAt: Time.date(micros: record.createdAt),
-            closedAt: record.closedAt.map(Time.date(micros:)), closeReason: record.closeReason,
-            counters: .init(bytesSent: record.bytesSent, bytesReceived: record.bytesReceived,
-                            messagesSent: record.messagesSent, messagesReceived: record.messagesReceived))
+            id: socket.id, family: family, _type: type, _protocol: socket.protocol, state: state,
+            label: socket.label, parentId: socket.parentID,
+            localAddress: try socket.localAddress.map(Self.schema), peerAddress: try socket.peerAddress.map(Self.schema),
+            options: try socket.options.map { try $0.decoded() },
+            createdAt: Time.date(micros: socket.createdAt),
+            closedAt: socket.closedAt.map(Time.date(micros:)), closeReason: socket.closeReason,
+            counters: .init(bytesSent: socket.bytesSent, bytesReceived: socket.bytesReceived,
+                            messagesSent: socket.messagesSent, messagesReceived: socket.messagesReceived))
     }
 
-    static func event(_ record: EventRecord) throws -> Components.Schemas.Event {
-        let outcome = Components.Schemas.Event.OutcomePayload(rawValue: record.outcome) ?? .error
-        let durationMs: Double? = record.durationUs.map { Double($0) / 1000 }
-        let args = try record.args.map { Components.Schemas.Event.ArgsPayload(additionalProperties: try $0.container()) }
-        let result = try record.result.map { Components.Schemas.Event.ResultPayload(additionalProperties: try $0.container()) }
+    static func event(_ event: Event) throws -> Components.Schemas.Event {
+        let outcome = Components.Schemas.Event.OutcomePayload(rawValue: event.outcome.rawValue) ?? .error
+        let durationMs: Double? = event.durationUs.map { Double($0) / 1000 }
+        let args = try event.args.map { Components.Schemas.Event.ArgsPayload(additionalProperties: try $0.container()) }
+        let result = try event.result.map { Components.Schemas.Event.ResultPayload(additionalProperties: try $0.container()) }
         return Components.Schemas.Event(
-            id: String(record.id), at: Time.date(micros: record.at), socketId: record.socketID,
-            probeId: record.probeID, op: record.op, outcome: outcome, errno: record.errno,
-            errorMessage: record.errorMessage, durationMs: durationMs, bytes: record.bytes, args: args, result: result)
+            id: String(event.id), at: Time.date(micros: event.at), socketId: event.socketID,
+            probeId: event.probeID, op: event.op, outcome: outcome, errno: event.errno,
+            errorMessage: event.errorMessage, durationMs: durationMs, bytes: event.bytes, args: args, result: result)
     }
 
     /// The decoder of documented shapes kept in the history (none of which holds a date).
     static let decoder = JSONDecoder()
-
-    /// A stored address as the API shows it.
-    static func address(_ detail: Detail) throws -> Components.Schemas.Address {
-        let members = detail.members ?? [:]
-        if let host = members["host"]?.string, let port = members["port"]?.int {
-            return .InetAddress(.init(host: host, port: Int(port), scopeId: members["scope_id"]?.int))
-        }
-        if let path = members["path"]?.string { return .UnixPathAddress(.init(path: path)) }
-        if let name = members["abstract"]?.string { return .UnixAbstractAddress(.init(abstract: name)) }
-        throw SockpitError(.internal, "a stored address has no shape the API knows: \(detail.text)")
-    }
 }
 
 /// Query parameters shared by every list (STYLE.md API conventions), validated here because the generated

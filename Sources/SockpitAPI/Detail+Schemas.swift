@@ -1,7 +1,6 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
-import Storage
 
 /// The API's side of a history `Detail`: free-form members (an event's `args` and `result`) become the generated
 /// containers directly, and a documented shape (a probe's phases, a socket's options) is decoded by its

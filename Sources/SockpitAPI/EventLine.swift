@@ -1,6 +1,5 @@
 import FoundationEssentials
 import SockpitCore
-import Storage
 import Synchronization
 
 /// One event as a compact JSON object on one line, for the two outputs that write events one by one — the
@@ -12,7 +11,7 @@ import Synchronization
 /// values as the `Event` schema (sorted keys, absent members omitted); tests compare it with the JSON page.
 enum EventLine {
     /// `{"args":…,"at":"…",…}` without a trailing newline.
-    static func render(_ event: EventRecord) -> [UInt8] {
+    static func render(_ event: Event) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384)
         var first = true
@@ -32,7 +31,7 @@ enum EventLine {
         if let message = event.errorMessage { key("error_message"); string(message) }
         key("id"); string(String(event.id))
         key("op"); string(event.op)
-        key("outcome"); string(["ok", "error", "timeout"].contains(event.outcome) ? event.outcome : "error")
+        key("outcome"); string(event.outcome.rawValue)
         if let probe = event.probeID { key("probe_id"); string(probe) }
         if let result = event.result { key("result"); result.render(into: &out) }
         if let socket = event.socketID { key("socket_id"); string(socket) }
@@ -55,7 +54,7 @@ final class EventLineCache: Sendable {
     init(capacity: Int = 4096) { self.capacity = capacity }
 
     /// The line of `event`, rendered on first use.
-    func line(for event: EventRecord) -> [UInt8] {
+    func line(for event: Event) -> [UInt8] {
         if let line = lines.withLock({ $0[event.id] }) { return line }
         let line = EventLine.render(event)
         lines.withLock { lines in

@@ -46,14 +46,14 @@ public final class ActivityWindows: Sendable {
     }
 
     /// Counts committed events (writer thread).
-    public func record(_ events: [EventRecord]) {
+    public func record(_ events: [Event]) {
         state.withLock { state in
             for event in events {
                 var activity = SecondActivity(second: event.at / 1_000_000, operations: 1)
                 switch event.outcome {
-                case "error": activity.errors = 1
-                case "timeout": activity.timeouts = 1
-                default: break
+                case .error: activity.errors = 1
+                case .timeout: activity.timeouts = 1
+                case .ok: break
                 }
                 (activity.bytesSent, activity.bytesReceived) = event.payload
                 Self.add(activity, to: &state)

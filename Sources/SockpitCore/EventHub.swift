@@ -9,11 +9,11 @@ public struct EventFilter: Sendable, Equatable {
     public var probeID: String?
     /// Only this operation.
     public var op: String?
-    /// Only this outcome (ok, error, timeout).
-    public var outcome: String?
+    /// Only this outcome.
+    public var outcome: Event.Outcome?
 
     /// Creates a filter; nil fields match everything.
-    public init(socketID: String? = nil, probeID: String? = nil, op: String? = nil, outcome: String? = nil) {
+    public init(socketID: String? = nil, probeID: String? = nil, op: String? = nil, outcome: Event.Outcome? = nil) {
         self.socketID = socketID
         self.probeID = probeID
         self.op = op
@@ -21,14 +21,14 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     /// Whether `event` passes every set field.
-    public func matches(_ event: EventRecord) -> Bool {
+    public func matches(_ event: Event) -> Bool {
         (socketID == nil || event.socketID == socketID) && (probeID == nil || event.probeID == probeID)
             && (op == nil || event.op == op) && (outcome == nil || event.outcome == outcome)
     }
 
     /// The history query with the same filters.
     public func query(after: Int64?, limit: Int) -> EventQuery {
-        var query = EventQuery(socketID: socketID, probeID: probeID, op: op, outcome: outcome, limit: limit, order: .oldestFirst)
+        var query = EventQuery(socketID: socketID, probeID: probeID, op: op, outcome: outcome?.rawValue, limit: limit, order: .oldestFirst)
         query.after = after
         return query
     }
@@ -76,7 +76,7 @@ public final class EventHub: Sendable {
     }
 
     /// Hands committed events (ascending ids) to every matching subscriber. Called on the writer's thread.
-    public func publish(_ events: [EventRecord]) {
+    public func publish(_ events: [Event]) {
         guard let last = events.last else { return }
         lastID.store(last.id, ordering: .releasing)
         for subscriber in snapshot() { subscriber.offer(events) }

@@ -6,7 +6,7 @@ public final class EventSubscription: Sendable {
     /// What `next()` hands out.
     public enum Delivery: Sendable, Equatable {
         /// Events in ascending id order.
-        case events([EventRecord])
+        case events([Event])
         /// Nothing happened for a heartbeat interval.
         case heartbeat
         /// The subscription is over; nothing follows.
@@ -26,7 +26,7 @@ public final class EventSubscription: Sendable {
     }
 
     private struct State {
-        var buffer: [EventRecord] = []
+        var buffer: [Event] = []
         var waiter: CheckedContinuation<Delivery, Never>?
         var end: EndReason?
     }
@@ -70,7 +70,7 @@ public final class EventSubscription: Sendable {
     public func cancel() { end(.cancelled) }
 
     /// Queues the matching ones of `events` (hub, writer thread).
-    func offer(_ events: [EventRecord]) {
+    func offer(_ events: [Event]) {
         var matching = events.filter(filter.matches)
         guard !matching.isEmpty else { return }
         let (waiter, overflowed): (CheckedContinuation<Delivery, Never>?, Bool) = state.withLock { state in

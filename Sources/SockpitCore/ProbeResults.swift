@@ -5,8 +5,8 @@ public import Storage
 public enum ProbeResults {
     /// Merges runs of at least two consecutive closed ports with the same errno and no detail into range rows
     /// (without per-port round-trip times). Rows must be in position order.
-    static func compacted(_ rows: [ProbeResultRecord]) -> [ProbeResultRecord] {
-        var out: [ProbeResultRecord] = []
+    static func compacted(_ rows: [ProbeResult]) -> [ProbeResult] {
+        var out: [ProbeResult] = []
         out.reserveCapacity(min(rows.count, 256))
         var runStart: Int?
         func close(_ end: Int) {
@@ -35,9 +35,9 @@ public enum ProbeResults {
     }
 
     /// Every position again, one row each (range rows repeat their verdict for each port).
-    public static func expanded(_ rows: [ProbeResultRecord]) -> [ProbeResultRecord] {
+    public static func expanded(_ rows: [ProbeResult]) -> [ProbeResult] {
         guard rows.contains(where: { $0.lastPosition != nil }) else { return rows }
-        var out: [ProbeResultRecord] = []
+        var out: [ProbeResult] = []
         for row in rows {
             guard let last = row.lastPosition else {
                 out.append(row)
@@ -54,7 +54,7 @@ public enum ProbeResults {
     }
 
     /// The closed positions: how many, and as ranges in the `ports` syntax ("1-21,23,25-79").
-    public static func closed(_ rows: [ProbeResultRecord]) -> (count: Int, ranges: String) {
+    public static func closed(_ rows: [ProbeResult]) -> (count: Int, ranges: String) {
         var count = 0
         var spans: [(Int, Int)] = []
         for row in rows where row.state == "closed" {

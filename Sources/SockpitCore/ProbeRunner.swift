@@ -5,11 +5,11 @@ import Synchronization
 
 /// A probe with its rows, as the API shows it.
 public struct ProbeView: Sendable {
-    public var probe: ProbeRecord
-    public var results: [ProbeResultRecord]
+    public var probe: Probe
+    public var results: [ProbeResult]
 
     /// Pairs a probe with its rows.
-    public init(probe: ProbeRecord, results: [ProbeResultRecord]) {
+    public init(probe: Probe, results: [ProbeResult]) {
         self.probe = probe
         self.results = results
     }
@@ -27,11 +27,11 @@ public final class ProbeRunner: Sendable {
     private let slots = Mutex<Int>(0)
 
     /// Told of every probe recorded as finished (metrics).
-    private let onFinish: @Sendable (ProbeRecord) -> Void
+    private let onFinish: @Sendable (Probe) -> Void
 
     /// Creates a runner over the history; `onFinish` hears of each probe once it is recorded as finished.
     public init(repository: any ProbeRepository, policy: SocketPolicy, limits: ProbeLimits, logger: Logger,
-                onFinish: @escaping @Sendable (ProbeRecord) -> Void = { _ in }) {
+                onFinish: @escaping @Sendable (Probe) -> Void = { _ in }) {
         self.repository = repository
         self.policy = policy
         self.limits = limits
@@ -56,7 +56,7 @@ public final class ProbeRunner: Sendable {
         let started = UnixTime.nowMicros()
         let clock = ContinuousClock()
         let startInstant = clock.now
-        var probe = ProbeRecord(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
+        var probe = Probe(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
                                 request: spec.request, startedAt: started)
         // Resolution comes first: a name that does not resolve is a stored failure (reason resolve), while a
         // target the policy denies is refused (403) and stores nothing.
@@ -132,7 +132,7 @@ public final class ProbeRunner: Sendable {
     }
 
     /// Probes from history, filtered and paged.
-    public func list(_ query: ProbeQuery) async throws -> Page<ProbeRecord> {
+    public func list(_ query: ProbeQuery) async throws -> Page<Probe> {
         try await repository.list(query)
     }
 
@@ -180,13 +180,13 @@ public final class ProbeRunner: Sendable {
         return micros.rounded() / 1000
     }
 
-    static func startEvent(_ probe: ProbeRecord) -> EventRecord {
+    static func startEvent(_ probe: Probe) -> EventRecord {
         EventRecord(at: probe.startedAt, probeID: probe.id, op: "probe.start", outcome: "ok",
                     args: probe.request, result: Detail.object(["kind": .string(probe.kind), "target": .string(probe.target)]))
     }
 
     /// The `probe.finish` event; `reason` is the probe's, an object inside the result (never a string of JSON).
-    static func finishEvent(_ probe: ProbeRecord, reason: Detail?) -> EventRecord {
+    static func finishEvent(_ probe: Probe, reason: Detail?) -> EventRecord {
         var result: [String: Detail] = ["outcome": .string(probe.outcome ?? "failure")]
         if let reason { result["reason"] = reason }
         return EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",

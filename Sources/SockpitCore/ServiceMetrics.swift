@@ -80,11 +80,11 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// Counts committed events: operations by op and outcome, payload bytes of sends and receives.
-    public func record(_ events: [EventRecord]) {
+    public func record(_ events: [Event]) {
         var sent: Int64 = 0
         var received: Int64 = 0
         for event in events {
-            counter(op: event.op, outcome: event.outcome).increment()
+            counter(op: event.op, outcome: event.outcome.rawValue).increment()
             let payload = event.payload
             sent += payload.sent
             received += payload.received

@@ -26,12 +26,3 @@ public struct SocketPolicy: Sendable {
     }
 }
 
-/// An address as a client wrote it, before resolution and confinement.
-public enum AddressSpec: Sendable, Equatable {
-    /// A numeric IPv4/IPv6 address or a host name, with a port.
-    case inet(host: String, port: Int, scopeID: Int64?)
-    /// A Unix name inside the sockets directory.
-    case path(String)
-    /// A name in the Linux abstract namespace.
-    case abstract(String)
-}

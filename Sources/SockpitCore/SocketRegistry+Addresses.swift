@@ -4,7 +4,7 @@ import SocketKit
 extension SocketRegistry {
     /// Turns a client's address into a kernel address: numeric hosts parsed, names resolved (for the socket's
     /// family), Unix names confined to the sockets directory. `field` names the request field in errors.
-    func resolve(_ spec: AddressSpec, for socket: Socket, field: String) async throws -> SocketAddress {
+    func resolve(_ spec: Address, for socket: Socket, field: String) async throws -> SocketAddress {
         switch spec {
         case .inet(let host, let port, let scopeID):
             guard (0...65535).contains(port) else {
@@ -47,6 +47,8 @@ extension SocketRegistry {
             do { return try SocketAddress(abstractName: name) } catch {
                 throw SockpitError(.invalid, "\(field).abstract: \(error)", field: "\(field).abstract")
             }
+        case .netlink:
+            throw SockpitError(.invalid, "\(field): netlink addresses are not taken by this operation", field: field)
         }
     }
 
@@ -57,36 +59,15 @@ extension SocketRegistry {
         }
     }
 
-    /// The address as the API shows it (`{"host","port"}`, `{"path"}` relative to the sockets directory,
-    /// `{"abstract"}`); nil for an unnamed Unix socket.
-    func json(_ address: SocketAddress) -> Detail? {
-        if case .netlink(let pid, let groups) = address {
-            return .object(["pid": .int(Int64(pid)), "groups": .int(Int64(groups))])
-        }
-        return shown(address).map(Self.json)
-    }
-
-    /// The address as the API shows it, as a spec (the Unix path relative to the sockets directory, no scope
-    /// id when it is 0); nil for an unnamed Unix socket and for netlink addresses, which have no spec.
-    func shown(_ address: SocketAddress) -> AddressSpec? {
+    /// The address as the API shows it (the Unix path relative to the sockets directory, no scope id when it
+    /// is 0); nil for an unnamed Unix socket.
+    func shown(_ address: SocketAddress) -> Address? {
         switch address {
         case .v4(let host, let port): .inet(host: host.description, port: Int(port), scopeID: nil)
         case .v6(let host, let port, let scopeID): .inet(host: host.description, port: Int(port), scopeID: scopeID != 0 ? Int64(scopeID) : nil)
         case .unix(let path): path.isEmpty ? nil : .path(policy.unixPaths.displayName(for: path) ?? path)
         case .abstract(let name): .abstract(name)
-        case .netlink: nil
-        }
-    }
-
-    /// The JSON of an address spec as the client wrote it (for event arguments).
-    static func json(_ spec: AddressSpec) -> Detail {
-        switch spec {
-        case .inet(let host, let port, let scopeID):
-            var members: [String: Detail] = ["host": .string(host), "port": .int(Int64(port))]
-            if let scopeID { members["scope_id"] = .int(scopeID) }
-            return .object(members)
-        case .path(let name): return .object(["path": .string(name)])
-        case .abstract(let name): return .object(["abstract": .string(name)])
+        case .netlink(let pid, let groups): .netlink(pid: pid, groups: groups)
         }
     }
 }

@@ -4,7 +4,7 @@ import SystemPackage
 
 extension SocketRegistry {
     /// `send(2)` / `sendto(2)`: on a stream socket the whole payload, waiting for buffer space until the deadline.
-    public func send(id: String, bytes: [UInt8], to spec: AddressSpec?, flags: [String], timeout requested: Duration) async throws -> SendOutcome {
+    public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], timeout requested: Duration) async throws -> SendOutcome {
         let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
@@ -20,7 +20,7 @@ extension SocketRegistry {
             sendFlags.insert(flag)
         }
         var args: [String: Detail] = ["data": PayloadPreview.json(bytes[...]), "timeout_ms": .int(Self.ms(timeout))]
-        if let spec { args["to"] = Self.json(spec) }
+        if let spec { args["to"] = spec.detail }
         if !flags.isEmpty { args["flags"] = .array(flags.map(Detail.string)) }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
             var destination: SocketAddress?
@@ -48,9 +48,9 @@ extension SocketRegistry {
                                        errno: Errno.timedOut.name)
                 }
             } while sent < bytes.count
-            let to = destination.flatMap(json)
+            let to = destination.flatMap(shown)
             var result: [String: Detail] = ["bytes_sent": .int(Int64(sent))]
-            result["to"] = to
+            result["to"] = to?.detail
             let count = Int64(sent)
             return Step(value: SendOutcome(bytesSent: sent, to: to), result: .object(result), bytes: count) { record in
                 record.bytesSent += count
@@ -75,7 +75,7 @@ extension SocketRegistry {
         return try await perform(id, op: "receive", args: args) { (managed: ManagedSocket) async throws -> Step<ReceiveOutcome> in
             // Urgent data only ever arrives on a connection that can still be read.
             let state = managed.snapshot().state
-            if oob, managed.socket.type == .stream, ![SocketState.connected, SocketState.writeShutdown].contains(state) {
+            if oob, managed.socket.type == .stream, ![SocketState.connected.rawValue, SocketState.writeShutdown.rawValue].contains(state) {
                 throw SockpitError(.conflict, "receive with oob needs a connected stream socket that can still read; this one is \(state)",
                                    errno: Errno.socketNotConnected.name, state: state)
             }
@@ -96,12 +96,12 @@ extension SocketRegistry {
                     }
                 }
                 if let message {
-                    let from = message.from.flatMap(json)
+                    let from = message.from.flatMap(shown)
                     var result: [String: Detail] = [
                         "data": PayloadPreview.json(message.bytes[...]), "eof": .bool(message.endOfFile),
                         "truncated": .bool(message.truncated),
                     ]
-                    result["from"] = from
+                    result["from"] = from?.detail
                     let count = Int64(message.bytes.count)
                     let counts = !peek && (count > 0 || managed.socket.type == .dgram)
                     let outcome = ReceiveOutcome(bytes: message.bytes, from: from, endOfFile: message.endOfFile,
@@ -123,20 +123,20 @@ extension SocketRegistry {
     }
 
     /// `shutdown(2)` of one or both directions.
-    public func shutdown(id: String, how: ShutdownHow) async throws -> SocketRecord {
+    public func shutdown(id: String, how: ShutdownHow) async throws -> SocketSnapshot {
         try await perform(id, op: "shutdown", args: .object(["how": .string(how.rawValue)])) { (managed: ManagedSocket) async throws -> Step<Void> in
             do { try managed.socket.shutdown(how) } catch let error as Errno {
                 throw Self.classify(error, op: "shutdown", conflicts: [.notSupported])
             }
             return Step(value: (), result: nil) { record in
                 switch (how, record.state) {
-                case (.both, _), (.read, SocketState.writeShutdown), (.write, SocketState.readShutdown):
-                    record.state = SocketState.shutdown
-                case (.read, _): record.state = SocketState.readShutdown
-                case (.write, _): record.state = SocketState.writeShutdown
+                case (.both, _), (.read, SocketState.writeShutdown.rawValue), (.write, SocketState.readShutdown.rawValue):
+                    record.state = SocketState.shutdown.rawValue
+                case (.read, _): record.state = SocketState.readShutdown.rawValue
+                case (.write, _): record.state = SocketState.writeShutdown.rawValue
                 }
             }
-        }.1
+        }.1.snapshot
     }
 
     /// Every option that applies to the socket, read from the kernel now.
@@ -192,7 +192,7 @@ extension SocketRegistry {
     }
 
     /// `socketpair(2)`: two connected Unix sockets, recorded as two sessions.
-    public func createPair(type: String, label: String?) async throws -> (SocketRecord, SocketRecord) {
+    public func createPair(type: String, label: String?) async throws -> (SocketSnapshot, SocketSnapshot) {
         guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket].contains(socketType) else {
             throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
         }
@@ -208,9 +208,9 @@ extension SocketRegistry {
         }
         let now = UnixTime.nowMicros()
         let first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
-                                 label: label, state: SocketState.connected, createdAt: now)
+                                 label: label, state: SocketState.connected.rawValue, createdAt: now)
         let second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
-                                  label: label, state: SocketState.connected, createdAt: now)
+                                  label: label, state: SocketState.connected.rawValue, createdAt: now)
         // Open before they are recorded: should history fail after the fact, the sockets exist and are queued in it.
         open.withLock { sockets in
             sockets[first.id] = ManagedSocket(socket: pair.0, record: first)
@@ -230,6 +230,6 @@ extension SocketRegistry {
             try? pair.1.close()
             throw SockpitError(.internal, "the socket pair could not be recorded in history")
         }
-        return (first, second)
+        return (try first.snapshot, try second.snapshot)
     }
 }

@@ -6,14 +6,14 @@ import SystemPackage
 public struct SendOutcome: Sendable {
     public var bytesSent: Int
     /// The destination address as the API shows it, for send-to.
-    public var to: Detail?
+    public var to: Address?
 }
 
 /// What a receive got.
 public struct ReceiveOutcome: Sendable {
     public var bytes: [UInt8]
     /// The sender, as the API shows it (datagrams).
-    public var from: Detail?
+    public var from: Address?
     public var endOfFile: Bool
     public var truncated: Bool
     public var timedOut: Bool
@@ -89,23 +89,23 @@ extension SocketRegistry {
     }
 
     /// `bind(2)`; port 0 gets the kernel's choice, reported in `local_address`.
-    public func bind(id: String, address spec: AddressSpec) async throws -> SocketRecord {
-        try await perform(id, op: "bind", args: .object(["address": Self.json(spec)])) { (managed: ManagedSocket) async throws -> Step<Void> in
+    public func bind(id: String, address spec: Address) async throws -> SocketSnapshot {
+        try await perform(id, op: "bind", args: .object(["address": spec.detail])) { (managed: ManagedSocket) async throws -> Step<Void> in
             let address = try await resolve(spec, for: managed.socket, field: "address")
             do { try managed.socket.bind(to: address) } catch let error as Errno {
                 throw Self.classify(error, op: "bind", conflicts: [.invalidArgument, .addressInUse])
             }
             if case .unix(let path) = address { managed.boundPath.withLock { $0 = path } }
-            let local = (try? managed.socket.localAddress()).flatMap(json)
+            let local = (try? managed.socket.localAddress()).flatMap(shown)?.detail
             return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
-                if record.state == SocketState.created { record.state = SocketState.bound }
+                if record.state == SocketState.created.rawValue { record.state = SocketState.bound.rawValue }
                 record.localAddress = local
             }
-        }.1
+        }.1.snapshot
     }
 
     /// `listen(2)`.
-    public func listen(id: String, backlog: Int) async throws -> SocketRecord {
+    public func listen(id: String, backlog: Int) async throws -> SocketSnapshot {
         guard (0...65535).contains(backlog) else {
             throw SockpitError(.invalid, "backlog must be between 0 and 65535, got \(backlog)", field: "backlog")
         }
@@ -114,18 +114,18 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "listen", conflicts: [.notSupported, .invalidArgument],
                                     detail: "listen on a \(managed.socket.type.name) socket")
             }
-            let local = (try? managed.socket.localAddress()).flatMap(json)
+            let local = (try? managed.socket.localAddress()).flatMap(shown)?.detail
             return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
-                record.state = SocketState.listening
+                record.state = SocketState.listening.rawValue
                 record.localAddress = local
             }
-        }.1
+        }.1.snapshot
     }
 
     /// `connect(2)` with a deadline; a host name is resolved and the address used is reported.
-    public func connect(id: String, address spec: AddressSpec, timeout requested: Duration) async throws -> SocketRecord {
+    public func connect(id: String, address spec: Address, timeout requested: Duration) async throws -> SocketSnapshot {
         let timeout = min(requested, policy.maxWait)
-        return try await perform(id, op: "connect", args: .object(["address": Self.json(spec), "timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<Void> in
+        return try await perform(id, op: "connect", args: .object(["address": spec.detail, "timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<Void> in
             let address = try await resolve(spec, for: managed.socket, field: "address")
             try checkTarget(address, field: "address")
             let deadline = ContinuousClock.now + timeout
@@ -142,21 +142,21 @@ extension SocketRegistry {
             } catch let error as Errno {
                 throw Self.classify(error, op: "connect to \(address)", conflicts: [.socketIsConnected, .alreadyInProcess])
             }
-            let local = (try? managed.socket.localAddress()).flatMap(json)
-            let peer = json(address)
+            let local = (try? managed.socket.localAddress()).flatMap(shown)?.detail
+            let peer = shown(address)?.detail
             var result: [String: Detail] = [:]
             result["local_address"] = local
             result["peer_address"] = peer
             return Step(value: (), result: .object(result)) { record in
-                record.state = SocketState.connected
+                record.state = SocketState.connected.rawValue
                 record.localAddress = local
                 record.peerAddress = peer
             }
-        }.1
+        }.1.snapshot
     }
 
     /// `accept(2)`, waiting up to `timeout`; nil when nothing arrived (a normal answer).
-    public func accept(id: String, timeout requested: Duration) async throws -> SocketRecord? {
+    public func accept(id: String, timeout requested: Duration) async throws -> SocketSnapshot? {
         let timeout = min(requested, policy.maxWait)
         let (accepted, _) = try await perform(id, op: "accept", args: .object(["timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<SocketRecord?> in
             let deadline = ContinuousClock.now + timeout
@@ -174,7 +174,7 @@ extension SocketRegistry {
                 }
             }
         }
-        return accepted
+        return try accepted?.snapshot
     }
 
     /// Registers an accepted connection as a new session with its parent.
@@ -187,11 +187,11 @@ extension SocketRegistry {
         let parentRecord = parent.snapshot()
         let now = UnixTime.nowMicros()
         var record = SocketRecord(id: Identifier.make(prefix: "sk"), family: parentRecord.family, type: parentRecord.type,
-                                  protocol: parentRecord.protocol, label: parentRecord.label, state: SocketState.connected,
+                                  protocol: parentRecord.protocol, label: parentRecord.label, state: SocketState.connected.rawValue,
                                   createdAt: now)
         record.parentID = parent.id
-        record.localAddress = (try? socket.localAddress()).flatMap(json)
-        record.peerAddress = json(peer)
+        record.localAddress = (try? socket.localAddress()).flatMap(shown)?.detail
+        record.peerAddress = shown(peer)?.detail
         let event = EventRecord(at: now, socketID: record.id, op: "accepted", outcome: "ok",
                                 args: Detail.object(["parent_id": .string(parent.id)]),
                                 result: record.peerAddress.map { .object(["peer_address": $0]) })

@@ -40,7 +40,7 @@ public final class SocketRegistry: Sendable {
 
     /// Creates a socket (`socket(2)`), non-blocking, and records the session.
     public func create(family: String, type: String, protocol: String?, label: String?,
-                       options: [(SocketOption, SocketOptionValue)]? = nil) async throws -> SocketRecord {
+                       options: [(SocketOption, SocketOptionValue)]? = nil) async throws -> SocketSnapshot {
         guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix].contains(addressFamily) else {
             throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix", field: "family")
         }
@@ -71,7 +71,7 @@ public final class SocketRegistry: Sendable {
         }
         let record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
-            state: SocketState.created, createdAt: started)
+            state: SocketState.created.rawValue, createdAt: started)
         let args = Detail.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
                                     "label": label.map(Detail.string) ?? .null])
         let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",
@@ -96,7 +96,7 @@ public final class SocketRegistry: Sendable {
         if let options, !options.isEmpty {
             do {
                 _ = try await setOptions(id: record.id, options)
-                return managed.snapshot()
+                return try managed.snapshot().snapshot
             } catch {
                 // A bad option changes nothing the client keeps: the socket is closed again (recorded).
                 if let managed = open.withLock({ $0.removeValue(forKey: record.id) }) {
@@ -106,27 +106,27 @@ public final class SocketRegistry: Sendable {
             }
         }
         logger.debug("socket created", metadata: ["socket.id": "\(record.id)", "socket.kind": "\(family)/\(type)/\(protocolName)"])
-        return record
+        return try record.snapshot
     }
 
     /// The session: live state for an open socket, history for a closed one.
-    public func get(id: String) async throws -> SocketRecord {
-        if let managed = open.withLock({ $0[id] }) { return managed.snapshot() }
+    public func get(id: String) async throws -> SocketSnapshot {
+        if let managed = open.withLock({ $0[id] }) { return try managed.snapshot().snapshot }
         guard let record = try await repository.find(id: id) else { throw Self.notFound(id) }
-        return record
+        return try record.snapshot
     }
 
     /// Sessions from history, filtered and paged.
-    public func list(_ query: SocketQuery) async throws -> Page<SocketRecord> {
-        try await repository.list(query)
+    public func list(_ query: SocketQuery) async throws -> Page<SocketSnapshot> {
+        try await repository.list(query).map(SocketSnapshot.init)
     }
 
     /// A session's events, paged. Unknown ids are 404 rather than an empty list.
-    public func events(of id: String, query: EventQuery) async throws -> Page<EventRecord> {
+    public func events(of id: String, query: EventQuery) async throws -> Page<Event> {
         _ = try await get(id: id)
         var query = query
         query.socketID = id
-        return try await events.list(query)
+        return try await events.list(query).map(Event.init)
     }
 
     /// Closes a socket for the client. Closing a closed session is a no-op (idempotent).
@@ -198,7 +198,7 @@ public final class SocketRegistry: Sendable {
         // The service unlinks the Unix names it bound, so that closed sessions leave no files behind.
         if let path = managed.boundPath.withLock({ $0 }) { _ = unlink(path) }
         let record = managed.update { record in
-            record.state = SocketState.closed
+            record.state = SocketState.closed.rawValue
             record.closedAt = started
             record.closeReason = reason
             record.updatedAt = started
@@ -221,28 +221,6 @@ public final class SocketRegistry: Sendable {
         default: return "sctp"
         }
     }
-}
-
-/// The states a session moves through, as stored and shown.
-public enum SocketState {
-    public static let created = "created"
-    public static let bound = "bound"
-    public static let listening = "listening"
-    public static let connected = "connected"
-    public static let readShutdown = "read_shutdown"
-    public static let writeShutdown = "write_shutdown"
-    public static let shutdown = "shutdown"
-    public static let closed = "closed"
-}
-
-/// Why a session ended, as stored and shown.
-public enum CloseReason {
-    public static let client = "client"
-    public static let peerClosed = "peer-closed"
-    public static let serverShutdown = "server-shutdown"
-    public static let serverCrash = "server-crash"
-    /// The socket was created but an option given at creation could not be set.
-    public static let createFailed = "create-failed"
 }
 
 /// An open socket and its session row, kept in memory while open.

@@ -51,7 +51,8 @@ public final class SockpitRuntime: Sendable {
         self.activity = activity
         self.metrics = metrics
         // Every committed batch, in id order: live streams, the stats windows and the counters.
-        let writer = HistoryWriter(database: database, logger: logger) { events in
+        let writer = HistoryWriter(database: database, logger: logger) { records in
+            let events = records.map(Event.init)
             hub.publish(events)
             activity.record(events)
             metrics.record(events)
@@ -91,8 +92,8 @@ public final class SockpitRuntime: Sendable {
     }
 
     /// Every recorded event matching the query (sockets and probes).
-    public func events(_ query: EventQuery) async throws -> Page<EventRecord> {
-        try await history.list(query)
+    public func events(_ query: EventQuery) async throws -> Page<Event> {
+        try await history.list(query).map(Event.init)
     }
 
     /// Prepares history at start (sessions a dead process left open are closed as `server-crash`) and

@@ -4,11 +4,11 @@ import Testing
 
 /// The live-event hub: filters, bounded buffers, heartbeats, shutdown.
 @Suite struct EventHubTests {
-    static func events(_ ids: ClosedRange<Int64>, op: String = "send", socket: String = "sk_a") -> [EventRecord] {
+    static func events(_ ids: ClosedRange<Int64>, op: String = "send", socket: String = "sk_a") -> [Event] {
         ids.map { id in
-            var event = EventRecord(at: id, socketID: socket, op: op, outcome: "ok")
-            event.id = id
-            return event
+            var record = EventRecord(at: id, socketID: socket, op: op, outcome: "ok")
+            record.id = id
+            return Event(record)
         }
     }
 

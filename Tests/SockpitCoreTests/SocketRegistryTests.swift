@@ -14,7 +14,7 @@ import Testing
             #expect(record.type == "stream")
             #expect(record.protocol == "tcp")
             #expect(record.label == "one")
-            #expect(record.state == SocketState.created)
+            #expect(record.state == .created)
             #expect(record.closedAt == nil)
             #expect(history.registry.openCount == 1)
 
@@ -39,13 +39,13 @@ import Testing
             #expect(created.protocol == "default")
             let open = try await registry.get(id: created.id)
             #expect(open.id == created.id)
-            #expect(open.state == "created")
+            #expect(open.state == .created)
             #expect(open.createdAt == created.createdAt)
 
             try await registry.close(id: created.id)
             #expect(registry.openCount == 0)
             let closed = try await registry.get(id: created.id)
-            #expect(closed.state == SocketState.closed)
+            #expect(closed.state == .closed)
             #expect(closed.closeReason == CloseReason.client)
             let closedAt = try #require(closed.closedAt)
             #expect(closedAt >= created.createdAt)
@@ -68,7 +68,7 @@ import Testing
             try await history.registry.close(id: created.id)
             let page = try await history.registry.events(of: created.id, query: EventQuery())
             #expect(page.items.map(\.op) == ["close", "create"])
-            #expect(page.items.allSatisfy { $0.outcome == "ok" && $0.socketID == created.id })
+            #expect(page.items.allSatisfy { $0.outcome == .ok && $0.socketID == created.id })
             #expect(page.items.first?.result == .object(["reason": .string("client")]))
             #expect(page.nextCursor == nil)
         }
@@ -234,7 +234,7 @@ import Testing
             #expect(try await history.registry.recoverAbandonedSessions() == 2)
             for id in ["sk_orphan1", "sk_orphan2"] {
                 let record = try await history.registry.get(id: id)
-                #expect(record.state == SocketState.closed)
+                #expect(record.state == .closed)
                 #expect(record.closeReason == CloseReason.serverCrash)
                 #expect(record.closedAt != nil)
             }

@@ -1,0 +1,15 @@
+public import SocketKit
+
+// The words of the sockets API that the domain's operations take and give as they are: option names and
+// values, shutdown directions, address families, TCP_INFO. They are SocketKit's; the API reaches them here.
+
+/// A socket option the API can read or set (`SO_REUSEADDR`, `TCP_NODELAY`, ...).
+public typealias SocketOption = SocketKit.SocketOption
+/// An option's value: a switch, a number, a linger, an errno name.
+public typealias SocketOptionValue = SocketKit.SocketOptionValue
+/// Which direction `shutdown(2)` closes.
+public typealias ShutdownHow = SocketKit.ShutdownHow
+/// An address family (`AF_INET`, `AF_INET6`, `AF_UNIX`, ...).
+public typealias AddressFamily = SocketKit.AddressFamily
+/// The kernel's `TCP_INFO` of a connection.
+public typealias TCPInfo = SocketKit.TCPInfo
