@@ -100,9 +100,7 @@ let package = Package(
             dependencies: [
                 "SockpitServer",
                 "SockpitAPI",
-                "SocketKit",
                 "SockpitCore",
-                "Storage",
                 "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,7 +7,9 @@ import Synchronization
 /// questions; it knows nothing of HTTP.
 public final class SockpitRuntime: Sendable {
     /// The open history database.
-    public let database: Database
+    let database: Database
+    /// The history file's path.
+    public var databasePath: String { database.path }
     /// Capabilities found at start.
     public let capabilities: CapabilityReport
     /// Schema version after migrating at start.
@@ -35,12 +37,13 @@ public final class SockpitRuntime: Sendable {
     private let prober = Mutex<Task<Void, Never>?>(nil)
     private let checkpointer = Mutex<WALCheckpointer?>(nil)
 
-    /// Wraps an opened, migrated database and the capabilities probed at start.
-    public init(database: Database, schemaVersion: Int, capabilities: CapabilityReport, policy: SocketPolicy,
+    /// Wraps an opened, migrated history file and the capabilities probed at start; closes the file at shutdown.
+    public init(history file: HistoryFile, capabilities: CapabilityReport, policy: SocketPolicy,
                 probeLimits: ProbeLimits = ProbeLimits(), streams: StreamSettings = StreamSettings(),
                 retention: RetentionSettings = RetentionSettings(), logger: Logger) {
+        let database = file.database
         self.database = database
-        self.schemaVersion = schemaVersion
+        self.schemaVersion = file.schemaVersion
         self.capabilities = capabilities
         self.logger = logger
         let hub = EventHub(bufferLimit: streams.bufferLimit, heartbeatInterval: streams.heartbeatInterval)

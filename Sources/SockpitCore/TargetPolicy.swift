@@ -39,8 +39,9 @@ public struct TargetPolicy: Sendable {
     /// With the API on loopback only, whoever calls it already runs on this host: nothing is denied by default.
     /// Otherwise loopback (127.0.0.0/8, ::1/128), link-local (169.254.0.0/16 with the cloud metadata address
     /// 169.254.169.254, fe80::/10), unspecified (0.0.0.0/32, ::/128, which Linux connects to this host) and
-    /// each of `hostAddresses` (/32 or /128; Unix and netlink entries are ignored) are denied by default.
-    public static func defaults(apiOnLoopbackOnly: Bool, hostAddresses: [SocketAddress],
+    /// each of `hostAddresses` (/32 or /128; Unix and netlink entries are ignored; nil: this host's interface
+    /// addresses, read now) are denied by default.
+    public static func defaults(apiOnLoopbackOnly: Bool, hostAddresses: [SocketAddress]? = nil,
                                 allow: [TargetRule], deny: [TargetRule]) -> TargetPolicy {
         guard !apiOnLoopbackOnly else { return TargetPolicy(allow: allow, deny: deny, defaultDeny: []) }
         let suffix = "denied by default because the API listens beyond loopback; an allow rule overrides this"
@@ -56,7 +57,7 @@ public struct TargetPolicy: Sendable {
             guard let rule = try? TargetRule(parsing: text) else { preconditionFailure("bad built-in rule \(text)") }
             return (rule, "\(why): \(suffix)")
         }
-        for address in hostAddresses {
+        for address in hostAddresses ?? ((try? InterfaceAddresses.all()) ?? []) {
             // Skip what an earlier rule already covers (a host's 127.0.0.1, a repeated address).
             guard let rule = TargetRule(exactly: address), !rules.contains(where: { $0.rule.matches(address) }) else {
                 continue

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Logging
 import Glibc
-import Storage
+import SockpitCore
 
 /// `sockpit migrate`: applies pending migrations and prints the schema version.
 struct MigrateCommand: AsyncParsableCommand {
@@ -17,20 +17,12 @@ struct MigrateCommand: AsyncParsableCommand {
         let logger = Logger(label: "sockpit")
         let path = common.databasePath()
         do {
-            let database = try Database(path: path, logger: logger)
-            // Not under a running server (nor with history an older version left beside the file).
-            do { try database.lockForWriting() } catch let error as DatabaseError {
-                try? database.close()
-                throw CleanExit.message("error: \(error.message)", code: 1)
-            }
-            let migrator = Migrator()
-            let before = try migrator.currentVersion(of: database)
-            let after = try migrator.migrate(database)
-            try database.enableWAL()
-            try database.close()
-            print("database \(path): schema version \(after) (applied \(after - before) migration\(after - before == 1 ? "" : "s"); this binary knows up to \(migrator.latestVersion))")
-        } catch let error as MigrationError {
-            throw CleanExit.message("error: \(error)", code: 1)
+            let file = try HistoryFile.open(path: path, logger: logger)
+            try? file.close()
+            let after = file.schemaVersion
+            print("database \(path): schema version \(after) (applied \(file.applied) migration\(file.applied == 1 ? "" : "s"); this binary knows up to \(HistoryFile.latestVersion))")
+        } catch {
+            throw CleanExit.message("error: \(error.message)", code: 1)
         }
     }
 }

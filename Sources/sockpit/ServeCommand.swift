@@ -6,7 +6,6 @@ import ServiceLifecycle
 import SockpitAPI
 import SockpitServer
 import SockpitCore
-import Storage
 
 /// `sockpit serve`: runs the HTTP API until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -140,35 +139,22 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
         if let refusal = settings.listenRefusal { throw CleanExit.message("error: \(refusal)", code: 2) }
 
-        let database: Database
-        let schemaVersion: Int
-        do {
-            database = try Database(path: common.databasePath(), logger: logger)
-            // Before migrating: a second server on this database, or history an older version left, stops here.
-            do { try database.lockForWriting() } catch let error as DatabaseError {
-                try? database.close()
-                throw StartRefusal(message: error.message)
-            }
-            schemaVersion = try Migrator().migrate(database)
-            try database.enableWAL()
-        } catch let error as StartRefusal {
+        let file: HistoryFile
+        do { file = try HistoryFile.open(path: common.databasePath(), logger: logger) } catch {
             throw CleanExit.message("error: \(error.message)", code: 1)
-        } catch let error as MigrationError {
-            throw CleanExit.message("error: \(error)", code: 1)
-        } catch {
-            throw CleanExit.message("error: cannot open the database \(common.databasePath()): \(error)", code: 1)
         }
         let policy: SocketPolicy
         do {
             policy = try settings.socketPolicy(dataDirectory: common.resolvedDataDirectory())
         } catch let error as SockpitError {
+            try? file.close()
             throw CleanExit.message("error: \(error.detail)", code: 2)
         }
         let capabilities = CapabilityReport.probe(
             limits: settings.limits, policy: policy, probeLimits: settings.probeLimits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
-            sqliteVersion: Database.sqliteVersion)
+            sqliteVersion: HistoryFile.sqliteVersion)
         let runtime = SockpitRuntime(
-            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
+            history: file, capabilities: capabilities, policy: policy,
             probeLimits: settings.probeLimits, streams: settings.streams, retention: settings.retention, logger: logger)
         var http = settings.http
         http.onRequestCompleted = SockpitServer.requestMetrics(runtime)
@@ -181,11 +167,6 @@ struct ServeCommand: AsyncParsableCommand {
         try await group.run()
         LogSink.shared.flush()
     }
-}
-
-/// Why `serve` does not start, said as it is.
-private struct StartRefusal: Error {
-    let message: String
 }
 
 /// Runs the transport until a graceful shutdown is requested, then stops it and closes the database.
@@ -203,7 +184,7 @@ struct HTTPService: Service {
             await runtime.shutdown()
             throw error
         }
-        logger.info("sockpit ready", metadata: ["http.port": "\(transport.port)", "db.path": "\(runtime.database.path)"])
+        logger.info("sockpit ready", metadata: ["http.port": "\(transport.port)", "db.path": "\(runtime.databasePath)"])
         try? await gracefulShutdown()
         logger.info("shutting down", metadata: ["grace_s": "\(grace)"])
         await transport.shutdown(gracePeriod: grace) { runtime.endStreams() }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import HTTPServer
 import SockpitCore
-import SocketKit
 import FoundationEssentials
 
 /// `serve`'s effective settings: flag, else environment variable, else embedded default.
@@ -93,9 +92,7 @@ struct ServeSettings {
     func socketPolicy(dataDirectory: String) throws -> SocketPolicy {
         let allow = try allowTargets.map { try TargetRule(parsing: $0, field: "--allow-target") }
         let deny = try denyTargets.map { try TargetRule(parsing: $0, field: "--deny-target") }
-        let hostAddresses = (try? InterfaceAddresses.all()) ?? []
-        let targets = TargetPolicy.defaults(
-            apiOnLoopbackOnly: Self.isLoopback(host), hostAddresses: hostAddresses, allow: allow, deny: deny)
+        let targets = TargetPolicy.defaults(apiOnLoopbackOnly: Self.isLoopback(host), allow: allow, deny: deny)
         let directory = unixDirectory.map { $0.hasPrefix("/") ? $0 : dataDirectory + "/" + $0 } ?? dataDirectory + "/sockets"
         return SocketPolicy(
             targets: targets, unixPaths: try UnixPathConfinement(directory: directory), maxOpenSockets: limits.maxOpenSockets,

@@ -83,12 +83,10 @@ final class Service: Sendable {
     static func start(in directory: TemporaryDirectory, options: ServiceOptions) async throws -> Service {
         let logger = Logger(label: "EndToEndTests") { _ in SwiftLogNoOpLogHandler() }
         let databasePath = directory.file("sockpit.sqlite")
-        let database = try Database(path: databasePath, logger: logger)
-        let schemaVersion: Int
+        // Opened, claimed and migrated as `sockpit serve` does.
+        let file = try HistoryFile.open(path: databasePath, logger: logger)
         let policy: SocketPolicy
         do {
-            schemaVersion = try Migrator().migrate(database)
-            try database.enableWAL()
             let allow = try options.allowTargets.map { try TargetRule(parsing: $0, field: "--allow-target") }
             let deny = try options.denyTargets.map { try TargetRule(parsing: $0, field: "--deny-target") }
             let targets = TargetPolicy.defaults(apiOnLoopbackOnly: true, hostAddresses: [], allow: allow, deny: deny)
@@ -99,16 +97,16 @@ final class Service: Sendable {
                 maxOpenSockets: options.maxOpenSockets, maxSendBytes: options.maxSendBytes,
                 maxReceiveBytes: options.maxReceiveBytes)
         } catch {
-            try? database.close()
+            try? file.close()
             throw error
         }
         let limits = ServiceLimits(maxOpenSockets: options.maxOpenSockets, maxSendBytes: options.maxSendBytes,
                                    maxReceiveBytes: options.maxReceiveBytes)
         let capabilities = CapabilityReport.probe(
             limits: limits, policy: policy, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
-            sqliteVersion: Database.sqliteVersion)
+            sqliteVersion: HistoryFile.sqliteVersion)
         let runtime = SockpitRuntime(
-            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy,
+            history: file, capabilities: capabilities, policy: policy,
             streams: options.streams, retention: options.retention, logger: logger)
         let transport = MicroHTTPDTransport(
             configuration: HTTPServerConfiguration(

@@ -39,15 +39,8 @@ final class TestService: Sendable {
     /// Opens (creating and migrating) the database at `databasePath` and starts a server over it.
     static func start(databasePath: String, token: String? = nil, limits: ServiceLimits = ServiceLimits()) async throws -> TestService {
         let logger = Logger.quiet
-        let database = try Database(path: databasePath, logger: logger)
-        let schemaVersion: Int
-        do {
-            schemaVersion = try Migrator().migrate(database)
-            try database.enableWAL()
-        } catch {
-            try? database.close()
-            throw error
-        }
+        // Opened, claimed and migrated as `sockpit serve` does.
+        let file = try HistoryFile.open(path: databasePath, logger: logger)
         let policy: SocketPolicy
         do {
             // As `serve` on loopback: no default-deny targets; Unix names confined beside the database.
@@ -57,14 +50,13 @@ final class TestService: Sendable {
                 unixPaths: try UnixPathConfinement(directory: directory + "/sockets"), maxOpenSockets: limits.maxOpenSockets,
                 maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes)
         } catch {
-            try? database.close()
+            try? file.close()
             throw error
         }
         let capabilities = CapabilityReport.probe(
             limits: limits, policy: policy, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
-            sqliteVersion: Database.sqliteVersion)
-        let runtime = SockpitRuntime(
-            database: database, schemaVersion: schemaVersion, capabilities: capabilities, policy: policy, logger: logger)
+            sqliteVersion: HistoryFile.sqliteVersion)
+        let runtime = SockpitRuntime(history: file, capabilities: capabilities, policy: policy, logger: logger)
         let transport = MicroHTTPDTransport(
             configuration: HTTPServerConfiguration(
                 host: "127.0.0.1", port: 0, threads: limits.httpThreads, maxRequestBodyBytes: limits.maxRequestBodyBytes,
