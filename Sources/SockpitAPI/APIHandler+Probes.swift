@@ -158,7 +158,7 @@ extension APIHandler {
         }
         let kind = Components.Schemas.ProbeKind(rawValue: record.kind) ?? .tcp
         let isEcho = record.kind == "icmp"
-        let results: [Components.Schemas.ProbeAttempt]? = includeResults ? try view.results.map { row in
+        let results: [Components.Schemas.ProbeAttempt]? = includeResults ? view.results.map { row in
             let detail = row.detail?.members ?? [:]
             let reply = detail["reply"]?.members?["preview"]?.string
             var expectMatched: Bool?
