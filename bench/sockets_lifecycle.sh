@@ -27,8 +27,7 @@
 #   BENCH_TARGET_LIFECYCLES=2000 lifecycles/s required
 #   BENCH_TARGET_READ=0.5      required ratio GET open socket / baseline req/s
 #   BENCH_TARGET_MEM_MB=10     most resident MB that 1,000 open sockets may add
-#   BENCH_UNIQUE_PAYLOADS=0    1: every send carries a different payload (no two send bodies alike, so the
-#                              direct routes' table of decoded bodies never serves a send; see bench/README.md)
+#   BENCH_UNIQUE_PAYLOADS=0    1: every send carries a different payload (no two send bodies alike)
 #   BENCH_STRICT=0             1: exit 3 when a target is missed
 #   BENCH_KEEP_TMP=            non-empty: keep the temp dir (wrk reports, server logs)
 # Exit status: 0 measured (targets met or not, unless BENCH_STRICT=1); 1 setup failure, or errors during the

@@ -1,4 +1,4 @@
-public import Storage
+import Storage
 import Synchronization
 
 /// One live subscriber of the `EventHub`: a bounded queue of matching events and at most one waiting reader.

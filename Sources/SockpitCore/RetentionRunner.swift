@@ -1,6 +1,6 @@
 import Dispatch
-public import Logging
-public import Storage
+import Logging
+import Storage
 import Synchronization
 
 /// Settings of history retention (`--retention-days`, `--retention-max-events`, `--retention-interval`).

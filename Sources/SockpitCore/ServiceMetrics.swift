@@ -1,6 +1,6 @@
 import CoreMetrics
 import Prometheus
-public import Storage
+import Storage
 import Synchronization
 
 /// The service's Prometheus metrics, recorded through the swift-metrics API into a registry of its own

@@ -1,6 +1,23 @@
 public import SocketKit
-public import Storage
+import Storage
 import SystemPackage
+
+/// What a send did.
+public struct SendOutcome: Sendable {
+    public var bytesSent: Int
+    /// The destination address as the API shows it, for send-to.
+    public var to: Address?
+}
+
+/// What a receive got.
+public struct ReceiveOutcome: Sendable {
+    public var bytes: [UInt8]
+    /// The sender, as the API shows it (datagrams).
+    public var from: Address?
+    public var endOfFile: Bool
+    public var truncated: Bool
+    public var timedOut: Bool
+}
 
 extension SocketRegistry {
     /// `send(2)` / `sendto(2)`: on a stream socket the whole payload, waiting for buffer space until the deadline.
@@ -137,99 +154,5 @@ extension SocketRegistry {
                 }
             }
         }.1.snapshot
-    }
-
-    /// Every option that applies to the socket, read from the kernel now.
-    /// Reading does not wait for the socket's operations: getsockopt is safe beside them, and a GET must
-    /// answer at once even while a long receive is pending.
-    public func options(id: String) async throws -> SocketOptionsReport {
-        read(try await live(id))
-    }
-
-    /// Sets options in order (one setsockopt each), records the change, and reads them all back.
-    public func setOptions(id: String, _ options: [(SocketOption, SocketOptionValue)]) async throws -> SocketOptionsReport {
-        var args: [String: Detail] = [:]
-        for (option, value) in options { args[option.rawValue] = Self.json(value) }
-        return try await perform(id, op: "setsockopt", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SocketOptionsReport> in
-            for (option, value) in options {
-                do { try managed.socket.setOption(option, value) } catch let error as Errno {
-                    switch error {
-                    case .permissionDenied, .notPermitted:
-                        throw SockpitError(.forbidden, "setting \(option.rawValue) is not permitted (\(error.name))",
-                                           field: option.rawValue, errno: error.name)
-                    default:
-                        throw SockpitError(.conflict, "\(option.rawValue) cannot be set on this \(managed.socket.family.name)/\(managed.socket.type.name) socket: \(error.message) (\(error.name))",
-                                           field: option.rawValue, errno: error.name)
-                    }
-                }
-            }
-            let report = read(managed)
-            var current: [String: Detail] = [:]
-            for (option, value) in report.values where option.isSettable { current[option.rawValue] = Self.json(value) }
-            let rendered = Detail.object(current)
-            return Step(value: report, result: nil) { record in record.options = rendered }
-        }.0
-    }
-
-    private func read(_ managed: ManagedSocket) -> SocketOptionsReport {
-        let socket = managed.socket
-        var values: [SocketOption: SocketOptionValue] = [:]
-        for option in SocketOption.allCases where option.applies(family: socket.family, type: socket.type, protocol: socket.protocol) {
-            if let value = try? socket.option(option) { values[option] = value }
-        }
-        let tcpInfo = socket.protocol == .tcp && socket.family != .unix ? try? socket.tcpInfo() : nil
-        return SocketOptionsReport(values: values, tcpInfo: tcpInfo)
-    }
-
-    static func json(_ value: SocketOptionValue) -> Detail {
-        switch value {
-        case .bool(let flag): .bool(flag)
-        case .int(let number): .int(Int64(number))
-        case .linger(let enabled, let seconds): .object(["enabled": .bool(enabled), "seconds": .int(Int64(seconds))])
-        case .errno(let name): name.map(Detail.string) ?? .null
-        case .socketType(let name): .string(name)
-        }
-    }
-
-    /// `socketpair(2)`: two connected Unix sockets, recorded as two sessions.
-    public func createPair(type: String, label: String?) async throws -> (SocketSnapshot, SocketSnapshot) {
-        guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket].contains(socketType) else {
-            throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
-        }
-        try LabelText.validate(label)
-        try SockpitError.checkWritable(repository, operation: "socketpair")
-        guard reserveSlots(2) else {
-            throw SockpitError(.limit, "max_open_sockets (\(policy.maxOpenSockets)) reached: close sockets before creating more")
-        }
-        defer { releaseSlots(2) }
-        let pair: (Socket, Socket)
-        do { pair = try Socket.pair(type: socketType) } catch {
-            throw SockpitError.system(error, during: "socketpair(unix, \(type))")
-        }
-        let now = UnixTime.nowMicros()
-        let first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
-                                 label: label, state: SocketState.connected.rawValue, createdAt: now)
-        let second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
-                                  label: label, state: SocketState.connected.rawValue, createdAt: now)
-        // Open before they are recorded: should history fail after the fact, the sockets exist and are queued in it.
-        open.withLock { sockets in
-            sockets[first.id] = ManagedSocket(socket: pair.0, record: first)
-            sockets[second.id] = ManagedSocket(socket: pair.1, record: second)
-        }
-        do {
-            for (record, peer) in [(first, second.id), (second, first.id)] {
-                let event = EventRecord(at: now, socketID: record.id, op: "socketpair", outcome: "ok",
-                                        args: Detail.object(["type": .string(type), "peer_id": .string(peer)]))
-                _ = try await repository.create(record, event: event)
-            }
-        } catch let failure as HistoryUnavailable where failure.tookEffect {
-            throw SockpitError(history: failure, operation: "socketpair (sockets \(first.id) and \(second.id))")
-        } catch {
-            _ = open.withLock { sockets in [sockets.removeValue(forKey: first.id), sockets.removeValue(forKey: second.id)] }
-            try? pair.0.close()
-            try? pair.1.close()
-            throw SockpitError(.internal, "the socket pair could not be recorded in history")
-        }
-        return (try first.snapshot, try second.snapshot)
     }
 }

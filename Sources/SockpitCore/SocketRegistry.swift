@@ -129,31 +129,6 @@ public final class SocketRegistry: Sendable {
         return try await events.list(query).map(Event.init)
     }
 
-    /// Closes a socket for the client. Closing a closed session is a no-op (idempotent).
-    public func close(id: String) async throws {
-        try SockpitError.checkWritable(repository, operation: "close")
-        guard let managed = open.withLock({ $0.removeValue(forKey: id) }) else {
-            guard try await repository.find(id: id) != nil else { throw Self.notFound(id) }
-            return
-        }
-        try await managed.lock.withLock {
-            try await SockpitError.recording("close") {
-                try await finish(managed, reason: managed.peerClosed ? CloseReason.peerClosed : CloseReason.client)
-            }
-        }
-    }
-
-    /// Closes every open socket (server shutdown), recording reason `server-shutdown`.
-    public func closeAll() async {
-        let all = open.withLock { sockets in defer { sockets.removeAll() }; return Array(sockets.values) }
-        for managed in all {
-            do { try await finish(managed, reason: CloseReason.serverShutdown) } catch {
-                logger.error("recording a shutdown close failed", metadata: ["socket.id": "\(managed.id)", "error": "\(error)"])
-            }
-        }
-        if !all.isEmpty { logger.info("closed open sockets at shutdown", metadata: ["count": "\(all.count)"]) }
-    }
-
     /// Takes `count` of the max_open_sockets budget (open sockets plus reservations); false when it is spent.
     func reserveSlots(_ count: Int) -> Bool {
         open.withLock { sockets in
@@ -187,28 +162,6 @@ public final class SocketRegistry: Sendable {
         return counts.values.sorted { ($0.family, $0.type, $0.state ?? "") < ($1.family, $1.type, $1.state ?? "") }
     }
 
-    func finish(_ managed: ManagedSocket, reason: String) async throws {
-        let started = UnixTime.nowMicros()
-        var outcome = "ok"
-        var errnoName: String?
-        do { try managed.socket.close() } catch {
-            outcome = "error"
-            errnoName = error.name
-        }
-        // The service unlinks the Unix names it bound, so that closed sessions leave no files behind.
-        if let path = managed.boundPath.withLock({ $0 }) { _ = unlink(path) }
-        let record = managed.update { record in
-            record.state = SocketState.closed.rawValue
-            record.closedAt = started
-            record.closeReason = reason
-            record.updatedAt = started
-        }
-        let event = EventRecord(at: started, socketID: managed.id, op: "close", outcome: outcome, errno: errnoName,
-                                durationUs: UnixTime.nowMicros() - started,
-                                result: Detail.object(["reason": .string(reason)]))
-        _ = try await repository.record(record, event: event)
-    }
-
     static func notFound(_ id: String) -> SockpitError {
         SockpitError(.notFound, "no socket with id '\(id)'", field: "id")
     }
@@ -219,41 +172,6 @@ public final class SocketRegistry: Sendable {
         case .stream: return "tcp"
         case .dgram: return "udp"
         default: return "sctp"
-        }
-    }
-}
-
-/// An open socket and its session row, kept in memory while open.
-final class ManagedSocket: Sendable {
-    let id: String
-    let socket: Socket
-    private let record: Mutex<SocketRecord>
-    /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
-    let lock = AsyncLock()
-    /// The filesystem name this socket bound, unlinked when it closes.
-    let boundPath = Mutex<String?>(nil)
-    private let sawEOF = Atomic<Bool>(false)
-
-    /// The peer is gone: the connection was reset or a send met a broken pipe (an end of file alone only
-    /// means the peer stopped writing).
-    var peerClosed: Bool {
-        get { sawEOF.load(ordering: .relaxed) }
-        set { sawEOF.store(newValue, ordering: .relaxed) }
-    }
-
-    init(socket: Socket, record: SocketRecord) {
-        self.id = record.id
-        self.socket = socket
-        self.record = Mutex(record)
-    }
-
-    func snapshot() -> SocketRecord { record.withLock { $0 } }
-
-    /// Applies a change to the row and returns the new row.
-    func update(_ change: (inout SocketRecord) -> Void) -> SocketRecord {
-        record.withLock { row in
-            change(&row)
-            return row
         }
     }
 }

@@ -87,36 +87,9 @@ public final class Database: Sendable {
         readers.withLock { $0.enabled = path != ":memory:" && path != "" }
     }
 
-    /// Log size past which the checkpointer asks for a truncation (`requestWALTruncation`).
-    public static let truncateWALAbove = 8 << 20
-
     /// Set by the checkpointer when the log holds more than `truncateWALAbove` (the WAL is not restarting: its
     /// passive copies cannot catch up with the writes); taken by the writer between two transactions.
-    private let walTruncationRequested = Atomic<Bool>(false)
-
-    /// Asks the writer to truncate the WAL after its current transaction.
-    func requestWALTruncation() {
-        walTruncationRequested.store(true, ordering: .releasing)
-    }
-
-    /// On the writer's connection, between two transactions, when asked (`requestWALTruncation`): copies the log
-    /// into the database and empties it (`wal_checkpoint(TRUNCATE)`). Waits at most 50 ms for readers still using
-    /// the log; if they are slower it gives up, and the checkpointer asks again. Failures are logged.
-    func truncateWALIfRequested() {
-        guard walTruncationRequested.exchange(false, ordering: .acquiring) else { return }
-        do {
-            try withConnection { connection in
-                try connection.execute("PRAGMA busy_timeout = 50")
-                defer { try? connection.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)") }
-                _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
-            }
-        } catch {
-            logger.warning("truncating the WAL failed; retried at the checkpointer's next request", metadata: ["db.error": "\(error)"])
-        }
-    }
-
-    /// Bytes the WAL file is cut back to after a checkpoint reset it (`journal_size_limit`).
-    public static let journalSizeLimit = 16 << 20
+    let walTruncationRequested = Atomic<Bool>(false)
 
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction; anything thrown rolls it all back.
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {

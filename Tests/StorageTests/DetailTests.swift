@@ -78,7 +78,7 @@ import Testing
         #expect(Detail(parsing: " { \"a\" : [ 1 , 2.5 , -3e2 , true , null ] }\n") ==
                 .object(["a": .array([.int(1), .double(2.5), .double(-300), .bool(true), .null])]))
         #expect(Detail(parsing: #""\/\b\f\n\r\t\u00e9\ud83e\udde6""#) == .string("/\u{8}\u{c}\n\r\té🧦"))
-        #expect(Detail(parsing: "12345678901234567890") == .double(12345678901234567890))
+        #expect(Detail(parsing: "12345678901234567890") == .double(1.2345678901234567e19))
     }
 
     /// Anything that is not exactly one JSON value is refused, never half-read.

@@ -1,0 +1,38 @@
+import SocketKit
+import Storage
+import Synchronization
+
+/// An open socket and its session row, kept in memory while open.
+final class ManagedSocket: Sendable {
+    let id: String
+    let socket: Socket
+    private let record: Mutex<SocketRecord>
+    /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
+    let lock = AsyncLock()
+    /// The filesystem name this socket bound, unlinked when it closes.
+    let boundPath = Mutex<String?>(nil)
+    private let sawEOF = Atomic<Bool>(false)
+
+    /// The peer is gone: the connection was reset or a send met a broken pipe (an end of file alone only
+    /// means the peer stopped writing).
+    var peerClosed: Bool {
+        get { sawEOF.load(ordering: .relaxed) }
+        set { sawEOF.store(newValue, ordering: .relaxed) }
+    }
+
+    init(socket: Socket, record: SocketRecord) {
+        self.id = record.id
+        self.socket = socket
+        self.record = Mutex(record)
+    }
+
+    func snapshot() -> SocketRecord { record.withLock { $0 } }
+
+    /// Applies a change to the row and returns the new row.
+    func update(_ change: (inout SocketRecord) -> Void) -> SocketRecord {
+        record.withLock { row in
+            change(&row)
+            return row
+        }
+    }
+}

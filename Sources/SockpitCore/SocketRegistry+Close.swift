@@ -1,0 +1,52 @@
+import Glibc
+import SocketKit
+import Storage
+
+extension SocketRegistry {
+    /// Closes a socket for the client. Closing a closed session is a no-op (idempotent).
+    public func close(id: String) async throws {
+        try SockpitError.checkWritable(repository, operation: "close")
+        guard let managed = open.withLock({ $0.removeValue(forKey: id) }) else {
+            guard try await repository.find(id: id) != nil else { throw Self.notFound(id) }
+            return
+        }
+        try await managed.lock.withLock {
+            try await SockpitError.recording("close") {
+                try await finish(managed, reason: managed.peerClosed ? CloseReason.peerClosed : CloseReason.client)
+            }
+        }
+    }
+
+    /// Closes every open socket (server shutdown), recording reason `server-shutdown`.
+    public func closeAll() async {
+        let all = open.withLock { sockets in defer { sockets.removeAll() }; return Array(sockets.values) }
+        for managed in all {
+            do { try await finish(managed, reason: CloseReason.serverShutdown) } catch {
+                logger.error("recording a shutdown close failed", metadata: ["socket.id": "\(managed.id)", "error": "\(error)"])
+            }
+        }
+        if !all.isEmpty { logger.info("closed open sockets at shutdown", metadata: ["count": "\(all.count)"]) }
+    }
+
+    func finish(_ managed: ManagedSocket, reason: String) async throws {
+        let started = UnixTime.nowMicros()
+        var outcome = "ok"
+        var errnoName: String?
+        do { try managed.socket.close() } catch {
+            outcome = "error"
+            errnoName = error.name
+        }
+        // The service unlinks the Unix names it bound, so that closed sessions leave no files behind.
+        if let path = managed.boundPath.withLock({ $0 }) { _ = unlink(path) }
+        let record = managed.update { record in
+            record.state = SocketState.closed.rawValue
+            record.closedAt = started
+            record.closeReason = reason
+            record.updatedAt = started
+        }
+        let event = EventRecord(at: started, socketID: managed.id, op: "close", outcome: outcome, errno: errnoName,
+                                durationUs: UnixTime.nowMicros() - started,
+                                result: Detail.object(["reason": .string(reason)]))
+        _ = try await repository.record(record, event: event)
+    }
+}
