@@ -149,15 +149,15 @@ extension APIHandler {
     /// ports also gets `closed_ports`, the closed ones counted and as ranges.
     static func probe(_ stored: ProbeView, results mode: String?, includeResults: Bool = true) throws -> Components.Schemas.Probe {
         let view = filter(stored, mode)
-        let record = view.probe
+        let probe = view.probe
         var closedPorts: Components.Schemas.ClosedPorts?
-        if includeResults, record.kind == "tcp" || record.kind == "udp",
+        if includeResults, probe.kind == "tcp" || probe.kind == "udp",
            stored.results.count > 1 || stored.results.contains(where: { $0.lastPosition != nil }) {
             let closed = ProbeResults.closed(stored.results)
             closedPorts = .init(count: closed.count, ranges: closed.ranges)
         }
-        let kind = Components.Schemas.ProbeKind(rawValue: record.kind) ?? .tcp
-        let isEcho = record.kind == "icmp"
+        let kind = Components.Schemas.ProbeKind(rawValue: probe.kind) ?? .tcp
+        let isEcho = probe.kind == "icmp"
         let results: [Components.Schemas.ProbeAttempt]? = includeResults ? view.results.map { row in
             let detail = row.detail?.members ?? [:]
             let reply = detail["reply"]?.members?["preview"]?.string
@@ -169,13 +169,13 @@ extension APIHandler {
                 expectMatched: expectMatched, reply: reply)
         } : nil
         return Components.Schemas.Probe(
-            id: record.id, kind: kind, target: record.target, resolvedAddress: record.resolvedAddress,
-            status: record.status == "running" ? .running : .finished,
-            outcome: try record.outcome.map { .init(value1: try Self.enumValue($0)) },
-            reason: try record.reason.map { .init(value1: try $0.decoded()) },
-            startedAt: Time.date(micros: record.startedAt), finishedAt: record.finishedAt.map(Time.date(micros:)),
-            durationMs: record.durationUs.map { Double($0) / 1000 },
-            phases: try record.phases.map { try $0.decoded() }, summary: try record.summary.map { try $0.decoded() },
+            id: probe.id, kind: kind, target: probe.target, resolvedAddress: probe.resolvedAddress,
+            status: probe.status == .running ? .running : .finished,
+            outcome: try probe.outcome.map { .init(value1: try Self.enumValue($0.rawValue)) },
+            reason: try probe.reason.map { .init(value1: try $0.decoded()) },
+            startedAt: Time.date(micros: probe.startedAt), finishedAt: probe.finishedAt.map(Time.date(micros:)),
+            durationMs: probe.durationUs.map { Double($0) / 1000 },
+            phases: try probe.phases.map { try $0.decoded() }, summary: try probe.summary.map { try $0.decoded() },
             results: results, closedPorts: closedPorts)
     }
 

@@ -29,8 +29,3 @@ extension SocketRecord {
         get throws { try SocketSnapshot(self) }
     }
 }
-
-/// A probe run as recorded: plain fields and `Detail`s (request, reason, phases, summary).
-public typealias Probe = Storage.ProbeRecord
-/// One attempt or port of a probe, or a run of closed ports.
-public typealias ProbeResult = Storage.ProbeResultRecord

@@ -1,12 +1,12 @@
-public import Storage
+import Storage
 
 /// A scan's rows kept compactly: runs of consecutive closed ports become one row each (`lastPosition`), the
 /// form stored and carried in a `ProbeView`; open, filtered and answered ports keep a row each.
 public enum ProbeResults {
     /// Merges runs of at least two consecutive closed ports with the same errno and no detail into range rows
     /// (without per-port round-trip times). Rows must be in position order.
-    static func compacted(_ rows: [ProbeResult]) -> [ProbeResult] {
-        var out: [ProbeResult] = []
+    static func compacted(_ rows: [ProbeResultRecord]) -> [ProbeResultRecord] {
+        var out: [ProbeResultRecord] = []
         out.reserveCapacity(min(rows.count, 256))
         var runStart: Int?
         func close(_ end: Int) {

@@ -19,7 +19,7 @@ struct ProbeFailure: Error {
 
 /// What the mechanics produced, judged.
 struct ProbeOutcome: Sendable {
-    var rows: [ProbeResult]
+    var rows: [ProbeResultRecord]
     var good: Int
     var total: Int
     var reason: Detail?

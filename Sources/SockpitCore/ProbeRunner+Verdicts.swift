@@ -9,7 +9,7 @@ extension ProbeRunner {
         var counts: [String: Int] = [:]
         var good = 0
         var reason: Detail?
-        var rows: [ProbeResult] = []
+        var rows: [ProbeResultRecord] = []
         rows.reserveCapacity(results.count)
         for result in results {
             counts[result.state.rawValue, default: 0] += 1
@@ -19,7 +19,7 @@ extension ProbeRunner {
             if let matched = result.expectMatched { detail["expect_matched"] = .bool(matched) }
             if let reply = result.reply { detail["reply"] = PayloadPreview.json(reply[...]) }
             if let firstByte = result.firstByte { detail["first_byte_ms"] = .double(Self.ms(firstByte)) }
-            rows.append(ProbeResult(
+            rows.append(ProbeResultRecord(
                 position: Int(result.port), state: result.state.rawValue, rttUs: result.rtt.map(Self.micros), ttl: result.ttl,
                 bytes: result.reply?.count, errno: result.errno, detail: detail.isEmpty ? nil : Detail.object(detail), at: now))
         }
@@ -39,7 +39,7 @@ extension ProbeRunner {
         let now = UnixTime.nowMicros()
         var good = 0
         var reason: Detail?
-        let rows = results.map { echo -> ProbeResult in
+        let rows = results.map { echo -> ProbeResultRecord in
             if echo.state == .reply { good += 1 } else if reason == nil {
                 reason = echo.state == .timeout
                     ? Self.reason("timeout", "echo \(echo.sequence) got no reply in time", errno: "ETIMEDOUT")
@@ -48,7 +48,7 @@ extension ProbeRunner {
             var detail: [String: Detail] = ["mode": .string(mode.rawValue)]
             if let type = echo.icmpType { detail["icmp_type"] = .int(Int64(type)) }
             if let code = echo.icmpCode { detail["icmp_code"] = .int(Int64(code)) }
-            return ProbeResult(position: Int(echo.sequence), state: echo.state.rawValue, rttUs: echo.rtt.map(Self.micros),
+            return ProbeResultRecord(position: Int(echo.sequence), state: echo.state.rawValue, rttUs: echo.rtt.map(Self.micros),
                                      ttl: echo.ttl, bytes: echo.bytes, errno: echo.errno, detail: Detail.object(detail), at: now)
         }
         let stats = ICMPEcho.summarize(results)
@@ -62,9 +62,9 @@ extension ProbeRunner {
         return ProbeOutcome(rows: rows, good: good, total: results.count, reason: reason, summary: .object(summary))
     }
 
-    func finishRecord(_ probe: Probe, spec: ProbeSpec, rows: [ProbeResult], reason: Detail?,
+    func finishRecord(_ probe: ProbeRecord, spec: ProbeSpec, rows: [ProbeResultRecord], reason: Detail?,
                       started: ContinuousClock.Instant, resolveMs: Double, summary: Detail?,
-                      phases extra: [String: Detail] = [:], good: Int? = nil) -> (Probe, EventRecord) {
+                      phases extra: [String: Detail] = [:], good: Int? = nil) -> (ProbeRecord, EventRecord) {
         var finished = probe
         let now = UnixTime.nowMicros()
         let goodCount = good ?? rows.filter { $0.state == "open" || $0.state == "reply" }.count

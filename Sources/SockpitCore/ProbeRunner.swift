@@ -3,18 +3,6 @@ public import Storage
 import SocketKit
 import Synchronization
 
-/// A probe with its rows, as the API shows it.
-public struct ProbeView: Sendable {
-    public var probe: Probe
-    public var results: [ProbeResult]
-
-    /// Pairs a probe with its rows.
-    public init(probe: Probe, results: [ProbeResult]) {
-        self.probe = probe
-        self.results = results
-    }
-}
-
 /// Runs probes (resolve, policy, the mechanics in SocketKit), stores each one before answering, and keeps
 /// background probes (`wait=false`) tracked so shutdown can end them.
 public final class ProbeRunner: Sendable {
@@ -56,7 +44,7 @@ public final class ProbeRunner: Sendable {
         let started = UnixTime.nowMicros()
         let clock = ContinuousClock()
         let startInstant = clock.now
-        var probe = Probe(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
+        var probe = ProbeRecord(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
                                 request: spec.request, startedAt: started)
         // Resolution comes first: a name that does not resolve is a stored failure (reason resolve), while a
         // target the policy denies is refused (403) and stores nothing.
@@ -69,8 +57,8 @@ public final class ProbeRunner: Sendable {
             let (finished, event) = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
                                                  resolveMs: Self.ms(clock.now - startInstant), summary: nil)
             _ = try await repository.finish(finished, results: [], event: event)
-            onFinish(finished)
-            return ProbeView(probe: finished, results: [])
+            if let probe = try? Probe(finished) { onFinish(probe) }
+            return try ProbeView(finished, [])
         }
         if let address = target.address {
             if case .denied(let rule, let reason) = policy.targets.decide(address) {
@@ -85,9 +73,9 @@ public final class ProbeRunner: Sendable {
         probe.resolvedAddress = target.display
         try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
         let running = probe
-        // The probe's view, and the error to answer with when its result could not be committed (it ran: a full disk
-        // keeps the result queued, and a waiting client hears that it took effect).
-        let work: @Sendable () async -> (ProbeView, SockpitError?) = { [self] in
+        // The finished probe and its rows, and the error to answer with when its result could not be committed (it
+        // ran: a full disk keeps the result queued, and a waiting client hears that it took effect).
+        let work: @Sendable () async -> (ProbeRecord, [ProbeResultRecord], SockpitError?) = { [self] in
             var outcome = await execute(spec, target: target)
             if Task.isCancelled {
                 outcome.reason = Self.reason("server-shutdown", "the server stopped before the probe finished", errno: nil)
@@ -101,17 +89,17 @@ public final class ProbeRunner: Sendable {
             var failure: SockpitError?
             do {
                 _ = try await repository.finish(finished, results: outcome.rows, event: event)
-                onFinish(finished)
+                if let probe = try? Probe(finished) { onFinish(probe) }
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
                 if let error = error as? HistoryUnavailable { failure = SockpitError(history: error, operation: "probe \(running.id)") }
             }
-            return (ProbeView(probe: finished, results: outcome.rows), failure)
+            return (finished, outcome.rows, failure)
         }
         if wait {
-            let (view, failure) = await work()
+            let (finished, rows, failure) = await work()
             if let failure { throw failure }
-            return view
+            return try ProbeView(finished, rows)
         }
         slotHeld = false
         let id = probe.id
@@ -120,7 +108,7 @@ public final class ProbeRunner: Sendable {
             self.running.withLock { _ = $0.removeValue(forKey: id) }
         }
         self.running.withLock { $0[id] = task }
-        return ProbeView(probe: running, results: [])
+        return try ProbeView(running, [])
     }
 
     /// One probe with its rows.
@@ -128,12 +116,12 @@ public final class ProbeRunner: Sendable {
         guard let probe = try await repository.findProbe(id: id) else {
             throw SockpitError(.notFound, "no probe with id '\(id)'", field: "id")
         }
-        return ProbeView(probe: probe, results: try await repository.results(ofProbe: id))
+        return try ProbeView(probe, try await repository.results(ofProbe: id))
     }
 
     /// Probes from history, filtered and paged.
     public func list(_ query: ProbeQuery) async throws -> Page<Probe> {
-        try await repository.list(query)
+        try await repository.list(query).map(Probe.init)
     }
 
     /// Ends background probes at shutdown; their results so far are stored by their tasks.
@@ -180,13 +168,13 @@ public final class ProbeRunner: Sendable {
         return micros.rounded() / 1000
     }
 
-    static func startEvent(_ probe: Probe) -> EventRecord {
+    static func startEvent(_ probe: ProbeRecord) -> EventRecord {
         EventRecord(at: probe.startedAt, probeID: probe.id, op: "probe.start", outcome: "ok",
                     args: probe.request, result: Detail.object(["kind": .string(probe.kind), "target": .string(probe.target)]))
     }
 
     /// The `probe.finish` event; `reason` is the probe's, an object inside the result (never a string of JSON).
-    static func finishEvent(_ probe: Probe, reason: Detail?) -> EventRecord {
+    static func finishEvent(_ probe: ProbeRecord, reason: Detail?) -> EventRecord {
         var result: [String: Detail] = ["outcome": .string(probe.outcome ?? "failure")]
         if let reason { result["reason"] = reason }
         return EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",

@@ -65,7 +65,7 @@ public final class SockpitRuntime: Sendable {
         self.retention = RetentionRunner(settings: retention, history: history, logger: logger)
         self.sockets = SocketRegistry(repository: history, policy: policy, logger: logger)
         self.probes = ProbeRunner(repository: history, policy: policy, limits: probeLimits, logger: logger) { probe in
-            metrics.recordProbe(kind: probe.kind, outcome: probe.outcome ?? "failure",
+            metrics.recordProbe(kind: probe.kind, outcome: probe.outcome?.rawValue ?? "failure",
                                 duration: .microseconds(probe.durationUs ?? 0))
         }
         self.startedAt = Date()
