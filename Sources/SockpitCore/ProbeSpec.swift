@@ -70,39 +70,47 @@ public struct ProbeSpec: Sendable {
 
 /// What a reply must contain.
 public enum ProbeExpectation: Sendable {
-    /// A regular expression over the reply read as UTF-8.
-    case regex(String)
+    /// A regular expression over the reply read as UTF-8, matched in linear time (`LinearRegex`).
+    case regex(LinearRegex)
     /// Bytes the reply must contain.
     case contains([UInt8])
 
     /// Validates a regular expression now, so a bad one is a 400 rather than a failed probe.
     public static func compiled(regex pattern: String, field: String) throws -> ProbeExpectation {
-        do { _ = try Regex(pattern) } catch {
-            throw SockpitError(.invalid, "\(field) is not a valid regular expression: \(error)", field: field)
+        do { return .regex(try LinearRegex(pattern)) } catch {
+            throw SockpitError(.invalid, "\(field) is not a regular expression this service takes: \(error.message)", field: field)
         }
-        return .regex(pattern)
     }
 
-    /// The matcher the probe mechanics call on a reply.
+    /// The matcher the probe mechanics feed a reply to, as it arrives.
     var matcher: ByteMatcher {
         switch self {
-        case .regex(let pattern):
-            // Compiled once per probe, not once per port (a scan may match thousands of replies).
-            let compiled = CompiledRegex(pattern)
-            return { bytes in
-                guard let regex = compiled.regex else { return false }
-                return String(decoding: bytes, as: UTF8.self).contains(regex)
+        case .regex(let regex):
+            return ByteMatcher {
+                var scanner = LinearRegex.Scanner(regex)
+                return { bytes in scanner.feed(bytes) }
             }
         case .contains(let needle):
-            return { bytes in
-                guard !needle.isEmpty else { return true }
-                guard bytes.count >= needle.count else { return false }
-                for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
-                    if bytes[start..<(start + needle.count)].elementsEqual(needle) { return true }
+            return ByteMatcher {
+                // Only the last needle.count - 1 bytes can start a match that the next piece completes.
+                var tail: [UInt8] = []
+                return { bytes in
+                    guard !needle.isEmpty else { return true }
+                    let window = tail + bytes
+                    if Self.find(needle, in: window) { return true }
+                    tail = Array(window.suffix(needle.count - 1))
+                    return false
                 }
-                return false
             }
         }
+    }
+
+    private static func find(_ needle: [UInt8], in bytes: [UInt8]) -> Bool {
+        guard bytes.count >= needle.count else { return false }
+        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+            if bytes[start..<(start + needle.count)].elementsEqual(needle) { return true }
+        }
+        return false
     }
 }
 
@@ -118,12 +126,4 @@ public struct ProbeLimits: Sendable {
         self.maxConcurrentProbes = maxConcurrentProbes
         self.deadline = deadline
     }
-}
-
-/// A regular expression compiled once and only read afterwards, so sharing it across the scan's tasks is safe
-/// (`Regex<AnyRegexOutput>` is not declared Sendable).
-final class CompiledRegex: @unchecked Sendable {
-    let regex: Regex<AnyRegexOutput>?
-
-    init(_ pattern: String) { regex = try? Regex(pattern) }
 }

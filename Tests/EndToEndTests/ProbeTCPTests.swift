@@ -135,6 +135,46 @@ extension EndToEndTests {
             }
         }
 
+        /// The ReDoS of issue 18: `^(a+)+b` over 28 × `a` took a backtracking engine 88 s of CPU per probe. The
+        /// linear-time matcher answers at once; 16 such probes at once leave the other endpoints answering.
+        @Test("16 probes expecting ^(a+)+b of a 28 × a banner all end in time, expect_matched false; health answers meanwhile")
+        func catastrophicRegexEndsInTime() async throws {
+            let (listener, port) = try ProbePeer.openTCPPort(host: "127.0.0.1")
+            try await withService { service in
+                async let served: Void = ProbePeer.serveBanner(listener, banner: String(repeating: "a", count: 28), count: 16)
+                /// What each probe said: outcome, reason kind, expect_matched, duration_ms.
+                typealias Verdict = (outcome: String?, reason: String?, matched: Bool?, duration: Double?)
+                let verdicts = try await withThrowingTaskGroup(of: Verdict?.self) { group in
+                    for _ in 0..<16 {
+                        group.addTask {
+                            let probe = try await service.probe([
+                                "kind": "tcp", "target": "127.0.0.1", "ports": port, "timeout_ms": 3000, "read_banner": true,
+                                "expect": ["regex": "^(a+)+b"],
+                            ])
+                            return (probe["outcome"] as? String, member(probe, "reason", "kind") as? String,
+                                    attempts(probe).first?["expect_matched"] as? Bool, number(probe["duration_ms"]))
+                        }
+                    }
+                    group.addTask {
+                        // While they run, health answers (every probe is in flight or done; none holds a core).
+                        let health = try await service.request("GET", "/v1/health")
+                        #expect(health.status == 200)
+                        return nil
+                    }
+                    var all: [Verdict] = []
+                    for try await verdict in group { if let verdict { all.append(verdict) } }
+                    return all
+                }
+                try await served
+                #expect(verdicts.count == 16)
+                for verdict in verdicts {
+                    #expect(verdict.outcome == "failure" && verdict.reason == "expect-mismatch", "\(verdict)")
+                    #expect(verdict.matched == false)
+                    #expect(verdict.duration.map { $0 < 3000 } == true, "within timeout_ms: \(verdict)")
+                }
+            }
+        }
+
         /// `expect.contains` is bytes in the request's `encoding`.
         @Test("expect.contains in hex finds those bytes in the banner: success")
         func containsInHexMatches() async throws {

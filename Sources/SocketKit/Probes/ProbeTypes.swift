@@ -1,5 +1,18 @@
-/// A test of reply bytes ("expect"): true when the reply satisfies it.
-public typealias ByteMatcher = @Sendable ([UInt8]) -> Bool
+/// A test of reply bytes ("expect"). `begin` starts reading one reply and gives the function to feed it with:
+/// each call takes the bytes that arrived since the last one and answers true once the reply so far satisfies
+/// the test. A reply read in pieces is so read once, however many pieces it comes in.
+public struct ByteMatcher: Sendable {
+    /// Starts one reply.
+    public let begin: @Sendable () -> (ArraySlice<UInt8>) -> Bool
+
+    /// A matcher from its per-reply start.
+    public init(begin: @escaping @Sendable () -> (ArraySlice<UInt8>) -> Bool) {
+        self.begin = begin
+    }
+
+    /// Whether a whole reply satisfies the test.
+    public func matches(_ bytes: [UInt8]) -> Bool { begin()(bytes[...]) }
+}
 
 /// What a port probe concluded, in nmap's words.
 public enum PortState: String, Sendable {

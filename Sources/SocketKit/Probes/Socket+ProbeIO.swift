@@ -221,6 +221,7 @@ extension Socket {
         var bytes: [UInt8] = []
         var firstByte: Duration?
         var matched = false
+        let feed = options.expect?.begin()
         reading: while bytes.count < probeReplyLimit {
             let message: ReceivedMessage?
             do { message = try receive(maxBytes: probeReplyLimit - bytes.count, flags: []) } catch { break }
@@ -236,7 +237,7 @@ extension Socket {
             }
             if firstByte == nil { firstByte = ContinuousClock.now - connectedAt }
             bytes += message.bytes
-            if let expect = options.expect, expect(bytes) {
+            if let feed, feed(message.bytes[...]) {
                 matched = true
                 break
             }

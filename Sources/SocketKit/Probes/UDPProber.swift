@@ -113,7 +113,7 @@ private struct Datagram: Sendable {
         guard let message else { return nil }
         let rtt = roundTrip(sentWall: sentWall, kernelTime: message.kernelTime, userSpace: ContinuousClock.now - sentAt)
         return PortResult(
-            port: port, state: .open, rtt: rtt, reply: message.bytes, expectMatched: options.expect.map { $0(message.bytes) },
+            port: port, state: .open, rtt: rtt, reply: message.bytes, expectMatched: options.expect.map { $0.matches(message.bytes) },
             ttl: message.ttl
         )
     }

@@ -92,7 +92,7 @@ public enum UnixProber {
             }
             guard (try? await socket.wait(for: .readable, until: deadline)) == .ready else { break }
         }
-        result.expectMatched = options.expect.map { expect in result.reply.map(expect) ?? false }
+        result.expectMatched = options.expect.map { expect in result.reply.map(expect.matches) ?? false }
         return result
     }
 }

@@ -232,5 +232,11 @@ func quickOptions(
 /// Whether `prefix` starts `bytes`.
 func starts(with prefix: String) -> ByteMatcher {
     let prefix = Array(prefix.utf8)
-    return { $0.starts(with: prefix) }
+    return ByteMatcher {
+        var seen: [UInt8] = []
+        return { bytes in
+            seen += bytes
+            return seen.starts(with: prefix)
+        }
+    }
 }
