@@ -20,6 +20,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// case-insensitively, the port exactly, a scheme's default port the same as none), or `*` for any origin.
     /// An entry that is not an origin makes `MicroHTTPDTransport.start()` throw.
     public var corsAllowedOrigins: [String]
+    /// Host names (besides IP literals and `localhost`) a request's `Host` may carry; any other is answered 421,
+    /// so that a web page cannot reach the API through DNS rebinding. Compared without the port, case-insensitively.
+    public var allowedHosts: [String]
     /// Called once for every finished request, on a libmicrohttpd thread, whatever the log level: for metrics.
     ///
     /// It runs on the daemon's thread for every request, so it must be quick and must never block or wait.
@@ -29,7 +32,8 @@ public struct HTTPServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, threads: Int = 2, maxRequestBodyBytes: Int = 1 << 20,
         connectionLimit: Int = 1000, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10,
-        corsAllowedOrigins: [String] = [], onRequestCompleted: (@Sendable (HTTPRequestSummary) -> Void)? = nil
+        corsAllowedOrigins: [String] = [], allowedHosts: [String] = [],
+        onRequestCompleted: (@Sendable (HTTPRequestSummary) -> Void)? = nil
     ) {
         self.host = host
         self.port = port
@@ -39,6 +43,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.streamBufferBytes = streamBufferBytes
         self.corsAllowedOrigins = corsAllowedOrigins
+        self.allowedHosts = allowedHosts
         self.onRequestCompleted = onRequestCompleted
     }
 }

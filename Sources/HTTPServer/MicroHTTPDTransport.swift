@@ -66,6 +66,8 @@ final class TransportCore: @unchecked Sendable {
     private(set) var router = Router()
     /// Written only by `start()`, before the daemon runs.
     private(set) var cors = CORSPolicy.disabled
+    /// Written only by `start()`, before the daemon runs.
+    private(set) var browserGuard = BrowserGuard(allowedHosts: [])
     private let daemon = Mutex<DaemonHandle?>(nil)
     private let started = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
@@ -109,6 +111,7 @@ final class TransportCore: @unchecked Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { throw HTTPServerError.alreadyStarted }
         let address = try ListenAddress(host: configuration.host, port: configuration.port)
         cors = try CORSPolicy(allowedOrigins: configuration.corsAllowedOrigins)
+        browserGuard = BrowserGuard(allowedHosts: configuration.allowedHosts)
         var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }

@@ -109,6 +109,12 @@ extension TransportCore {
             return queue(TransportProblem.shuttingDown.response, for: context)
         }
         let path = context.path
+        // Before anything else: a Host this server does not answer to, or a page of another origin, is refused.
+        if let refusal = browserGuard.refusal(host: context.header("host"), origin: context.header("origin"),
+                                              corsAllowed: context.corsOrigin != nil) {
+            runningHandlers.subtract(1, ordering: .relaxed)
+            return queue(refusal.response, for: context)
+        }
         // A preflight is the browser asking, without credentials, whether it may send the real request: answered
         // here, before any handler or authentication. An unknown path falls through to the routed 404.
         if context.method == "OPTIONS", let origin = context.corsOrigin, context.header("access-control-request-method") != nil,

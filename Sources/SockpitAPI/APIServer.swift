@@ -3,7 +3,7 @@ import Logging
 public import OpenAPIRuntime
 
 extension APIHandler {
-    /// Registers every operation on `transport`, behind the problem and auth middlewares.
+    /// Registers every operation on `transport`, behind the problem, auth and JSON-body middlewares.
     public func register(on transport: any ServerTransport, token: String?) throws {
         try registerHandlers(
             on: transport,
@@ -11,7 +11,7 @@ extension APIHandler {
             configuration: Configuration(
                 dateTranscoder: RFC3339Transcoder(),
                 jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-            middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token)]
+            middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token), JSONBodyMiddleware()]
         )
     }
 }

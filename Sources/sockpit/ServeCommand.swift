@@ -100,6 +100,11 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "origin"))
     var corsOrigins: [String] = []
 
+    @Option(name: .customLong("allow-host"), help: ArgumentHelp(
+        "A host name clients may reach the API by (repeatable; e.g. sockpit.internal). IP addresses and localhost are always taken; a request naming any other host is refused with 421, so that a web page cannot reach the API through DNS rebinding. [env: SOCKPIT_ALLOW_HOSTS, comma-separated]",
+        valueName: "name"))
+    var allowHosts: [String] = []
+
     @Option(name: .long, help: ArgumentHelp(
         "Seconds between heartbeat comments on an idle event stream. [env: SOCKPIT_SSE_HEARTBEAT] [default: 15]", valueName: "seconds"))
     var sseHeartbeat: Int?

@@ -60,6 +60,10 @@ struct ServeSettings {
         self.denyTargets = list(command.denyTargets, "SOCKPIT_DENY_TARGETS")
         self.unixDirectory = command.unixDir ?? env("SOCKPIT_UNIX_DIR")
         self.corsOrigins = list(command.corsOrigins, "SOCKPIT_CORS_ORIGINS")
+        let allowHosts = list(command.allowHosts, "SOCKPIT_ALLOW_HOSTS")
+        for name in allowHosts where name.isEmpty || name.contains(where: { !($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }) {
+            throw ValidationError("--allow-host '\(name)' is not a host name (letters, digits, '.', '-'; no port)")
+        }
         self.streams = StreamSettings(
             bufferLimit: try integer(command.sseBuffer, "SOCKPIT_SSE_BUFFER", "sse-buffer", default: 2_000, range: 10...1_000_000),
             heartbeatInterval: .seconds(try integer(command.sseHeartbeat, "SOCKPIT_SSE_HEARTBEAT", "sse-heartbeat", default: 15, range: 1...3600)),
@@ -78,7 +82,7 @@ struct ServeSettings {
         self.host = host
         self.http = HTTPServerConfiguration(
             host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections,
-            corsAllowedOrigins: corsOrigins)
+            corsAllowedOrigins: corsOrigins, allowedHosts: allowHosts)
         self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads,
                                     maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive,
                                     maxWaitMs: maxWait)

@@ -110,15 +110,16 @@ extension HTTPServerTransportTests {
             }
         }
 
-        @Test("a preflight from an origin not in the list gets no CORS header and goes through normal routing")
+        @Test("a preflight from an origin not in the list is refused 403 (problem+json), with no CORS header")
         func preflightFromOtherOriginGetsNoCORSHeaders() async throws {
             let calls = Counter()
             try await withTestServer(configuration: Self.configuration(), routes: Self.routes(calls)) { server in
                 // Another host, another port, another scheme: each is another origin.
                 for origin in ["http://evil.example", "http://dash.example:3001", "https://dash.example:3000", "null"] {
                     let response = try await server.request("OPTIONS", "/v1/items/5", headers: Self.preflight(origin, "DELETE"))
-                    #expect(response.status == 405, "\(origin)")
-                    #expect(Self.items(response.header("Allow")) == ["GET", "DELETE"], "\(origin)")
+                    #expect(response.status == 403, "\(origin)")
+                    #expect(response.header("Content-Type") == "application/problem+json")
+                    #expect(response.text.contains("cross-origin"), "\(response.text)")
                     #expect(accessControlHeaders(response).isEmpty, "\(origin): \(response.head.headers)")
                 }
                 #expect(calls.value == 0)
@@ -135,11 +136,11 @@ extension HTTPServerTransportTests {
             }
         }
 
-        @Test("CORS is off by default: a preflight gets the normal 405 and no CORS header")
+        @Test("CORS is off by default: a preflight from a page of any other origin is refused 403, with no CORS header")
         func corsIsOffByDefaultForPreflights() async throws {
             try await withTestServer(routes: Self.routes(Counter())) { server in
                 let response = try await server.request("OPTIONS", "/v1/items/5", headers: Self.preflight(Self.dashboard, "GET"))
-                #expect(response.status == 405)
+                #expect(response.status == 403)
                 #expect(accessControlHeaders(response).isEmpty)
                 #expect(response.header("Vary") == nil)
             }

@@ -146,9 +146,11 @@ final class HTTPConnection: @unchecked Sendable {
     /// Writes a UTF-8 string.
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    /// Writes a request; a body gets `Content-Length` unless `headers` already frame it.
+    /// Writes a request; a body gets `Content-Length` unless `headers` already frame it, and `Host: 127.0.0.1`
+    /// is sent unless `headers` name a host.
     func sendRequest(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws {
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\n"
+        if !headers.contains(where: { $0.0.lowercased() == "host" }) { head += "Host: 127.0.0.1\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let framed = headers.contains { ["content-length", "transfer-encoding"].contains($0.0.lowercased()) }
         if let body, !framed { head += "Content-Length: \(body.count)\r\n" }
