@@ -59,6 +59,9 @@ extension TransportCore {
             _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
             context.query = parts.isEmpty ? nil : parts.joined(separator: "&")
             if cors.isEnabled { context.corsOrigin = cors.allowed(context.header("origin")) }
+            if let problem = RequestFraming.problem(headers: context.headers) {
+                return queue(problem.response, for: context)
+            }
             if let length = context.header("content-length").flatMap({ Int($0) }),
                length > configuration.maxRequestBodyBytes {
                 // Answering before the body is read makes libmicrohttpd close the connection, which is

@@ -1,0 +1,44 @@
+/// One way to read where a request's body ends (RFC 9112 §6.3). A request that two HTTP parsers could frame
+/// differently — a proxy in front and libmicrohttpd here — lets the end of one request be read as the start of
+/// another ("request smuggling"). Such a request is answered 400 before its body is read, on the first
+/// access-handler call, which makes libmicrohttpd close the connection after the answer: nothing that follows on
+/// it is read as a request.
+enum RequestFraming {
+    /// The problem with how `headers` frame the body, or nil when they frame it one way only.
+    static func problem(headers: [(String, String)]) -> TransportProblem? {
+        var lengths: [String] = []
+        var encodings: [String] = []
+        for (name, value) in headers {
+            if name.contains(where: { $0 == " " || $0 == "\t" }) || name.isEmpty {
+                return bad("header name '\(name)' holds whitespace; a field name ends at its colon")
+            }
+            switch name.lowercased() {
+            case "content-length": lengths.append(value.trimmingCharacters(in: [" ", "\t"]))
+            case "transfer-encoding": encodings.append(value.trimmingCharacters(in: [" ", "\t"]))
+            default: break
+            }
+        }
+        if !encodings.isEmpty && !lengths.isEmpty {
+            return bad("Content-Length and Transfer-Encoding together frame the body two ways; send one")
+        }
+        if !encodings.isEmpty {
+            guard encodings.count == 1, encodings[0].lowercased() == "chunked" else {
+                return bad("Transfer-Encoding '\(encodings.joined(separator: ", "))' is not taken; only 'chunked' is")
+            }
+        }
+        if let first = lengths.first {
+            guard first.allSatisfy(\.isASCII), !first.isEmpty, first.allSatisfy(\.isNumber), first.count <= 18 else {
+                return bad("Content-Length '\(first)' is not a number of bytes")
+            }
+            guard lengths.allSatisfy({ $0 == first }) else {
+                return bad("Content-Length is given \(lengths.count) times with different values (\(lengths.joined(separator: ", ")))")
+            }
+        }
+        return nil
+    }
+
+    private static func bad(_ detail: String) -> TransportProblem {
+        TransportProblem(status: 400, type: "https://sockpit.dev/problems/bad-framing", title: "Bad Request",
+                         detail: detail + "; the connection is closed", extraHeaders: [("Connection", "close")])
+    }
+}
