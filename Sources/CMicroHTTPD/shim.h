@@ -38,7 +38,7 @@ static inline struct MHD_Daemon *sockpit_mhd_start(
     unsigned int flags, const struct sockaddr *addr,
     MHD_AccessHandlerCallback handler, void *handler_cls,
     MHD_RequestCompletedCallback completed, void *completed_cls,
-    unsigned int thread_pool_size, unsigned int connection_limit,
+    unsigned int thread_pool_size, unsigned int connection_limit, unsigned int per_ip_connection_limit,
     unsigned int connection_timeout_seconds, size_t connection_memory_limit,
     const struct sockpit_mhd_logger *logger)
 {
@@ -48,6 +48,7 @@ static inline struct MHD_Daemon *sockpit_mhd_start(
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_UNESCAPE_CALLBACK, sockpit_mhd_unescape_none, NULL,

@@ -10,6 +10,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxRequestBodyBytes: Int
     /// Most simultaneous client connections.
     public var connectionLimit: Int
+    /// Most simultaneous connections from one client address; nil: a quarter of `connectionLimit`. A client
+    /// past it is disconnected at once, so that one address cannot take every slot from the others.
+    public var connectionsPerClient: Int?
     /// Idle connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int
     /// Bytes a streamed response may buffer ahead of a slow client before its producer waits.
@@ -31,7 +34,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// Creates a configuration; the defaults are the service's embedded defaults (CORS off, no observer).
     public init(
         host: String = "127.0.0.1", port: Int = 8080, threads: Int = 2, maxRequestBodyBytes: Int = 1 << 20,
-        connectionLimit: Int = 1000, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10,
+        connectionLimit: Int = 1000, connectionsPerClient: Int? = nil, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10,
         corsAllowedOrigins: [String] = [], allowedHosts: [String] = [],
         onRequestCompleted: (@Sendable (HTTPRequestSummary) -> Void)? = nil
     ) {
@@ -40,10 +43,16 @@ public struct HTTPServerConfiguration: Sendable {
         self.threads = threads
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.connectionLimit = connectionLimit
+        self.connectionsPerClient = connectionsPerClient
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.streamBufferBytes = streamBufferBytes
         self.corsAllowedOrigins = corsAllowedOrigins
         self.allowedHosts = allowedHosts
         self.onRequestCompleted = onRequestCompleted
     }
+}
+
+extension HTTPServerConfiguration {
+    /// `connectionsPerClient`, or a quarter of the connection limit (at least 1).
+    var effectiveConnectionsPerClient: Int { connectionsPerClient ?? max(1, connectionLimit / 4) }
 }

@@ -76,6 +76,8 @@ final class TransportCore: @unchecked Sendable {
     let requests = RequestRegistry()
     private(set) var boundPort = 0
 
+    /// When libmicrohttpd's last message was logged, and how many came since (`libraryMessage`).
+    private let libraryLogWindow = Mutex<(last: ContinuousClock.Instant?, skipped: Int)>((nil, 0))
     /// libmicrohttpd's logger record, read by its threads for the daemon's whole life (freed in deinit).
     private let libraryLogger = UnsafeMutablePointer<sockpit_mhd_logger>.allocate(capacity: 1)
 
@@ -88,11 +90,26 @@ final class TransportCore: @unchecked Sendable {
 
     /// A message of libmicrohttpd's own: a client that went away mid-response is routine (debug); anything
     /// else is worth a warning. Either way it is a logfmt line like every other, under --log-level.
+    ///
+    /// At most one line per second: a library that fails in a loop (accept meeting EMFILE) must not flood the log;
+    /// the next line says how many were left out.
     func libraryMessage(_ text: String) {
         let message = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let now = ContinuousClock.now
+        let skipped = libraryLogWindow.withLock { window -> Int? in
+            if let last = window.last, now - last < .seconds(1) {
+                window.skipped += 1
+                return nil
+            }
+            defer { window = (now, 0) }
+            return window.skipped
+        }
+        guard let skipped else { return }
         let routine = ["Failed to send", "forcibly closed", "Connection reset", "closed by remote peer", "timed out"]
             .contains { message.contains($0) }
-        logger.log(level: routine ? .debug : .warning, "\(message)", metadata: ["http.library": "libmicrohttpd"])
+        var metadata: Logger.Metadata = ["http.library": "libmicrohttpd"]
+        if skipped > 0 { metadata["log.skipped"] = "\(skipped)" }
+        logger.log(level: routine ? .debug : .warning, "\(message)", metadata: metadata)
     }
 
     func register(_ handler: @escaping RouteHandler, method: HTTPRequest.Method, path: String) throws {
@@ -121,7 +138,8 @@ final class TransportCore: @unchecked Sendable {
             sockpit_mhd_start(
                 flags, sockaddr, accessHandlerCallback, cls, requestCompletedCallback, cls,
                 UInt32(configuration.threads), UInt32(configuration.connectionLimit),
-                UInt32(configuration.connectionTimeoutSeconds), 64 << 10, libraryLogger)
+                UInt32(configuration.effectiveConnectionsPerClient), UInt32(configuration.connectionTimeoutSeconds),
+                64 << 10, libraryLogger)
         }
         guard let handle else {
             throw HTTPServerError.startFailed("cannot listen on \(address) (address in use, not local, or not permitted)")

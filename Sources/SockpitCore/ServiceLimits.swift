@@ -1,3 +1,5 @@
+import SocketKit
+
 /// The limits the service runs with, shown in capabilities so that clients know them before hitting them.
 public struct ServiceLimits: Sendable, Equatable {
     /// Largest accepted HTTP request body in bytes (larger ones get 413).
@@ -25,5 +27,24 @@ public struct ServiceLimits: Sendable, Equatable {
         self.maxRequestBodyBytes = maxRequestBodyBytes
         self.maxConnections = maxConnections
         self.httpThreads = httpThreads
+    }
+}
+
+extension ServiceLimits {
+    /// Descriptors kept beyond connections and sockets: the database and its readers, the WAL, listeners,
+    /// probes in flight, the event loop's own.
+    public static let reservedDescriptors = 256
+
+    /// Makes sure this process may hold every connection and socket these limits allow at once, raising its soft
+    /// `RLIMIT_NOFILE` if needed: a server that runs out of descriptors cannot even accept a connection to say
+    /// so (libmicrohttpd spins on EMFILE). Throws, naming the flags, when the hard limit is too low.
+    public func claimDescriptors() throws(SockpitError) {
+        let needed = maxConnections + maxOpenSockets + Self.reservedDescriptors
+        let (soft, hard) = OpenFileLimit.raise(toAtLeast: needed)
+        guard soft >= needed else {
+            throw SockpitError(.limit, "--max-connections \(maxConnections) and --max-open-sockets \(maxOpenSockets) need "
+                + "\(needed) file descriptors with the \(Self.reservedDescriptors) the service keeps, but this process may "
+                + "open \(soft) (ulimit -n; hard limit \(hard)): lower them or raise the limit")
+        }
     }
 }

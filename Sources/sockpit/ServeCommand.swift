@@ -43,6 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
 
     @Option(name: .long, help: ArgumentHelp(
+        "Most simultaneous connections from one client address; past it a client is disconnected at once, so one address cannot take every slot. [env: SOCKPIT_MAX_CONNECTIONS_PER_CLIENT] [default: a quarter of --max-connections]",
+        valueName: "n"))
+    var maxConnectionsPerClient: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
         "HTTP worker threads (libmicrohttpd thread pool). [env: SOCKPIT_HTTP_THREADS] [default: 2]", valueName: "n"))
     var httpThreads: Int?
 
@@ -143,7 +148,14 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "sockpit")
         let settings = try ServeSettings(command: self, environment: ProcessInfo.processInfo.environment)
         if let refusal = settings.listenRefusal { throw CleanExit.message("error: \(refusal)", code: 2) }
+        if settings.insecure, settings.token == nil, !ServeSettings.isLoopback(settings.host) {
+            logger.warning("listening beyond loopback without a token (--insecure): anyone who reaches this address can open sockets on this host",
+                           metadata: ["http.address": "\(settings.host)"])
+        }
 
+        do { try settings.limits.claimDescriptors() } catch {
+            throw CleanExit.message("error: \(error.detail)", code: 2)
+        }
         let file: HistoryFile
         do { file = try HistoryFile.open(path: common.databasePath(), logger: logger) } catch {
             throw CleanExit.message("error: \(error.message)", code: 1)

@@ -36,6 +36,8 @@ struct ServeSettings {
         let (host, port) = try Self.parseListen(listen)
         let maxBody = try integer(command.maxBodyBytes, "SOCKPIT_MAX_BODY_BYTES", "max-body-bytes", default: 1 << 20, range: 1...(1 << 30))
         let maxConnections = try integer(command.maxConnections, "SOCKPIT_MAX_CONNECTIONS", "max-connections", default: 1000, range: 1...100_000)
+        let perClient = try integer(command.maxConnectionsPerClient, "SOCKPIT_MAX_CONNECTIONS_PER_CLIENT", "max-connections-per-client",
+                                    default: max(1, maxConnections / 4), range: 1...maxConnections)
         let threads = try integer(command.httpThreads, "SOCKPIT_HTTP_THREADS", "http-threads", default: 2, range: 1...64)
         let graceSeconds: Double
         if let value = command.shutdownGrace { graceSeconds = value } else if let text = env("SOCKPIT_SHUTDOWN_GRACE") {
@@ -82,11 +84,16 @@ struct ServeSettings {
         self.host = host
         self.http = HTTPServerConfiguration(
             host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections,
+            connectionsPerClient: perClient,
             corsAllowedOrigins: corsOrigins, allowedHosts: allowHosts)
         self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads,
                                     maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive,
                                     maxWaitMs: maxWait)
-        self.token = command.token ?? env("SOCKPIT_TOKEN")
+        let token = command.token ?? env("SOCKPIT_TOKEN")
+        if let token, token.allSatisfy(\.isWhitespace) {
+            throw ValidationError("--token (or SOCKPIT_TOKEN) is empty or only whitespace: give a real secret, or none")
+        }
+        self.token = token
         self.insecure = command.insecure || ["1", "true", "yes"].contains(env("SOCKPIT_INSECURE")?.lowercased() ?? "")
         self.grace = .milliseconds(Int(graceSeconds * 1000))
     }

@@ -49,6 +49,13 @@ t_400() { out=$(curl -si -H 'Content-Type: application/json' -d '{"family": "ine
 check "malformed JSON to a POST -> 400 problem+json" t_400
 t_415() { curl -s -o /dev/stderr -w '%{http_code}' -H 'Content-Type: text/plain' -d 'hello' "$U/v1/sockets" | grep -qx 415; }
 check "wrong content type -> 415" t_415
+t_fd_budget() {
+  local out rc; out=$( (ulimit -Sn 1000; ulimit -Hn 1500; timeout 10 "$BIN" serve --listen "127.0.0.1:$(free_port)" --data-dir "$WORK/fd-budget" 2>&1) ); rc=$?
+  echo "$out"; [ "$rc" -eq 2 ] && echo "$out" | grep -q -- '--max-connections 1000 and --max-open-sockets 1024 need 2280 file descriptors'
+}
+check "limits that need more descriptors than ulimit -n allows refuse start, naming the flags" t_fd_budget
+t_idle_crowd() { ( ulimit -n 8192; python3 Tests/e2e/idle_crowd.py "$PORT" 2000 ); }
+check "2,000 idle connections from 127.0.0.1: health from 127.0.0.2 answers within 100 ms" t_idle_crowd
 t_metrics() { python3 Tests/e2e/metrics_parse.py "$U"; }
 check "GET /metrics parses with prometheus_client and its counters move with operations" t_metrics
 t_sse_curl() {

@@ -75,10 +75,24 @@ final class HTTPConnection: @unchecked Sendable {
     private var pending: [UInt8] = []
     private var pendingStart = 0
 
-    /// Connects to 127.0.0.1:`port`; I/O waits fail with `.timedOut` after `timeout`.
-    init(port: Int, timeout: Duration = .seconds(10)) throws {
+    /// Connects to 127.0.0.1:`port` (from 127.0.0.`source` when given); I/O waits fail with `.timedOut` after
+    /// `timeout`.
+    init(port: Int, timeout: Duration = .seconds(10), source: UInt8? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError.syscall("socket", errno: errno) }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = in_addr_t(0x7F00_0000 | UInt32(source)).bigEndian
+            let rc = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard rc == 0 else {
+                let code = errno
+                Glibc.close(fd)
+                throw HTTPClientError.syscall("bind", errno: code)
+            }
+        }
         var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
