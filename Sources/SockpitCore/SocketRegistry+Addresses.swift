@@ -44,6 +44,9 @@ extension SocketRegistry {
             guard socket.family == .unix else {
                 throw SockpitError(.conflict, "\(field) is an abstract name but this socket's family is \(socket.family.name)", field: field)
             }
+            if case .denied(_, let reason) = policy.targets.decide(abstract: name) {
+                throw SockpitError(.forbidden, "\(field).abstract '\(name)' is not allowed: \(reason)", field: "\(field).abstract")
+            }
             do { return try SocketAddress(abstractName: name) } catch {
                 throw SockpitError(.invalid, "\(field).abstract: \(error)", field: "\(field).abstract")
             }

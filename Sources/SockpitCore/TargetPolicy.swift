@@ -20,18 +20,23 @@ public struct TargetPolicy: Sendable {
     private let deny: [TargetRule]
     /// Default-deny rules with the sentence that explains each.
     private let defaultDeny: [(rule: TargetRule, reason: String)]
+    /// The prefixes of the abstract Unix names sockets may bind, connect or send to; nil: any name.
+    public let abstractPrefixes: [String]?
 
     /// Creates a policy from explicit rules; `defaultDeny` rules are the ones an allow rule may override.
-    public init(allow: [TargetRule], deny: [TargetRule], defaultDeny: [TargetRule]) {
+    /// `abstractPrefixes` nil lets every abstract Unix name through; otherwise only names starting with one.
+    public init(allow: [TargetRule], deny: [TargetRule], defaultDeny: [TargetRule], abstractPrefixes: [String]? = nil) {
         self.init(allow: allow, deny: deny, explainedDefaultDeny: defaultDeny.map {
             ($0, "\($0) is denied by default; an allow rule overrides this")
-        })
+        }, abstractPrefixes: abstractPrefixes)
     }
 
-    private init(allow: [TargetRule], deny: [TargetRule], explainedDefaultDeny: [(rule: TargetRule, reason: String)]) {
+    private init(allow: [TargetRule], deny: [TargetRule], explainedDefaultDeny: [(rule: TargetRule, reason: String)],
+                 abstractPrefixes: [String]?) {
         self.allow = allow
         self.deny = deny
         self.defaultDeny = explainedDefaultDeny
+        self.abstractPrefixes = abstractPrefixes
     }
 
     /// The policy the service starts with.
@@ -40,9 +45,11 @@ public struct TargetPolicy: Sendable {
     /// Otherwise loopback (127.0.0.0/8, ::1/128), link-local (169.254.0.0/16 with the cloud metadata address
     /// 169.254.169.254, fe80::/10), unspecified (0.0.0.0/32, ::/128, which Linux connects to this host) and
     /// each of `hostAddresses` (/32 or /128; Unix and netlink entries are ignored; nil: this host's interface
-    /// addresses, read now) are denied by default.
+    /// addresses, read now) are denied by default. So are abstract Unix names, which hold this host's own
+    /// services (D-Bus, containerd, X11) and are not confined to a directory: only names starting with one of
+    /// `allowAbstract` are taken.
     public static func defaults(apiOnLoopbackOnly: Bool, hostAddresses: [SocketAddress]? = nil,
-                                allow: [TargetRule], deny: [TargetRule]) -> TargetPolicy {
+                                allow: [TargetRule], deny: [TargetRule], allowAbstract: [String] = []) -> TargetPolicy {
         guard !apiOnLoopbackOnly else { return TargetPolicy(allow: allow, deny: deny, defaultDeny: []) }
         let suffix = "denied by default because the API listens beyond loopback; an allow rule overrides this"
         var rules: [(rule: TargetRule, reason: String)] = [
@@ -64,18 +71,19 @@ public struct TargetPolicy: Sendable {
             }
             rules.append((rule, "\(rule) is an address of this host and reaches its own services: \(suffix)"))
         }
-        return TargetPolicy(allow: allow, deny: deny, explainedDefaultDeny: rules)
+        return TargetPolicy(allow: allow, deny: deny, explainedDefaultDeny: rules, abstractPrefixes: allowAbstract)
     }
 
     /// Decides whether `address` may be reached; nothing is sent.
     ///
     /// Order: a matching deny rule denies; then a matching allow rule allows; then a matching default-deny
-    /// rule denies; then a non-empty allow list denies the rest; everything else is allowed. Unix and abstract
-    /// addresses are always allowed here (``UnixPathConfinement`` confines them), and so are netlink ones:
-    /// rules are about IP, and the kernel's own privilege checks govern netlink.
+    /// rule denies; then a non-empty allow list denies the rest; everything else is allowed. Filesystem Unix
+    /// addresses are allowed here (``UnixPathConfinement`` confines them), abstract names as ``decide(abstract:)``
+    /// says, and netlink ones always: rules are about IP, and the kernel's own privilege checks govern netlink.
     public func decide(_ address: SocketAddress) -> Decision {
         switch address {
-        case .unix, .abstract, .netlink: return .allowed
+        case .unix, .netlink: return .allowed
+        case .abstract(let name): return decide(abstract: name)
         case .v4, .v6: break
         }
         if let rule = deny.first(where: { $0.matches(address) }) {
@@ -87,6 +95,14 @@ public struct TargetPolicy: Sendable {
         }
         if !allow.isEmpty { return .denied(rule: "", reason: "\(address) is not in the allow list") }
         return .allowed
+    }
+
+    /// Whether a socket may bind, connect or send to the abstract Unix name `name`.
+    public func decide(abstract name: String) -> Decision {
+        guard let prefixes = abstractPrefixes, !prefixes.contains(where: { name.hasPrefix($0) }) else { return .allowed }
+        let allowed = prefixes.isEmpty ? "none is allowed" : "allowed: names starting with " + prefixes.map { "'\($0)'" }.joined(separator: ", ")
+        return .denied(rule: "abstract", reason: "abstract Unix names hold this host's own services and are denied by default because "
+            + "the API listens beyond loopback (\(allowed)); --allow-abstract PREFIX allows names starting with PREFIX")
     }
 
     /// Throws `SockpitError(.forbidden, …, field: field)` when ``decide(_:)`` denies `address`.

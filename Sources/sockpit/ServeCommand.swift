@@ -71,6 +71,11 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "rule"))
     var denyTargets: [String] = []
 
+    @Option(name: .customLong("allow-abstract"), help: ArgumentHelp(
+        "Allow abstract Unix names starting with this prefix (repeatable; e.g. sockpit-). With the API beyond loopback, abstract names (the host's own D-Bus, containerd, X11 live there) are denied by default; on loopback every name is allowed. [env: SOCKPIT_ALLOW_ABSTRACT, comma-separated]",
+        valueName: "prefix"))
+    var allowAbstract: [String] = []
+
     @Option(name: .long, help: ArgumentHelp(
         "Most managed sockets open at once; more answer 429. [env: SOCKPIT_MAX_OPEN_SOCKETS] [default: 1024]", valueName: "n"))
     var maxOpenSockets: Int?

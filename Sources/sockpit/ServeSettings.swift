@@ -14,6 +14,7 @@ struct ServeSettings {
     let host: String
     let unixDirectory: String?
     let allowTargets: [String]
+    let allowAbstract: [String]
     let denyTargets: [String]
     let streams: StreamSettings
     let corsOrigins: [String]
@@ -59,6 +60,7 @@ struct ServeSettings {
             return env(name).map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } } ?? []
         }
         self.allowTargets = list(command.allowTargets, "SOCKPIT_ALLOW_TARGETS")
+        self.allowAbstract = list(command.allowAbstract, "SOCKPIT_ALLOW_ABSTRACT")
         self.denyTargets = list(command.denyTargets, "SOCKPIT_DENY_TARGETS")
         self.unixDirectory = command.unixDir ?? env("SOCKPIT_UNIX_DIR")
         self.corsOrigins = list(command.corsOrigins, "SOCKPIT_CORS_ORIGINS")
@@ -103,7 +105,8 @@ struct ServeSettings {
     func socketPolicy(dataDirectory: String) throws -> SocketPolicy {
         let allow = try allowTargets.map { try TargetRule(parsing: $0, field: "--allow-target") }
         let deny = try denyTargets.map { try TargetRule(parsing: $0, field: "--deny-target") }
-        let targets = TargetPolicy.defaults(apiOnLoopbackOnly: Self.isLoopback(host), allow: allow, deny: deny)
+        let targets = TargetPolicy.defaults(apiOnLoopbackOnly: Self.isLoopback(host), allow: allow, deny: deny,
+                                            allowAbstract: allowAbstract)
         let directory = unixDirectory.map { $0.hasPrefix("/") ? $0 : dataDirectory + "/" + $0 } ?? dataDirectory + "/sockets"
         return SocketPolicy(
             targets: targets, unixPaths: try UnixPathConfinement(directory: directory), maxOpenSockets: limits.maxOpenSockets,

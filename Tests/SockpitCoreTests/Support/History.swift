@@ -12,8 +12,8 @@ struct History {
     /// The registry under test, over `SQLiteHistory` on `database`.
     let registry: SocketRegistry
 
-    /// Creates the directory and database; the registry allows `maxOpenSockets` open sockets.
-    init(maxOpenSockets: Int) throws {
+    /// Creates the directory and database; the registry allows `maxOpenSockets` open sockets under `targets`.
+    init(maxOpenSockets: Int, targets: TargetPolicy = TargetPolicy(allow: [], deny: [], defaultDeny: [])) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("SockpitCoreTests-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -24,7 +24,7 @@ struct History {
             _ = try Migrator().migrate(database)
             try database.enableWAL()
             let policy = SocketPolicy(
-                targets: TargetPolicy(allow: [], deny: [], defaultDeny: []),
+                targets: targets,
                 unixPaths: try UnixPathConfinement(directory: directory + "/sockets"), maxOpenSockets: maxOpenSockets)
             registry = SocketRegistry(repository: SQLiteHistory(database: database), policy: policy, logger: .quiet)
             self.database = database
@@ -49,8 +49,9 @@ struct History {
 }
 
 /// Runs `body` with a fresh history and registry, tearing them down whether `body` returned or threw.
-func withHistory<T>(maxOpenSockets: Int = 1024, _ body: (History) async throws -> T) async throws -> T {
-    let history = try History(maxOpenSockets: maxOpenSockets)
+func withHistory<T>(maxOpenSockets: Int = 1024, targets: TargetPolicy = TargetPolicy(allow: [], deny: [], defaultDeny: []),
+                    _ body: (History) async throws -> T) async throws -> T {
+    let history = try History(maxOpenSockets: maxOpenSockets, targets: targets)
     do {
         let result = try await body(history)
         await history.tearDown()

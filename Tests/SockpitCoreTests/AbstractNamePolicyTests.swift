@@ -1,0 +1,48 @@
+import SocketKit
+import SockpitCore
+import Testing
+
+/// Abstract Unix names are a namespace the host's own services share (D-Bus, containerd, X11) and no directory
+/// confines them (issue 18): with the API beyond loopback they are denied unless a prefix allows them.
+@Suite struct AbstractNamePolicyTests {
+    static func beyondLoopback(_ prefixes: [String] = []) -> TargetPolicy {
+        TargetPolicy.defaults(apiOnLoopbackOnly: false, hostAddresses: [], allow: [], deny: [], allowAbstract: prefixes)
+    }
+
+    @Test("On loopback every abstract name is allowed; beyond it none, unless a prefix allows it")
+    func decisions() throws {
+        let loopback = TargetPolicy.defaults(apiOnLoopbackOnly: true, hostAddresses: [], allow: [], deny: [])
+        #expect(loopback.decide(abstract: "dbus-host") == .allowed)
+        guard case .denied(_, let reason) = Self.beyondLoopback().decide(abstract: "dbus-host") else {
+            Issue.record("an abstract name beyond loopback is denied by default")
+            return
+        }
+        #expect(reason.contains("--allow-abstract"))
+        let prefixed = Self.beyondLoopback(["sockpit-"])
+        #expect(prefixed.decide(abstract: "sockpit-echo") == .allowed)
+        #expect(prefixed.decide(abstract: "dbus-host") != .allowed)
+        #expect(prefixed.decide(try SocketAddress(abstractName: "sockpit-echo")) == .allowed)
+        #expect(prefixed.decide(try SocketAddress(abstractName: "other")) != .allowed)
+    }
+
+    @Test("Beyond loopback, bind and connect to an unallowed abstract name are 403 naming the field; nothing is reached")
+    func registryRefusesUnallowedNames() async throws {
+        try await withHistory(targets: Self.beyondLoopback(["sockpit-"])) { history in
+            let socket = try await history.registry.create(family: "unix", type: "stream", protocol: nil, label: nil)
+            for call in ["bind", "connect"] {
+                await #expect {
+                    if call == "bind" {
+                        _ = try await history.registry.bind(id: socket.id, address: .abstract("host-service"))
+                    } else {
+                        _ = try await history.registry.connect(id: socket.id, address: .abstract("host-service"), timeout: .seconds(1))
+                    }
+                } throws: { error in
+                    let error = error as? SockpitError
+                    return error?.kind == .forbidden && error?.field == "address.abstract"
+                }
+            }
+            let bound = try await history.registry.bind(id: socket.id, address: .abstract("sockpit-\(socket.id)"))
+            #expect(bound.state == .bound)
+        }
+    }
+}
