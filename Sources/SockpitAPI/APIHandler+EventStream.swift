@@ -15,9 +15,9 @@ extension APIHandler {
         let fromQuery = try query.lastEventId.map { try Self.eventID($0, field: "last_event_id") }
         let fromHeader = try input.headers.lastEventID.map { try Self.eventID($0, field: "Last-Event-ID") }
         let resumeAfter = fromHeader ?? fromQuery
-        try runtime.admitStream()
+        let admission = try runtime.admitStream()
         let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome.flatMap { Event.Outcome(rawValue: $0.rawValue) })
-        let stream = EventStream(runtime: runtime, lines: eventLines, filter: filter, resumeAfter: resumeAfter)
+        let stream = EventStream(runtime: runtime, lines: eventLines, filter: filter, resumeAfter: resumeAfter, admission: admission)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
     }
 
@@ -43,6 +43,8 @@ struct EventStream: AsyncSequence, Sendable {
     let lines: EventLineCache
     let filter: EventFilter
     let resumeAfter: Int64?
+    /// The stream's slot, held from the request until it subscribes (or given back if it never does).
+    let admission: StreamAdmission
     /// Events per history page during the replay.
     static let pageSize = 500
 
@@ -73,6 +75,7 @@ struct EventStream: AsyncSequence, Sendable {
         let runtime: SockpitRuntime
         let lines: EventLineCache
         let filter: EventFilter
+        let admission: StreamAdmission
         var phase = Phase.greeting
         /// The newest event id written to the stream (or the resume id): nothing at or below it is sent again.
         var lastSent: Int64
@@ -128,7 +131,7 @@ struct EventStream: AsyncSequence, Sendable {
 
         /// Subscribes to the hub and goes live.
         mutating func attach() {
-            attachment = Attachment(runtime.hub.subscribe(filter), maxDuration: runtime.streamSettings.maxDuration)
+            attachment = Attachment(runtime.hub.subscribe(filter, admission: admission), maxDuration: runtime.streamSettings.maxDuration)
             phase = .live
         }
 
@@ -146,6 +149,7 @@ struct EventStream: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(runtime: runtime, lines: lines, filter: filter, lastSent: resumeAfter ?? 0, replaying: resumeAfter != nil)
+        AsyncIterator(runtime: runtime, lines: lines, filter: filter, admission: admission, lastSent: resumeAfter ?? 0,
+                      replaying: resumeAfter != nil)
     }
 }

@@ -46,6 +46,8 @@ public final class EventHub: Sendable {
     /// How often an idle subscriber is woken to send a heartbeat.
     public let heartbeatInterval: Duration
     private let subscribers = Mutex<[ObjectIdentifier: EventSubscription]>([:])
+    /// Streams admitted and not subscribed yet (`admit`); locked inside `subscribers` when both are taken.
+    private let admitted = Mutex<Int>(0)
     private let lastID = Atomic<Int64>(0)
     private let ended = Atomic<Bool>(false)
     private let ticker = Mutex<Task<Void, Never>?>(nil)
@@ -82,14 +84,40 @@ public final class EventHub: Sendable {
         for subscriber in snapshot() { subscriber.offer(events) }
     }
 
-    /// Attaches a subscriber; it receives every matching event published from now on.
-    public func subscribe(_ filter: EventFilter) -> EventSubscription {
+    /// Takes one of `limit` stream slots (subscribers plus streams admitted and not subscribed yet), or nil
+    /// when none is free. Checked and taken under one lock, so concurrent requests cannot overshoot the limit.
+    public func admit(limit: Int) -> StreamAdmission? {
+        subscribers.withLock { subscribers in
+            admitted.withLock { admitted in
+                guard subscribers.count + admitted < limit else { return nil }
+                admitted += 1
+                return StreamAdmission(hub: self)
+            }
+        }
+    }
+
+    /// Streams open or admitted: what `admit` counts against its limit.
+    public var streamCount: Int {
+        subscribers.withLock { subscribers in admitted.withLock { subscribers.count + $0 } }
+    }
+
+    /// Gives back an admitted slot that never became a subscriber.
+    func release(_ admission: StreamAdmission) {
+        admitted.withLock { $0 -= 1 }
+    }
+
+    /// Attaches a subscriber; it receives every matching event published from now on. With an `admission`, the
+    /// slot it holds becomes the subscriber's (the count of streams does not move).
+    public func subscribe(_ filter: EventFilter, admission: StreamAdmission? = nil) -> EventSubscription {
         let subscription = EventSubscription(filter: filter, limit: bufferLimit, hub: self)
         if ended.load(ordering: .acquiring) {
             subscription.end(.serverShutdown)
             return subscription
         }
-        subscribers.withLock { $0[ObjectIdentifier(subscription)] = subscription }
+        subscribers.withLock { subscribers in
+            subscribers[ObjectIdentifier(subscription)] = subscription
+            if let admission, admission.take() { admitted.withLock { $0 -= 1 } }
+        }
         return subscription
     }
 
@@ -110,5 +138,21 @@ public final class EventHub: Sendable {
 
     private func snapshot() -> [EventSubscription] {
         subscribers.withLock { Array($0.values) }
+    }
+}
+
+/// A stream slot taken by `EventHub.admit`: it becomes the stream's subscription, or is given back when the
+/// stream never subscribes (the client left before its body was read).
+public final class StreamAdmission: Sendable {
+    private let hub: EventHub
+    private let held = Atomic<Bool>(true)
+
+    init(hub: EventHub) { self.hub = hub }
+
+    /// Whether the slot was still held; it is not any more.
+    func take() -> Bool { held.exchange(false, ordering: .acquiringAndReleasing) }
+
+    deinit {
+        if take() { hub.release(self) }
     }
 }

@@ -124,12 +124,12 @@ public final class SockpitRuntime: Sendable {
         prober.withLock { $0 = task }
     }
 
-    /// Refuses a new event stream when `maxSubscribers` are open (429).
-    public func admitStream() throws {
-        let open = hub.subscriberCount
-        guard open < streamSettings.maxSubscribers else {
-            throw SockpitError(.limit, "\(open) event streams are open, the most this server allows (--sse-max-subscribers \(streamSettings.maxSubscribers)); close one or raise the limit")
+    /// A slot for a new event stream, or 429 when `maxSubscribers` are open or admitted.
+    public func admitStream() throws -> StreamAdmission {
+        guard let admission = hub.admit(limit: streamSettings.maxSubscribers) else {
+            throw SockpitError(.limit, "\(hub.streamCount) event streams are open, the most this server allows (--sse-max-subscribers \(streamSettings.maxSubscribers)); close one or raise the limit")
         }
+        return admission
     }
 
     /// Ends every live event stream (reason `server-shutdown`); called when the server starts stopping, so

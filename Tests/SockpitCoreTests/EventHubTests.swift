@@ -68,4 +68,29 @@ import Testing
         #expect(await reader.value == .ended(.cancelled))
         #expect(hub.subscriberCount == 0)
     }
+
+    @Test("Admission is checked and taken at once: 64 racing requests for 10 slots get exactly 10; a slot left unused comes back")
+    func admissionCannotOvershoot() async {
+        let hub = EventHub(bufferLimit: 100)
+        let granted = await withTaskGroup(of: StreamAdmission?.self) { group in
+            for _ in 0..<64 { group.addTask { hub.admit(limit: 10) } }
+            var all: [StreamAdmission] = []
+            for await admission in group { if let admission { all.append(admission) } }
+            return all
+        }
+        #expect(granted.count == 10)
+        #expect(hub.admit(limit: 10) == nil)
+        // Subscribing turns a slot into a subscriber: the count does not move.
+        let subscription = hub.subscribe(EventFilter(), admission: granted[0])
+        #expect(hub.streamCount == 10 && hub.subscriberCount == 1)
+        subscription.cancel()
+        #expect(hub.streamCount == 9)
+        // A slot never used (the client left before the stream began) is given back when it goes.
+        var spare: StreamAdmission? = hub.admit(limit: 10)
+        #expect(spare != nil && hub.streamCount == 10)
+        spare = nil
+        #expect(hub.streamCount == 9)
+        _ = spare
+        withExtendedLifetime(granted) {}
+    }
 }
