@@ -26,6 +26,27 @@ public enum InterfaceAddresses {
         return addresses
     }
 
+    /// The IPv4 broadcast addresses of this host's interfaces (`ip address`'s `brd`), each once, with port 0:
+    /// a datagram sent to one reaches this host's own listeners too.
+    ///
+    /// - Throws: the `Errno` of `getifaddrs`.
+    public static func broadcasts() throws(Errno) -> [SocketAddress] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        _ = try syscall { getifaddrs(&list) }
+        defer { freeifaddrs(list) }
+        var addresses: [SocketAddress] = []
+        var entry = list
+        while let interface = entry?.pointee {
+            entry = interface.ifa_next
+            // glibc's ifa_broadaddr is the union member ifa_ifu, valid when IFF_BROADCAST is set.
+            guard interface.ifa_flags & UInt32(IFF_BROADCAST) != 0,
+                  interface.ifa_addr?.pointee.sa_family == sa_family_t(AF_INET),
+                  let address = interface.ifa_ifu.ifu_broadaddr.flatMap(decode), !addresses.contains(address) else { continue }
+            addresses.append(address)
+        }
+        return addresses
+    }
+
     /// An IPv4 or IPv6 `sockaddr`; `nil` for the link-layer (`AF_PACKET`) entries every interface also has.
     private static func decode(_ address: UnsafeMutablePointer<sockaddr>) -> SocketAddress? {
         let family = CInt(address.pointee.sa_family)

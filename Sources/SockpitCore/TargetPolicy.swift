@@ -64,6 +64,13 @@ public struct TargetPolicy: Sendable {
             guard let rule = try? TargetRule(parsing: text) else { preconditionFailure("bad built-in rule \(text)") }
             return (rule, "\(why): \(suffix)")
         }
+        // A broadcast reaches every host on the segment, this one included.
+        let broadcasts = ["255.255.255.255/32"] + (hostAddresses == nil ? ((try? InterfaceAddresses.broadcasts()) ?? []) : [])
+            .compactMap { TargetRule(exactly: $0)?.description }
+        for text in broadcasts {
+            guard let rule = try? TargetRule(parsing: text), !rules.contains(where: { $0.rule.description == rule.description }) else { continue }
+            rules.append((rule, "\(rule) is a broadcast address and reaches this host's own listeners too: \(suffix)"))
+        }
         for address in hostAddresses ?? ((try? InterfaceAddresses.all()) ?? []) {
             // Skip what an earlier rule already covers (a host's 127.0.0.1, a repeated address).
             guard let rule = TargetRule(exactly: address), !rules.contains(where: { $0.rule.matches(address) }) else {

@@ -46,3 +46,27 @@ import Testing
         }
     }
 }
+
+/// A broadcast reaches this host's own listeners too (issue 18): beyond loopback it is denied like the host's
+/// own addresses, unless an allow rule reopens it.
+@Suite struct BroadcastPolicyTests {
+    @Test("Beyond loopback, 255.255.255.255 and every interface's broadcast address are denied by default; allow rules reopen them")
+    func broadcastsAreDenied() throws {
+        let policy = TargetPolicy.defaults(apiOnLoopbackOnly: false, allow: [], deny: [])
+        let broadcasts = try InterfaceAddresses.broadcasts().map { address in
+            guard case .v4(let host, _) = address else { return address }
+            return SocketAddress.v4(host: host, port: 9)
+        } + [try SocketAddress(host: "255.255.255.255", port: 9)]
+        for address in broadcasts {
+            guard case .denied(_, let reason) = policy.decide(address) else {
+                Issue.record("\(address) is allowed")
+                continue
+            }
+            #expect(reason.contains("broadcast"), "\(reason)")
+        }
+        let reopened = TargetPolicy.defaults(apiOnLoopbackOnly: false, allow: [try TargetRule(parsing: "255.255.255.255/32")], deny: [])
+        #expect(reopened.decide(try SocketAddress(host: "255.255.255.255", port: 9)) == .allowed)
+        let loopback = TargetPolicy.defaults(apiOnLoopbackOnly: true, allow: [], deny: [])
+        #expect(loopback.decide(try SocketAddress(host: "255.255.255.255", port: 9)) == .allowed)
+    }
+}

@@ -179,14 +179,14 @@ import Testing
     }
 
     /// Beyond loopback the service must not become a way into the host or the cloud metadata service.
-    @Test("beyond loopback the defaults deny loopback, link-local, metadata, unspecified and host addresses")
+    @Test("beyond loopback the defaults deny loopback, link-local, metadata, unspecified, broadcast and host addresses")
     func defaultsBeyondLoopback() throws {
         let hosts = [try SocketAddress(host: "192.0.2.10", port: 0), try SocketAddress(host: "2001:db8::10", port: 0),
                      try SocketAddress(host: "127.0.0.1", port: 0), try SocketAddress(host: "192.0.2.10", port: 0),
                      .unix(path: "/ignored")]
         let policy = TargetPolicy.defaults(apiOnLoopbackOnly: false, hostAddresses: hosts, allow: [], deny: [])
         #expect(policy.defaultDenyRules == ["127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/32",
-                                            "::/128", "192.0.2.10/32", "2001:db8::10/128"])
+                                            "::/128", "255.255.255.255/32", "192.0.2.10/32", "2001:db8::10/128"])
         #expect(policy.allowRules.isEmpty && policy.denyRules.isEmpty)
         let denied: [(String, String)] = [
             ("127.0.0.1", "127.0.0.0/8"), ("127.1.2.3", "127.0.0.0/8"), ("::ffff:127.0.0.1", "127.0.0.0/8"),
