@@ -7,8 +7,8 @@ extension APIHandler {
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
         let query = input.query
         try Self.checkEventFilters(socketID: query.socketId, probeID: query.probeId, op: query.op)
-        if let token = query.accessToken, token.utf8.count > 1024 {
-            throw APIProblem.validation("access_token is longer than 1024 bytes", field: "access_token")
+        if let token = query.accessToken, token.unicodeScalars.count > 1024 {
+            throw APIProblem.validation("access_token is longer than 1024 characters", field: "access_token")
         }
         // The header wins: a browser reconnecting keeps the URL it started with and sends the newer id.
         // Both are checked, so a malformed one is never silently ignored.

@@ -7,7 +7,7 @@ extension APIHandler {
     /// history list and the event stream.
     static func checkEventFilters(socketID: String?, probeID: String?, op: String?) throws {
         for (name, value) in [("socket_id", socketID), ("probe_id", probeID), ("op", op)] {
-            if let value, value.utf8.count > 64 { throw APIProblem.validation("\(name) is longer than 64 bytes", field: name) }
+            if let value, value.unicodeScalars.count > 64 { throw APIProblem.validation("\(name) is longer than 64 characters", field: name) }
         }
     }
 

@@ -18,8 +18,8 @@ extension APIHandler {
     /// `GET /v1/probes`.
     func listProbes(_ input: Operations.ListProbes.Input) async throws -> Operations.ListProbes.Output {
         let query = input.query
-        if let target = query.target, target.utf8.count > 253 {
-            throw APIProblem.validation("target is longer than 253 bytes", field: "target")
+        if let target = query.target, target.unicodeScalars.count > 253 {
+            throw APIProblem.validation("target is longer than 253 characters", field: "target")
         }
         let page = try await runtime.probes.list(ProbeQuery(
             kind: query.kind?.rawValue, target: query.target, outcome: query.outcome?.rawValue,
@@ -55,8 +55,8 @@ extension APIHandler {
 
     static func probeSpec(_ request: Components.Schemas.ProbeRequest) throws -> ProbeSpec {
         let kind = request.kind.rawValue
-        guard !request.target.isEmpty, request.target.utf8.count <= 253 else {
-            throw APIProblem.validation("target must be 1 to 253 bytes long", field: "target")
+        guard !request.target.isEmpty, request.target.unicodeScalars.count <= 253 else {
+            throw APIProblem.validation("target must be 1 to 253 characters long", field: "target")
         }
         var ports: [UInt16] = []
         switch request.ports {

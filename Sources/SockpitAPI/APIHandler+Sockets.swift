@@ -15,8 +15,8 @@ extension APIHandler {
     /// `GET /v1/sockets`.
     func listSockets(_ input: Operations.ListSockets.Input) async throws -> Operations.ListSockets.Output {
         let query = input.query
-        if let label = query.label, label.utf8.count > 200 {
-            throw APIProblem.validation("label is longer than 200 bytes", field: "label")
+        if let label = query.label, label.unicodeScalars.count > 200 {
+            throw APIProblem.validation("label is longer than 200 characters", field: "label")
         }
         let page = try await runtime.sockets.list(SocketQuery(
             state: query.state?.rawValue, family: query.family?.rawValue, type: query._type?.rawValue, label: query.label,

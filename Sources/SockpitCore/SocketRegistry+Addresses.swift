@@ -84,11 +84,11 @@ enum HostText {
     }
 }
 
-/// Labels are free text of at most 200 bytes; the error names the field.
+/// Labels are free text of at most 200 characters (Unicode scalars, as JSON Schema counts); the error names the field.
 enum LabelText {
     static func validate(_ label: String?) throws {
-        if let label, label.utf8.count > 200 {
-            throw SockpitError(.invalid, "label is \(label.utf8.count) bytes long; at most 200 are allowed", field: "label")
+        if let label, label.unicodeScalars.count > 200 {
+            throw SockpitError(.invalid, "label is \(label.unicodeScalars.count) characters long; at most 200 are allowed", field: "label")
         }
     }
 }

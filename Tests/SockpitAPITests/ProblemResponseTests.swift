@@ -52,20 +52,23 @@ import Testing
         }
     }
 
-    /// Labels are limited in bytes, not characters: 200 bytes pass, 201 do not, and 101 two-byte
-    /// characters (202 bytes) do not either.
-    @Test("a label over 200 bytes is a 400 with field 'label' on create and on list")
+    /// Labels are limited in characters, as the contract's `maxLength` counts them: 200 pass (200 two-byte ones
+    /// too), 201 do not, whatever their bytes.
+    @Test("a label over 200 characters is a 400 with field 'label' on create and on list")
     func overlongLabelIsRejected() async throws {
         try await withTestService { service in
             let exact = try await service.request(
                 "POST", "/v1/sockets", json: ["family": "inet", "type": "stream", "label": String(repeating: "a", count: 200)])
             #expect(exact.status == 201, "body: \(exact.text)")
+            let wide = try await service.request(
+                "POST", "/v1/sockets", json: ["family": "inet", "type": "stream", "label": String(repeating: "é", count: 200)])
+            #expect(wide.status == 201, "200 characters of 2 bytes each: body: \(wide.text)")
 
-            for label in [String(repeating: "a", count: 201), String(repeating: "é", count: 101)] {
+            for label in [String(repeating: "a", count: 201), String(repeating: "é", count: 201)] {
                 let create = try await service.request("POST", "/v1/sockets", json: ["family": "inet", "type": "stream", "label": label])
                 try expectProblem(create, status: 400, kind: "validation", field: "label")
             }
-            #expect(service.runtime.sockets.openCount == 1)
+            #expect(service.runtime.sockets.openCount == 2)
 
             let list = try await service.request("GET", "/v1/sockets?label=" + String(repeating: "a", count: 201))
             try expectProblem(list, status: 400, kind: "validation", field: "label")

@@ -180,7 +180,7 @@ import Testing
             }
             #expect(type.kind == .invalid && type.field == "type")
             let label = try await #require(throws: SockpitError.self) {
-                try await registry.create(family: "inet", type: "stream", protocol: nil, label: String(repeating: "é", count: 101))
+                try await registry.create(family: "inet", type: "stream", protocol: nil, label: String(repeating: "é", count: 201))
             }
             #expect(label.kind == .invalid && label.field == "label")
             #expect(registry.openCount == 0)
