@@ -21,7 +21,8 @@ public struct ProblemMiddleware: ServerMiddleware {
             if let body, case .known(let length) = body.length, length > 0, length <= 1 << 20,
                let (key, literal) = IntegerLiterals.firstNonInteger(in: try await [UInt8](collecting: body, upTo: Int(length))) {
                 let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
-                return APIProblem.validation("field '\(key)' must be an integer, got \(literal)", field: key).response(instance: path)
+                return APIProblem.validation("field '\(key)' must be an integer from -2^63 to 2^63-1, got \(literal)", field: key)
+                    .response(instance: path)
             }
             var (response, responseBody) = try await next(request, body, metadata)
             // The generated code percent-encodes header values; a Location must stay a plain path.
