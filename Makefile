@@ -2,8 +2,8 @@
 # Both install what a fresh Debian machine is missing (when run as root) before building.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3
-PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client
+SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3 chromium chromium-driver
+PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client selenium==4.*
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Latency checks run in a test process of their own: Swift Testing runs every other suite beside them, each
@@ -24,7 +24,7 @@ deps:
 
 ## Install the Python tools the contract checks use.
 python-deps:
-	@python3 -c "import schemathesis, openapi_spec_validator, prometheus_client" 2>/dev/null || \
+	@python3 -c "import schemathesis, openapi_spec_validator, prometheus_client, selenium" 2>/dev/null || \
 	  python3 -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
 
 build: deps

@@ -54,6 +54,17 @@ t_fd_budget() {
   echo "$out"; [ "$rc" -eq 2 ] && echo "$out" | grep -q -- '--max-connections 1000 and --max-open-sockets 1024 need 2280 file descriptors'
 }
 check "limits that need more descriptors than ulimit -n allows refuse start, naming the flags" t_fd_budget
+t_browser() {
+  # The page's origin is neither the server's own nor allowed: with no --cors-origin, and with another origin allowed.
+  python3 Tests/e2e/browser_cross_origin.py "$PORT" || return 1
+  local port2 main=$SERVER_PID; port2=$(free_port)
+  start "$WORK/data-cors" "$port2" --cors-origin http://127.0.0.1:1 || { SERVER_PID=$main; return 1; }
+  local pid=$SERVER_PID rc=0
+  SERVER_PID=$main  # the checks after this one stop the main server
+  python3 Tests/e2e/browser_cross_origin.py "$port2" || rc=1
+  kill "$pid"; wait "$pid" 2>/dev/null; return $rc
+}
+check "a page from another origin (headless Chromium) creates no socket and runs no probe, with or without --cors-origin for another origin" t_browser
 t_idle_crowd() { ( ulimit -n 8192; python3 Tests/e2e/idle_crowd.py "$PORT" 2000 ); }
 check "2,000 idle connections from 127.0.0.1: health from 127.0.0.2 answers within 100 ms" t_idle_crowd
 t_metrics() { python3 Tests/e2e/metrics_parse.py "$U"; }
