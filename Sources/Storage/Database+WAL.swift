@@ -7,9 +7,6 @@ extension Database {
     /// Log size past which the checkpointer asks for a truncation (`requestWALTruncation`).
     public static let truncateWALAbove = 8 << 20
 
-    /// Whether a truncation was asked for and the writer has not tried it yet.
-    var walTruncationPending: Bool { walTruncationRequested.load(ordering: .acquiring) }
-
     /// Asks the writer to truncate the WAL after its current transaction.
     func requestWALTruncation() {
         walTruncationRequested.store(true, ordering: .releasing)

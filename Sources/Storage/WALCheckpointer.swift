@@ -26,10 +26,6 @@ public final class WALCheckpointer: Sendable {
     // DispatchSource is thread-safe (cancel from any thread); it is not annotated Sendable.
     nonisolated(unsafe) private let timer: any DispatchSourceTimer
     private let stopped = Atomic<Bool>(false)
-    /// Rounds skipped in a row while a truncation was pending.
-    private let skipped = SkippedRounds()
-    /// Most rounds in a row left to a pending truncation (1 s at the default interval).
-    static let maxSkippedRounds = 10
 
     /// Opens a second connection to `database`'s file, turns `database`'s auto-checkpoint off and starts the
     /// periodic checkpoints. Call `stop()` before closing `database`.
@@ -40,9 +36,9 @@ public final class WALCheckpointer: Sendable {
         let nanoseconds = interval.wholeNanoseconds
         timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
-        timer.setEventHandler { [skipped] in
+        timer.setEventHandler {
             do {
-                try Self.checkpoint(connection, writer: database, skipped: skipped)
+                try Self.checkpoint(connection, writer: database)
             } catch {
                 logger.warning("WAL checkpoint failed", metadata: ["db.error": "\(error)"])
             }
@@ -52,15 +48,7 @@ public final class WALCheckpointer: Sendable {
 
     /// One round: copies what it can without blocking anyone, and asks `writer` for a truncation when the log is
     /// still large (columns: busy, frames in the log, frames copied).
-    ///
-    /// While a truncation it asked for is still pending, a round does nothing: its own passive copy would hold
-    /// the checkpoint lock, and the writer's truncation, which waits at most 50 ms for it, would fail round after
-    /// round while a large log is copied (measured: 87 MB of WAL during a retention pass that deleted 290,000
-    /// events in back-to-back batches). The writer truncates after its next commit; if none comes within
-    /// `maxSkippedRounds` rounds (an idle writer), the rounds resume.
-    static func checkpoint(_ connection: Database, writer: Database, skipped: SkippedRounds) throws {
-        if writer.walTruncationPending, skipped.count.add(1, ordering: .relaxed).newValue <= maxSkippedRounds { return }
-        skipped.count.store(0, ordering: .relaxed)
+    static func checkpoint(_ connection: Database, writer: Database) throws {
         let large = try connection.read { db -> Bool in
             guard let row = try db.query("PRAGMA wal_checkpoint(PASSIVE)").first, let frames = row[1].int,
                   let pageSize = try db.scalar("PRAGMA page_size")?.int else { return false }
@@ -77,9 +65,4 @@ public final class WALCheckpointer: Sendable {
         queue.sync {}  // the handler runs on `queue`: once this returns, none is running or will run
         try? connection.close()
     }
-}
-
-/// The checkpointer's count of rounds left to a pending truncation (shared with its timer's handler).
-final class SkippedRounds: Sendable {
-    let count = Atomic<Int>(0)
 }
