@@ -13,17 +13,7 @@ public enum InterfaceAddresses {
     ///
     /// - Throws: the `Errno` of `getifaddrs` (`ENOMEM`, `EMFILE` for the netlink socket it opens).
     public static func all() throws(Errno) -> [SocketAddress] {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        _ = try syscall { getifaddrs(&list) }
-        defer { freeifaddrs(list) }
-        var addresses: [SocketAddress] = []
-        var entry = list
-        while let interface = entry?.pointee {
-            entry = interface.ifa_next
-            guard let address = interface.ifa_addr.flatMap(decode), !addresses.contains(address) else { continue }
-            addresses.append(address)
-        }
-        return addresses
+        try collect { interface in interface.ifa_addr.flatMap(decode) }
     }
 
     /// The IPv4 broadcast addresses of this host's interfaces (`ip address`'s `brd`), each once, with port 0:
@@ -31,6 +21,16 @@ public enum InterfaceAddresses {
     ///
     /// - Throws: the `Errno` of `getifaddrs`.
     public static func broadcasts() throws(Errno) -> [SocketAddress] {
+        try collect { interface in
+            // glibc's ifa_broadaddr is the union member ifa_ifu, valid when IFF_BROADCAST is set.
+            guard interface.ifa_flags & UInt32(IFF_BROADCAST) != 0,
+                  interface.ifa_addr?.pointee.sa_family == sa_family_t(AF_INET) else { return nil }
+            return interface.ifa_ifu.ifu_broadaddr.flatMap(decode)
+        }
+    }
+
+    /// One `getifaddrs` walk: the address `pick` finds in each interface entry, each once, in the kernel's order.
+    private static func collect(_ pick: (ifaddrs) -> SocketAddress?) throws(Errno) -> [SocketAddress] {
         var list: UnsafeMutablePointer<ifaddrs>?
         _ = try syscall { getifaddrs(&list) }
         defer { freeifaddrs(list) }
@@ -38,10 +38,7 @@ public enum InterfaceAddresses {
         var entry = list
         while let interface = entry?.pointee {
             entry = interface.ifa_next
-            // glibc's ifa_broadaddr is the union member ifa_ifu, valid when IFF_BROADCAST is set.
-            guard interface.ifa_flags & UInt32(IFF_BROADCAST) != 0,
-                  interface.ifa_addr?.pointee.sa_family == sa_family_t(AF_INET),
-                  let address = interface.ifa_ifu.ifu_broadaddr.flatMap(decode), !addresses.contains(address) else { continue }
+            guard let address = pick(interface), !addresses.contains(address) else { continue }
             addresses.append(address)
         }
         return addresses

@@ -35,7 +35,7 @@ public struct AuthMiddleware: ServerMiddleware {
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         guard let token, !publicOperations.contains(operationID) else { return try await next(request, body, metadata) }
-        let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+        let path = request.problemInstance
         guard let header = request.headerFields[.authorization] else {
             // A browser's EventSource cannot send headers: the event stream also takes the token as a query
             // parameter (the access log records paths without their query, so it is not written down).

@@ -19,7 +19,7 @@ public struct JSONBodyMiddleware: ServerMiddleware {
         let declared = request.headerFields[.contentType]
         let mediaType = declared?.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "application/json" else {
-            let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+            let path = request.problemInstance
             let detail = declared.map { "Content-Type '\($0)' is not accepted: send application/json" }
                 ?? "a \(request.method.rawValue) request needs 'Content-Type: application/json'"
             return APIProblem.unsupportedMediaType(detail).response(instance: path)

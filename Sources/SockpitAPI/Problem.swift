@@ -72,3 +72,8 @@ struct APIProblem: Error, Sendable {
         kind: "internal", status: .internalServerError, title: "Internal Server Error",
         detail: "the request could not be completed; the server log has the details")
 }
+
+extension HTTPRequest {
+    /// The request's path without its query string: a problem's `instance`.
+    var problemInstance: String { path.map { String($0.prefix { $0 != "?" }) } ?? "" }
+}

@@ -20,7 +20,7 @@ public struct ProblemMiddleware: ServerMiddleware {
         do {
             if let body, case .known(let length) = body.length, length > 0, length <= 1 << 20,
                let (key, literal) = IntegerLiterals.firstNonInteger(in: try await [UInt8](collecting: body, upTo: Int(length))) {
-                let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+                let path = request.problemInstance
                 return APIProblem.validation("field '\(key)' must be an integer from -2^63 to 2^63-1, got \(literal)", field: key)
                     .response(instance: path)
             }
@@ -39,7 +39,7 @@ public struct ProblemMiddleware: ServerMiddleware {
             if problem.kind == "malformed-json", let body, let reason = await Self.syntaxError(in: body) {
                 problem.detail = "request body is not valid JSON: \(reason)"
             }
-            let path = request.path.map { String($0.prefix { $0 != "?" }) } ?? ""
+            let path = request.problemInstance
             return problem.response(instance: path)
         }
     }

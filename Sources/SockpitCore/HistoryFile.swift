@@ -30,8 +30,9 @@ public struct HistoryFile: Sendable {
             throw HistoryFileError((error as? DatabaseError)?.message ?? "\(error)")
         }
         do {
-            let before = try Migrator().currentVersion(of: database)
-            let after = try Migrator().migrate(database)
+            let migrator = Migrator()
+            let before = try migrator.currentVersion(of: database)
+            let after = try migrator.migrate(database)
             try database.enableWAL()
             return HistoryFile(database: database, schemaVersion: after, applied: after - before)
         } catch {
