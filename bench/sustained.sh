@@ -16,6 +16,8 @@
 #   BENCH_TARGET_WAL_MB=64     most WAL bytes allowed at any sample, in MiB
 #   BENCH_STRICT=0             1: exit 3 when a target is missed
 #   BENCH_KEEP_TMP=            non-empty: keep the temp dir
+#   BENCH_SERVE_ARGS=          more `sockpit serve` flags, e.g. "--retention-max-events 300000" to reach a
+#                              retention pass sooner
 set -euo pipefail
 
 PHASE=${BENCH_PHASE:-10m}
@@ -33,7 +35,8 @@ sockpit_binary --scratch-path .build-bench
 start_echo_server
 
 mkdir -p "$TMP/data"
-start_server sockpit "sockpit" "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data" --log-level warning
+start_server sockpit "sockpit" "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data" --log-level warning \
+    ${BENCH_SERVE_ARGS:-}
 DB="$TMP/data/sockpit.sqlite"
 SECS=$(seconds_of "$PHASE")
 WAL_MAX=0

@@ -32,6 +32,35 @@ static void sockpit_mhd_log(void *cls, const char *format, va_list arguments)
     logger->sink(logger->cls, message);
 }
 
+/* Two inactivity timeouts, in seconds: `request` until a connection has sent a whole request, `idle` after
+ * that (between keep-alive requests and while a response streams). Lives as long as the daemon. */
+struct sockpit_mhd_timeouts {
+    unsigned int request;
+    unsigned int idle;
+};
+
+/* A new connection starts on the short timeout: one that sends nothing, or only part of a request, is closed
+ * after `request` seconds of silence instead of holding a slot for `idle`. (In 0.9.75 the daemon calls this
+ * with no lock held and the connection already in its timeout list, so setting the option here is safe.) */
+static void sockpit_mhd_connection_notify(void *cls, struct MHD_Connection *connection, void **socket_context,
+                                          enum MHD_ConnectionNotificationCode code)
+{
+    const struct sockpit_mhd_timeouts *timeouts = cls;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED && timeouts->request < timeouts->idle)
+        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, timeouts->request);
+}
+
+/* Called when a connection's request is complete: back to the `idle` timeout (once per connection; later
+ * requests on it find it there already). */
+static inline void sockpit_mhd_request_complete(struct MHD_Connection *connection,
+                                                const struct sockpit_mhd_timeouts *timeouts)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
+    if (info != NULL && info->connection_timeout != timeouts->idle)
+        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, timeouts->idle);
+}
+
 /* MHD_start_daemon is variadic, which Swift cannot call: this wrapper fixes the option list we use
  * (STYLE.md rule 4). `addr` may be an IPv4 or IPv6 sockaddr; `ipv6` must say which. */
 static inline struct MHD_Daemon *sockpit_mhd_start(
@@ -39,7 +68,7 @@ static inline struct MHD_Daemon *sockpit_mhd_start(
     MHD_AccessHandlerCallback handler, void *handler_cls,
     MHD_RequestCompletedCallback completed, void *completed_cls,
     unsigned int thread_pool_size, unsigned int connection_limit, unsigned int per_ip_connection_limit,
-    unsigned int connection_timeout_seconds, size_t connection_memory_limit,
+    const struct sockpit_mhd_timeouts *timeouts, size_t connection_memory_limit,
     const struct sockpit_mhd_logger *logger)
 {
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
@@ -49,7 +78,8 @@ static inline struct MHD_Daemon *sockpit_mhd_start(
                             MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
-                            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+                            MHD_OPTION_CONNECTION_TIMEOUT, timeouts->idle,
+                            MHD_OPTION_NOTIFY_CONNECTION, sockpit_mhd_connection_notify, (void *)timeouts,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_UNESCAPE_CALLBACK, sockpit_mhd_unescape_none, NULL,
                             MHD_OPTION_END);

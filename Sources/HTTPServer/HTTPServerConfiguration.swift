@@ -13,8 +13,13 @@ public struct HTTPServerConfiguration: Sendable {
     /// Most simultaneous connections from one client address; nil: a quarter of `connectionLimit`. A client
     /// past it is disconnected at once, so that one address cannot take every slot from the others.
     public var connectionsPerClient: Int?
-    /// Idle connections are closed after this many seconds.
+    /// Idle connections are closed after this many seconds of silence (between keep-alive requests, and while
+    /// a response streams).
     public var connectionTimeoutSeconds: Int
+    /// A connection that has not yet sent a whole request (headers and body) is closed after this many seconds
+    /// of silence: one that connects and sends nothing, or stalls mid-request, frees its slot sooner than an
+    /// idle keep-alive connection. At most `connectionTimeoutSeconds`.
+    public var requestTimeoutSeconds: Int
     /// Bytes a streamed response may buffer ahead of a slow client before its producer waits.
     public var streamBufferBytes: Int
     /// Browser origins allowed to call the API cross-origin (CORS); empty turns CORS off.
@@ -34,7 +39,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// Creates a configuration; the defaults are the service's embedded defaults (CORS off, no observer).
     public init(
         host: String = "127.0.0.1", port: Int = 8080, threads: Int = 2, maxRequestBodyBytes: Int = 1 << 20,
-        connectionLimit: Int = 1000, connectionsPerClient: Int? = nil, connectionTimeoutSeconds: Int = 120, streamBufferBytes: Int = 256 << 10,
+        connectionLimit: Int = 1000, connectionsPerClient: Int? = nil, connectionTimeoutSeconds: Int = 120,
+        requestTimeoutSeconds: Int = 10, streamBufferBytes: Int = 256 << 10,
         corsAllowedOrigins: [String] = [], allowedHosts: [String] = [],
         onRequestCompleted: (@Sendable (HTTPRequestSummary) -> Void)? = nil
     ) {
@@ -45,6 +51,7 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionLimit = connectionLimit
         self.connectionsPerClient = connectionsPerClient
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.requestTimeoutSeconds = requestTimeoutSeconds
         self.streamBufferBytes = streamBufferBytes
         self.corsAllowedOrigins = corsAllowedOrigins
         self.allowedHosts = allowedHosts

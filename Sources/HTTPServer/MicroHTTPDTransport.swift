@@ -80,13 +80,18 @@ final class TransportCore: @unchecked Sendable {
     private let libraryLogWindow = Mutex<(last: ContinuousClock.Instant?, skipped: Int)>((nil, 0))
     /// libmicrohttpd's logger record, read by its threads for the daemon's whole life (freed in deinit).
     private let libraryLogger = UnsafeMutablePointer<sockpit_mhd_logger>.allocate(capacity: 1)
+    /// The two connection timeouts, read by libmicrohttpd's threads for the daemon's whole life (freed in deinit).
+    let timeouts = UnsafeMutablePointer<sockpit_mhd_timeouts>.allocate(capacity: 1)
 
     init(configuration: HTTPServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
 
-    deinit { libraryLogger.deallocate() }
+    deinit {
+        libraryLogger.deallocate()
+        timeouts.deallocate()
+    }
 
     /// A message of libmicrohttpd's own: a client that went away mid-response is routine (debug); anything
     /// else is worth a warning. Either way it is a logfmt line like every other, under --log-level.
@@ -134,11 +139,14 @@ final class TransportCore: @unchecked Sendable {
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let cls = Unmanaged.passUnretained(self).toOpaque()
         libraryLogger.pointee = sockpit_mhd_logger(sink: libraryLogSink, cls: cls)
+        timeouts.pointee = sockpit_mhd_timeouts(
+            request: UInt32(min(configuration.requestTimeoutSeconds, configuration.connectionTimeoutSeconds)),
+            idle: UInt32(configuration.connectionTimeoutSeconds))
         let handle = address.withSockAddr { sockaddr in
             sockpit_mhd_start(
                 flags, sockaddr, accessHandlerCallback, cls, requestCompletedCallback, cls,
                 UInt32(configuration.threads), UInt32(configuration.connectionLimit),
-                UInt32(configuration.effectiveConnectionsPerClient), UInt32(configuration.connectionTimeoutSeconds),
+                UInt32(configuration.effectiveConnectionsPerClient), timeouts,
                 64 << 10, libraryLogger)
         }
         guard let handle else {

@@ -105,6 +105,7 @@ extension TransportCore {
     /// Routes a complete request: transport-level answers at once, handlers on a task.
     private func dispatch(_ context: RequestContext) -> MHD_Result {
         context.phase = .running
+        sockpit_mhd_request_complete(context.connection.pointer, timeouts)
         // Counted before the stopping check, so that shutdown either sees this request or it sees stopping.
         runningHandlers.add(1, ordering: .sequentiallyConsistent)
         if stopping.load(ordering: .sequentiallyConsistent) {

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 import Synchronization
 
 /// Keeping the WAL bounded under continuous writes: the checkpointer asks, the writer truncates between two
@@ -15,17 +16,34 @@ extension Database {
     /// On the writer's connection, between two transactions, when asked (`requestWALTruncation`): copies the log
     /// into the database and empties it (`wal_checkpoint(TRUNCATE)`). Waits at most 50 ms for readers still using
     /// the log; if they are slower it gives up, and the checkpointer asks again. Failures are logged.
+    ///
+    /// A truncation that readers kept from finishing (the pragma's `busy` column; SQLite raises no error for it)
+    /// is counted in `walTruncationsBlocked` and logged at most every 10 s; the checkpointer asks again.
     func truncateWALIfRequested() {
         guard walTruncationRequested.exchange(false, ordering: .acquiring) else { return }
         do {
-            try withConnection { connection in
+            let blocked = try withConnection { connection -> Bool in
                 try connection.execute("PRAGMA busy_timeout = 50")
                 defer { try? connection.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)") }
-                _ = try connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+                // Columns: busy, frames in the log, frames copied.
+                return try connection.query("PRAGMA wal_checkpoint(TRUNCATE)").first?[0].int != 0
             }
+            if blocked { noteBlockedTruncation() }
         } catch {
             logger.warning("truncating the WAL failed; retried at the checkpointer's next request", metadata: ["db.error": "\(error)"])
         }
+    }
+
+    private func noteBlockedTruncation() {
+        let count = walTruncationsBlocked.add(1, ordering: .relaxed).newValue
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let last = walTruncationBlockedLoggedAt.load(ordering: .relaxed)
+        guard count == 1 || Int64(now.tv_sec) - last >= 10,
+              walTruncationBlockedLoggedAt.compareExchange(expected: last, desired: Int64(now.tv_sec), ordering: .relaxed).exchanged
+        else { return }
+        logger.warning("readers kept the WAL from being truncated; the checkpointer asks again",
+                       metadata: ["db.wal_truncations_blocked": "\(count)"])
     }
 
     /// Bytes the WAL file is cut back to after a checkpoint reset it (`journal_size_limit`).

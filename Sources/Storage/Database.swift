@@ -90,6 +90,10 @@ public final class Database: Sendable {
     /// Set by the checkpointer when the log holds more than `truncateWALAbove` (the WAL is not restarting: its
     /// passive copies cannot catch up with the writes); taken by the writer between two transactions.
     let walTruncationRequested = Atomic<Bool>(false)
+    /// Truncations of the WAL that readers kept from finishing (`truncateWALIfRequested`).
+    let walTruncationsBlocked = Atomic<Int>(0)
+    /// When a blocked truncation was last logged (monotonic seconds).
+    let walTruncationBlockedLoggedAt = Atomic<Int64>(0)
 
     /// Runs `body` in one `BEGIN IMMEDIATE … COMMIT` transaction; anything thrown rolls it all back.
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {

@@ -48,6 +48,11 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnectionsPerClient: Int?
 
     @Option(name: .long, help: ArgumentHelp(
+        "Seconds of silence after which a connection that has not sent a whole request is closed (idle keep-alive connections get 120). [env: SOCKPIT_REQUEST_TIMEOUT] [default: 10]",
+        valueName: "seconds"))
+    var requestTimeout: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
         "HTTP worker threads (libmicrohttpd thread pool). [env: SOCKPIT_HTTP_THREADS] [default: 2]", valueName: "n"))
     var httpThreads: Int?
 

@@ -87,6 +87,7 @@ struct ServeSettings {
         self.http = HTTPServerConfiguration(
             host: host, port: port, threads: threads, maxRequestBodyBytes: maxBody, connectionLimit: maxConnections,
             connectionsPerClient: perClient,
+            requestTimeoutSeconds: try integer(command.requestTimeout, "SOCKPIT_REQUEST_TIMEOUT", "request-timeout", default: 10, range: 1...120),
             corsAllowedOrigins: corsOrigins, allowedHosts: allowHosts)
         self.limits = ServiceLimits(maxRequestBodyBytes: maxBody, maxConnections: maxConnections, httpThreads: threads,
                                     maxOpenSockets: maxOpenSockets, maxSendBytes: maxSend, maxReceiveBytes: maxReceive,

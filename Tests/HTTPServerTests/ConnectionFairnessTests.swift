@@ -35,5 +35,34 @@ extension HTTPServerTransportTests {
                 #expect(other == 200, "another address is served")
             }
         }
+
+        @Test("A connection silent before a whole request is closed after the request timeout; one that sent a request is not")
+        func silentConnectionsAreClosedSooner() async throws {
+            let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, connectionTimeoutSeconds: 60, requestTimeoutSeconds: 1)
+            try await withTestServer(configuration: configuration, routes: Self.routes) { server in
+                let port = server.port
+                let (silentClosed, partialClosed, keptStatus, elapsed) = try await offload {
+                    let started = ContinuousClock.now
+                    let kept = try HTTPConnection(port: port, timeout: .seconds(30))
+                    defer { kept.close() }
+                    let first = try kept.request("GET", "/v1/items").head.status
+                    precondition(first == 200)
+                    let silent = try HTTPConnection(port: port, timeout: .seconds(30))
+                    defer { silent.close() }
+                    let partial = try HTTPConnection(port: port, timeout: .seconds(30))
+                    defer { partial.close() }
+                    try partial.send("GET /v1/items HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // no blank line: never complete
+                    let silentClosed = try silent.waitForClose()
+                    let partialClosed = try partial.waitForClose()
+                    let elapsed = ContinuousClock.now - started
+                    // The keep-alive connection is as old as the two that were closed, and still served.
+                    return (silentClosed, partialClosed, try kept.request("GET", "/v1/items").head.status, elapsed)
+                }
+                #expect(silentClosed, "a connection that sends nothing is closed")
+                #expect(partialClosed, "a connection that stalls mid-request is closed")
+                #expect(elapsed < .seconds(20), "closed after the 1 s request timeout, not the 60 s idle one (took \(elapsed))")
+                #expect(keptStatus == 200, "a connection that sent a whole request keeps the idle timeout")
+            }
+        }
     }
 }
