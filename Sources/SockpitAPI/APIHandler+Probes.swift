@@ -6,7 +6,7 @@ extension APIHandler {
     /// `POST /v1/probes`: 201 with the result, or 202 at once with `wait=false`.
     func createProbe(_ input: Operations.CreateProbe.Input) async throws -> Operations.CreateProbe.Output {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
-        let spec = try Self.probeSpec(request)
+        let spec = try Self.probeSpec(request, maxConcurrency: runtime.probes.limits.maxConcurrency)
         let wait = input.query.wait ?? true
         let view = try await runtime.probes.run(spec, wait: wait)
         let body = try Self.probe(view, results: input.query.results?.rawValue)
@@ -53,7 +53,7 @@ extension APIHandler {
         return view
     }
 
-    static func probeSpec(_ request: Components.Schemas.ProbeRequest) throws -> ProbeSpec {
+    static func probeSpec(_ request: Components.Schemas.ProbeRequest, maxConcurrency: Int) throws -> ProbeSpec {
         let kind = request.kind.rawValue
         guard !request.target.isEmpty, request.target.unicodeScalars.count <= 253 else {
             throw APIProblem.validation("target must be 1 to 253 characters long", field: "target")
@@ -86,7 +86,8 @@ extension APIHandler {
         let count = try bounded(request.count, "count", 1...1000, default: isICMP ? 4 : 1)
         let interval = try bounded(request.intervalMs, "interval_ms", 0...60000, default: isICMP ? 1000 : 0)
         let timeout = try bounded(request.timeoutMs, "timeout_ms", 1...60000, default: 1000)
-        let concurrency = try bounded(request.concurrency, "concurrency", 1...4096, default: 512)
+        let concurrency = try bounded(request.concurrency, "concurrency", 1...ProbeLimits.concurrencyCeiling,
+                                      default: min(ProbeLimits.defaultConcurrency, maxConcurrency))
         let size = try bounded(request.size, "size", 0...65000, default: 56)
         if let ttl = request.ttl, !(1...255).contains(ttl) {
             throw APIProblem.validation("ttl must be between 1 and 255, got \(ttl)", field: "ttl")

@@ -41,6 +41,7 @@ extension APIHandler {
             limits: .init(
                 maxPortsPerProbe: report.probeLimits.maxPortsPerProbe,
                 maxConcurrentProbes: report.probeLimits.maxConcurrentProbes,
+                maxProbeConcurrency: report.probeLimits.maxConcurrency,
                 probeDeadlineMs: Int(report.probeLimits.deadline.components.seconds * 1000),
                 maxWaitMs: report.limits.maxWaitMs,
                 maxSendBytes: report.limits.maxSendBytes, maxReceiveBytes: report.limits.maxReceiveBytes,

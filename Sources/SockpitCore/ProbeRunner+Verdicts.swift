@@ -29,6 +29,7 @@ extension ProbeRunner {
         let summary = Detail.object([
             "open": .int(Int64(counts["open"] ?? 0)), "closed": .int(Int64(counts["closed"] ?? 0)),
             "filtered": .int(Int64(counts["filtered"] ?? 0)), "open_filtered": .int(Int64(counts["open|filtered"] ?? 0)),
+            "untested": .int(Int64(counts["untested"] ?? 0)),
         ])
         // Runs of closed ports are kept as ranges: a full scan is a few rows, not 65,535.
         return ProbeOutcome(rows: ProbeResults.compacted(rows), good: good, total: results.count, reason: reason,
@@ -105,6 +106,11 @@ extension ProbeRunner {
             }
             if let errno = result.errno, errno != "ETIMEDOUT" { return reason("unreachable", "\(place): \(errno)", errno: errno) }
             return reason("timeout", "\(place) did not answer in time (filtered)", errno: "ETIMEDOUT")
+        case .untested:
+            let errno = result.errno ?? "EMFILE"
+            let what = ["EMFILE": "file descriptors", "ENFILE": "the system's file descriptors",
+                        "EADDRNOTAVAIL": "local ports", "ENOBUFS": "socket buffers"][errno] ?? "a local resource"
+            return reason("local-limit", "\(place) was not tested: the service ran out of \(what) (\(errno))", errno: errno)
         case .openFiltered:
             return reason("timeout", "\(place) sent no reply in time (open or filtered)", errno: nil)
         case .open:

@@ -142,6 +142,10 @@ public final class ProbeRunner: Sendable {
     private func releaseSlot() { slots.withLock { $0 -= 1 } }
 
     private func validate(_ spec: ProbeSpec) throws {
+        guard spec.concurrency <= limits.maxConcurrency else {
+            throw SockpitError(.invalid, "concurrency \(spec.concurrency) is more than this host's max_probe_concurrency "
+                + "(\(limits.maxConcurrency): each probe's share of the file descriptors the service may open)", field: "concurrency")
+        }
         switch spec.kind {
         case "tcp", "udp":
             guard !spec.ports.isEmpty else {

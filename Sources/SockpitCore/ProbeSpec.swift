@@ -119,11 +119,22 @@ public struct ProbeLimits: Sendable {
     public var maxPortsPerProbe: Int
     public var maxConcurrentProbes: Int
     public var deadline: Duration
+    /// Most sockets one probe holds at once (its `concurrency`): its share of the descriptors the process may
+    /// open, so that probes running together never take the ones connections and managed sockets need
+    /// (`ServiceLimits.claimDescriptors`).
+    public var maxConcurrency: Int
+
+    /// The largest `concurrency` a request may ask for, whatever the descriptors allow.
+    public static let concurrencyCeiling = 4096
+    /// The `concurrency` of a probe that names none (less when `maxConcurrency` is lower).
+    public static let defaultConcurrency = 512
 
     /// Creates the limits; the defaults are the service's embedded defaults.
-    public init(maxPortsPerProbe: Int = 65535, maxConcurrentProbes: Int = 16, deadline: Duration = .seconds(120)) {
+    public init(maxPortsPerProbe: Int = 65535, maxConcurrentProbes: Int = 16, deadline: Duration = .seconds(120),
+                maxConcurrency: Int = ProbeLimits.concurrencyCeiling) {
         self.maxPortsPerProbe = maxPortsPerProbe
         self.maxConcurrentProbes = maxConcurrentProbes
         self.deadline = deadline
+        self.maxConcurrency = maxConcurrency
     }
 }

@@ -35,16 +35,29 @@ extension ServiceLimits {
     /// probes in flight, the event loop's own.
     public static let reservedDescriptors = 256
 
+    /// The fewest sockets each running probe must be able to hold (`claimDescriptors`).
+    public static let minimumProbeShare = 16
+
     /// Makes sure this process may hold every connection and socket these limits allow at once, raising its soft
     /// `RLIMIT_NOFILE` if needed: a server that runs out of descriptors cannot even accept a connection to say
-    /// so (libmicrohttpd spins on EMFILE). Throws, naming the flags, when the hard limit is too low.
-    public func claimDescriptors() throws(SockpitError) {
-        let needed = maxConnections + maxOpenSockets + Self.reservedDescriptors
-        let (soft, hard) = OpenFileLimit.raise(toAtLeast: needed)
+    /// so (libmicrohttpd spins on EMFILE), nor open a socket it was asked for.
+    ///
+    /// Probes get what is left, in equal shares: `probes` comes back with `maxConcurrency` cut to one share, so
+    /// that `maxConcurrentProbes` probes at their largest concurrency never take a descriptor a connection or a
+    /// managed socket needs. Throws, naming the flags, when the hard limit leaves less than
+    /// `minimumProbeShare` per probe.
+    public func claimDescriptors(probes: ProbeLimits) throws(SockpitError) -> ProbeLimits {
+        let kept = maxConnections + maxOpenSockets + Self.reservedDescriptors
+        let needed = kept + probes.maxConcurrentProbes * Self.minimumProbeShare
+        let (soft, hard) = OpenFileLimit.raise(toAtLeast: kept + probes.maxConcurrentProbes * probes.maxConcurrency)
         guard soft >= needed else {
-            throw SockpitError(.limit, "--max-connections \(maxConnections) and --max-open-sockets \(maxOpenSockets) need "
-                + "\(needed) file descriptors with the \(Self.reservedDescriptors) the service keeps, but this process may "
+            throw SockpitError(.limit, "--max-connections \(maxConnections), --max-open-sockets \(maxOpenSockets) and "
+                + "--max-concurrent-probes \(probes.maxConcurrentProbes) need \(needed) file descriptors with the "
+                + "\(Self.reservedDescriptors) the service keeps and \(Self.minimumProbeShare) per probe, but this process may "
                 + "open \(soft) (ulimit -n; hard limit \(hard)): lower them or raise the limit")
         }
+        var probes = probes
+        probes.maxConcurrency = min(probes.maxConcurrency, (soft - kept) / probes.maxConcurrentProbes)
+        return probes
     }
 }

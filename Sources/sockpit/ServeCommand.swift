@@ -163,7 +163,8 @@ struct ServeCommand: AsyncParsableCommand {
                            metadata: ["http.address": "\(settings.host)"])
         }
 
-        do { try settings.limits.claimDescriptors() } catch {
+        let probeLimits: ProbeLimits
+        do { probeLimits = try settings.limits.claimDescriptors(probes: settings.probeLimits) } catch {
             throw CleanExit.message("error: \(error.detail)", code: 2)
         }
         let file: HistoryFile
@@ -178,11 +179,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw CleanExit.message("error: \(error.detail)", code: 2)
         }
         let capabilities = CapabilityReport.probe(
-            limits: settings.limits, policy: policy, probeLimits: settings.probeLimits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
+            limits: settings.limits, policy: policy, probeLimits: probeLimits, httpLibraryVersion: MicroHTTPDTransport.libraryVersion,
             sqliteVersion: HistoryFile.sqliteVersion)
         let runtime = SockpitRuntime(
             history: file, capabilities: capabilities, policy: policy,
-            probeLimits: settings.probeLimits, streams: settings.streams, retention: settings.retention, logger: logger)
+            probeLimits: probeLimits, streams: settings.streams, retention: settings.retention, logger: logger)
         var http = settings.http
         http.onRequestCompleted = SockpitServer.requestMetrics(runtime)
         let transport = MicroHTTPDTransport(configuration: http, logger: logger)

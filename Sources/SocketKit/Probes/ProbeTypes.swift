@@ -24,6 +24,10 @@ public enum PortState: String, Sendable {
     case filtered
     /// UDP only: nothing came back, which an open port that ignores the probe and a firewall both do.
     case openFiltered = "open|filtered"
+    /// The service could not test it: it ran out of descriptors, local ports or buffers (`EMFILE`, `ENFILE`,
+    /// `EADDRNOTAVAIL`, `ENOBUFS`; errno says which) with none of the probe's own sockets in flight to wait for.
+    /// Says nothing about the target.
+    case untested
 }
 
 /// The verdict on one port (or one Unix path, as port 0) and what was seen on the way.

@@ -16,12 +16,21 @@ let probeShortages: Set<Errno> = [
     Errno(rawValue: EMFILE), Errno(rawValue: ENFILE), Errno(rawValue: EADDRNOTAVAIL), .noBufferSpace,
 ]
 
+/// The verdict on a port whose probe socket failed with `error`: refused is closed, a local shortage leaves the
+/// port untested (it says nothing of the target), anything else — a timeout, an ICMP error, a local firewall's
+/// `EPERM` — is filtered. `rtt` is dropped for a timeout (no answer).
+func failedPort(_ port: UInt16, _ error: Errno, _ rtt: Duration?) -> PortResult {
+    if error == .connectionRefused { return PortResult(port: port, state: .closed, rtt: rtt, errno: error.name) }
+    if probeShortages.contains(error) { return PortResult(port: port, state: .untested, errno: error.name) }
+    return PortResult(port: port, state: .filtered, rtt: error == .timedOut ? nil : rtt, errno: error.name)
+}
+
 /// The sliding window of a port scan: ports started in order, at most `window` of them awaiting an answer.
 ///
 /// A verdict `start` reaches at once costs no task and no slot; each pending one finishes in a child task
 /// parked on the ``Reactor``, and the next port starts as soon as a slot frees up, so the window stays
 /// full. Results are in the order of `indices`. Ports not started because the task was cancelled are
-/// filtered with `ECANCELED`; a starved port with nothing in flight to wait for is filtered with its errno.
+/// filtered with `ECANCELED`; a starved port with nothing in flight to wait for is untested, with its errno.
 func runProbeWindow<Pending: Sendable>(
     ports: [UInt16], indices: StrideTo<Int>, window: Int,
     start: (_ port: UInt16) -> ProbeStart<Pending>,
@@ -46,7 +55,7 @@ func runProbeWindow<Pending: Sendable>(
                     group.addTask { (slot, await finish(pending)) }
                     inFlight += 1
                 case .starved(let error) where inFlight == 0:
-                    results[slot] = PortResult(port: port, state: .filtered, errno: error.name)
+                    results[slot] = failedPort(port, error, nil)
                 case .starved:
                     if let (done, result) = await group.next() { results[done] = result }
                     inFlight -= 1

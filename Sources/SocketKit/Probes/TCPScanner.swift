@@ -11,8 +11,8 @@ public enum TCPScanner {
     /// within the `connect` call) costs no wait at all; only connects still in progress take a slot of the
     /// window and a child task parked on ``Reactor``. When descriptors or ephemeral ports run out (`EMFILE`,
     /// `ENFILE`, `EADDRNOTAVAIL`, `ENOBUFS`) the port waits for a slot to free up rather than being
-    /// misreported; with nothing in flight to wait for it is reported filtered with that errno, as are other
-    /// local failures (`EPERM` from a local firewall, …). Ports left when the task is cancelled are
+    /// misreported; with nothing in flight to wait for it is reported untested with that errno. Other local
+    /// failures (`EPERM` from a local firewall, …) are filtered. Ports left when the task is cancelled are
     /// filtered with `ECANCELED`. A connect that meets itself (a local port inside the ephemeral range, given
     /// as its own source port) is retried from another source port.
     public static func scan(host: SocketAddress, ports: [UInt16], options: PortProbeOptions) async -> [PortResult] {
@@ -113,11 +113,8 @@ private struct Connection: Sendable {
         }
     }
 
-    /// The verdict for a connect that failed with `error`; `rtt` is dropped for a timeout (no answer).
-    static func failure(_ port: UInt16, _ error: Errno, _ rtt: Duration?) -> PortResult {
-        if error == .connectionRefused { return PortResult(port: port, state: .closed, rtt: rtt, errno: error.name) }
-        return PortResult(port: port, state: .filtered, rtt: error == .timedOut ? nil : rtt, errno: error.name)
-    }
+    /// The verdict for a connect that failed with `error` (`failedPort`).
+    static func failure(_ port: UInt16, _ error: Errno, _ rtt: Duration?) -> PortResult { failedPort(port, error, rtt) }
 
     /// Waits for the connect to end, reads the reply if asked to, and closes the socket.
     func finish(options: PortProbeOptions) async -> PortResult {

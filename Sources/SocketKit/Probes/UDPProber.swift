@@ -76,10 +76,8 @@ private struct Datagram: Sendable {
         return .pending(datagram)
     }
 
-    /// The verdict for a local failure or an ICMP error turned into `error`.
-    static func failure(_ port: UInt16, _ error: Errno, _ rtt: Duration?) -> PortResult {
-        PortResult(port: port, state: error == .connectionRefused ? .closed : .filtered, rtt: rtt, errno: error.name)
-    }
+    /// The verdict for a local failure or an ICMP error turned into `error` (`failedPort`).
+    static func failure(_ port: UInt16, _ error: Errno, _ rtt: Duration?) -> PortResult { failedPort(port, error, rtt) }
 
     /// Waits for an answer until the timeout; silence is open|filtered.
     func finish(options: PortProbeOptions) async -> PortResult {

@@ -131,6 +131,23 @@ struct TCPScannerTests {
         #expect(results.allSatisfy { $0.state != .filtered || $0.errno == "ECANCELED" })
     }
 
+    @Test("a port the service had no descriptor for is untested with its errno, never filtered or closed")
+    func shortageLeavesPortUntested() async throws {
+        // The window's own rule, with nothing in flight to wait for: what a scan meets when other work holds
+        // every descriptor. (A real EMFILE here would starve the other tests of this process.)
+        let results = await runProbeWindow(
+            ports: [80, 81], indices: stride(from: 0, to: 2, by: 1), window: 4,
+            start: { port -> ProbeStart<Int> in port == 80 ? .starved(Errno(rawValue: EMFILE)) : .finished(failedPort(port, .connectionRefused, nil)) },
+            finish: { _ in PortResult(port: 0, state: .open) })
+        #expect(results.map(\.state) == [.untested, .closed])
+        #expect(results[0].errno == "EMFILE" && results[0].rtt == nil)
+        for code in [ENFILE, EADDRNOTAVAIL, ENOBUFS] {
+            #expect(failedPort(1, Errno(rawValue: code), .milliseconds(1)).state == .untested)
+        }
+        #expect(failedPort(1, .timedOut, .milliseconds(1)).state == .filtered)
+        #expect(failedPort(1, Errno(rawValue: EPERM), .milliseconds(1)).state == .filtered)
+    }
+
     @Test("an empty port list gives no results")
     func emptyPortList() async {
         #expect(await TCPScanner.scan(host: loopback(.inet), ports: [], options: quickOptions()).isEmpty)
