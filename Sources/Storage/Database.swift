@@ -90,6 +90,8 @@ public final class Database: Sendable {
     /// Set by the checkpointer when the log holds more than `truncateWALAbove` (the WAL is not restarting: its
     /// passive copies cannot catch up with the writes); taken by the writer between two transactions.
     let walTruncationRequested = Atomic<Bool>(false)
+    /// True while the writer truncates the WAL (`truncateWALIfRequested`).
+    let walTruncating = Atomic<Bool>(false)
     /// Truncations of the WAL that readers kept from finishing (`truncateWALIfRequested`).
     let walTruncationsBlocked = Atomic<Int>(0)
     /// When a blocked truncation was last logged (monotonic seconds).
@@ -108,6 +110,7 @@ public final class Database: Sendable {
     /// A transaction that `body` leaves open is rolled back and reported.
     public func read<T>(_ body: (Connection) throws -> T) throws -> T {
         guard readers.withLock({ $0.enabled }) else { return try readHere(body) }
+        yieldToWALTruncation()
         readerSlots.wait()
         defer { readerSlots.signal() }
         let reader = try readers.withLock { pool throws -> Database in
