@@ -2,6 +2,9 @@ import Glibc
 import SocketKit
 import SystemPackage
 
+/// The byte that separates path components.
+private let slash = UInt8(ascii: "/")
+
 /// Keeps the filesystem Unix sockets that clients name inside one sockets directory.
 ///
 /// A network namespace does not isolate filesystem Unix sockets: without this, a client could bind over or
@@ -43,12 +46,12 @@ public struct UnixPathConfinement: Sendable {
 
         guard !name.isEmpty else { throw refuse("a Unix socket name must not be empty") }
         guard !name.utf8.contains(0) else { throw refuse("a Unix socket name must not contain a NUL byte") }
-        let parts = name.split(separator: "/", omittingEmptySubsequences: true)
-        guard !parts.contains("..") else {
+        let parts = Self.split(name)
+        guard !parts.contains(where: Self.isParent) else {
             throw refuse("'\(name)': '..' is not allowed in a Unix socket name")
         }
-        let relative: [Substring]
-        if name.hasPrefix("/") {
+        let relative: [String]
+        if name.utf8.first == slash {
             guard let inside = Self.components(of: name, under: directory) else {
                 throw refuse("'\(name)' is outside the sockets directory \(directory)")
             }
@@ -56,11 +59,11 @@ public struct UnixPathConfinement: Sendable {
         } else {
             relative = parts
         }
-        let components = relative.filter { $0 != "." }
+        let components = relative.filter { !Self.isCurrent($0) }
         guard let last = components.last else {
             throw refuse("'\(name)' names the sockets directory itself, not a socket inside it")
         }
-        guard !name.hasSuffix("/"), parts.last != "." else {
+        guard name.utf8.last != slash, !(parts.last.map(Self.isCurrent) ?? false) else {
             throw refuse("'\(name)' ends with '/' or '/.', which names a directory")
         }
 
@@ -86,7 +89,7 @@ public struct UnixPathConfinement: Sendable {
             parent = real
         }
 
-        let path = Self.join(parent, String(last))
+        let path = Self.join(parent, last)
         let length = path.utf8.count
         guard length <= SocketAddressError.maximumUnixPathBytes else {
             throw refuse("'\(name)' becomes \(path), \(length) bytes long; a Unix socket path has at most "
@@ -102,17 +105,34 @@ public struct UnixPathConfinement: Sendable {
     /// The name to show clients for an absolute path inside the directory (relative to it); `nil` if outside.
     public func displayName(for absolutePath: String) -> String? {
         guard let components = Self.components(of: absolutePath, under: directory),
-              !components.isEmpty, !components.contains("..") else { return nil }
+              !components.isEmpty, !components.contains(where: Self.isParent) else { return nil }
         return components.joined(separator: "/")
     }
 
     // MARK: Paths
 
+    // Paths are bytes to the kernel, so they are split and compared as bytes here, never as Swift Characters:
+    // a combining mark after '/' makes one Character of both ("/\u{06DF}" is not "/"), and "../\u{06DF}x" split
+    // by Character has no '..' component while the kernel walks up a directory (found by `make fuzz`).
+
+    /// The components of `path`, split at '/' bytes, empty ones left out.
+    private static func split(_ path: String) -> [String] {
+        path.utf8.split(separator: slash, omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether a component is exactly the bytes `..`.
+    private static func isParent(_ component: String) -> Bool { component.utf8.elementsEqual("..".utf8) }
+
+    /// Whether a component is exactly the byte `.`.
+    private static func isCurrent(_ component: String) -> Bool { component.utf8.elementsEqual(".".utf8) }
+
     /// The components of `path` below `root`, lexically (`[]` for `root` itself); `nil` when not below it.
-    private static func components(of path: String, under root: String) -> [Substring]? {
+    private static func components(of path: String, under root: String) -> [String]? {
         let base = root == "/" ? "" : root
-        guard path == root || path.hasPrefix(base + "/") else { return nil }
-        return path.dropFirst(base.count).split(separator: "/", omittingEmptySubsequences: true)
+        let bytes = Array(path.utf8), prefix = Array(base.utf8) + [slash]
+        if bytes.elementsEqual(root.utf8) { return [] }
+        guard bytes.starts(with: prefix) else { return nil }
+        return split(String(decoding: bytes[base.utf8.count...], as: UTF8.self))
     }
 
     private static func join(_ directory: String, _ name: String) -> String {
@@ -134,9 +154,9 @@ public struct UnixPathConfinement: Sendable {
 
     /// `mkdir -p` with mode 0700 for each directory it creates.
     private static func makeDirectories(_ path: String) throws(SockpitError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-            prefix += prefix.isEmpty || prefix.hasSuffix("/") ? component : "/" + component
+        var prefix = path.utf8.first == slash ? "/" : ""
+        for component in split(path) {
+            prefix += prefix.isEmpty || prefix.utf8.last == slash ? component : "/" + component
             guard mkdir(prefix, 0o700) != 0 else { continue }
             let failure = Errno(rawValue: errno)
             // EEXIST: already there (a later check rejects a file); anything else is final.
