@@ -1,6 +1,7 @@
 extension Detail {
     /// The value of a column's JSON text (RFC 8259); nil when the text is not one JSON value. Numbers without
-    /// a fraction or exponent that fit in 64 bits are `.int`, every other number `.double`.
+    /// a fraction or exponent that fit in 64 bits are `.int`, every other number `.double`; a number past
+    /// `Double`'s range makes the text not a value (found by the fuzz target).
     public init?(parsing text: String) {
         var parser = DetailParser(bytes: Array(text.utf8))
         guard let value = parser.value(depth: 0) else { return nil }
@@ -204,6 +205,8 @@ private struct DetailParser {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if integral, let value = Int64(text) { return .int(value) }
-        return Double(text).map(Detail.double)
+        // Past Double's range a number would read as infinity, which no JSON text can hold (it renders as null).
+        guard let value = Double(text), value.isFinite else { return nil }
+        return .double(value)
     }
 }
