@@ -11,7 +11,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 # alone, against a 50 ms bound).
 ALONE_TESTS := healthStaysFastWhileReceivesWait
 
-.PHONY: run test deps python-deps build release unit contract bench clean
+.PHONY: run test deps python-deps build release unit contract fuzz bench clean
 
 ## Install missing Debian packages (needs root; otherwise prints what to install).
 deps:
@@ -44,6 +44,7 @@ test: deps python-deps
 	$(SWIFT) test --skip-build --filter '$(ALONE_TESTS)'
 	bash Tests/e2e/run.sh
 	bash Tests/contract/run.sh
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 
 unit: deps
 	$(SWIFT) test
@@ -51,6 +52,17 @@ unit: deps
 contract: deps python-deps
 	$(SWIFT) build
 	bash Tests/contract/run.sh
+
+## libFuzzer over the request-text parsers (target rules, ports, regexes, stored details, Unix names) for
+## FUZZ_SECONDS, from Tests/fuzz/seeds; a crash is saved under .build-fuzz/crashes/ and fails the run
+## (replay it: swift run SockpitFuzz FILE).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	$(SWIFT) build --product SockpitFuzz --sanitize fuzzer -Xswiftc -DFUZZING --scratch-path .build-fuzz
+	mkdir -p .build-fuzz/corpus .build-fuzz/crashes
+	SWIFT_BACKTRACE=enable=no $$($(SWIFT) build --sanitize fuzzer --scratch-path .build-fuzz --show-bin-path)/SockpitFuzz -max_total_time=$(FUZZ_SECONDS) \
+	  -timeout=5 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/ \
+	  .build-fuzz/corpus Tests/fuzz/seeds
 
 bench: deps
 	bash bench/http_baseline.sh

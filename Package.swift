@@ -108,6 +108,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The parsers under libFuzzer (`make fuzz`): built with `--sanitize fuzzer -Xswiftc -DFUZZING`, libFuzzer
+        // supplies `main`; otherwise it replays saved inputs. `-parse-as-library` lets the entry point be absent.
+        .executableTarget(
+            name: "SockpitFuzz",
+            dependencies: ["SockpitCore"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        ),
         .testTarget(
             name: "SocketKitTests",
             dependencies: ["SocketKit", .product(name: "SystemPackage", package: "swift-system")],

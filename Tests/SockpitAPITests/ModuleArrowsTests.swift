@@ -14,6 +14,7 @@ import Testing
         "SockpitAPI": ["SockpitCore"],
         "SockpitServer": ["SockpitAPI", "SockpitCore", "HTTPServer"],
         "sockpit": ["SockpitServer", "SockpitAPI", "SockpitCore", "HTTPServer"],
+        "SockpitFuzz": ["SockpitCore"],
     ]
 
     static let projectModules: Set<String> = Set(allowed.keys).union(["CLinux", "CSQLite", "CMicroHTTPD"])

@@ -51,7 +51,7 @@ t_415() { curl -s -o /dev/stderr -w '%{http_code}' -H 'Content-Type: text/plain'
 check "wrong content type -> 415" t_415
 t_fd_budget() {
   local out rc; out=$( (ulimit -Sn 1000; ulimit -Hn 1500; timeout 10 "$BIN" serve --listen "127.0.0.1:$(free_port)" --data-dir "$WORK/fd-budget" 2>&1) ); rc=$?
-  echo "$out"; [ "$rc" -eq 2 ] && echo "$out" | grep -q -- '--max-connections 1000 and --max-open-sockets 1024 need 2280 file descriptors'
+  echo "$out"; [ "$rc" -eq 2 ] && echo "$out" | grep -q -- '--max-connections 1000, --max-open-sockets 1024 and --max-concurrent-probes 16 need 2536 file descriptors'
 }
 check "limits that need more descriptors than ulimit -n allows refuse start, naming the flags" t_fd_budget
 t_browser() {
@@ -67,6 +67,10 @@ t_browser() {
 check "a page from another origin (headless Chromium) creates no socket and runs no probe, with or without --cors-origin for another origin" t_browser
 t_idle_crowd() { ( ulimit -n 8192; python3 Tests/e2e/idle_crowd.py "$PORT" 2000 ); }
 check "2,000 idle connections from 127.0.0.1: health from 127.0.0.2 answers within 100 ms" t_idle_crowd
+t_fuzz() { SOCKPIT_BIN="$BIN" FUZZ_SECONDS="${HTTP_FUZZ_SECONDS:-60}" bash Tests/e2e/fuzz.sh; }
+check "fuzz: mutated requests for ${HTTP_FUZZ_SECONDS:-60} s in a fresh namespace: no 500, every problem well formed, the server alive" t_fuzz
+t_abuse() { ( ulimit -n 8192; python3 Tests/e2e/abuse.py "$PORT" ); }
+check "abuse suite (framing, libmicrohttpd's own errors, browsers, ReDoS, idle crowd, stream race, huge integers): each gets its documented answer, health p99 < 50 ms throughout" t_abuse
 t_metrics() { python3 Tests/e2e/metrics_parse.py "$U"; }
 check "GET /metrics parses with prometheus_client and its counters move with operations" t_metrics
 t_sse_curl() {
