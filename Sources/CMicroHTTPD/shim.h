@@ -33,10 +33,16 @@ static void sockpit_mhd_log(void *cls, const char *format, va_list arguments)
 }
 
 /* Two inactivity timeouts, in seconds: `request` until a connection has sent a whole request, `idle` after
- * that (between keep-alive requests and while a response streams). Lives as long as the daemon. */
+ * that (between keep-alive requests and while a response streams) — but only `request` again while the daemon
+ * holds `crowded` connections or more, so that idle keep-alive connections give their slots back sooner when
+ * the connection limit is near. Lives as long as the daemon. */
 struct sockpit_mhd_timeouts {
     unsigned int request;
     unsigned int idle;
+    unsigned int crowded;
+    /* The daemon whose connections are counted: the one MHD_start_daemon returned (a connection's own is a
+     * worker of its pool, which counts only its share). NULL until started. */
+    struct MHD_Daemon *daemon;  /* read and written with __atomic builtins */
 };
 
 /* A new connection starts on the short timeout: one that sends nothing, or only part of a request, is closed
@@ -51,14 +57,20 @@ static void sockpit_mhd_connection_notify(void *cls, struct MHD_Connection *conn
         MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, timeouts->request);
 }
 
-/* Called when a connection's request is complete: back to the `idle` timeout (once per connection; later
- * requests on it find it there already). */
+/* Called when a connection's request is complete: the `idle` timeout, or `request` while crowded. */
 static inline void sockpit_mhd_request_complete(struct MHD_Connection *connection,
                                                 const struct sockpit_mhd_timeouts *timeouts)
 {
+    unsigned int wanted = timeouts->idle;
+    struct MHD_Daemon *daemon = __atomic_load_n(&timeouts->daemon, __ATOMIC_ACQUIRE);
+    if (daemon != NULL) {
+        const union MHD_DaemonInfo *count = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (count != NULL && count->num_connections >= timeouts->crowded)
+            wanted = timeouts->request;
+    }
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_TIMEOUT);
-    if (info != NULL && info->connection_timeout != timeouts->idle)
-        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, timeouts->idle);
+    if (info != NULL && info->connection_timeout != wanted)
+        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, wanted);
 }
 
 /* MHD_start_daemon is variadic, which Swift cannot call: this wrapper fixes the option list we use
@@ -83,6 +95,12 @@ static inline struct MHD_Daemon *sockpit_mhd_start(
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_UNESCAPE_CALLBACK, sockpit_mhd_unescape_none, NULL,
                             MHD_OPTION_END);
+}
+
+/* Records the started daemon for `sockpit_mhd_request_complete`'s count. */
+static inline void sockpit_mhd_timeouts_started(struct sockpit_mhd_timeouts *timeouts, struct MHD_Daemon *daemon)
+{
+    __atomic_store_n(&timeouts->daemon, daemon, __ATOMIC_RELEASE);
 }
 
 /* The port the daemon is bound to (useful after binding port 0); 0 when unknown. */

@@ -18,7 +18,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionTimeoutSeconds: Int
     /// A connection that has not yet sent a whole request (headers and body) is closed after this many seconds
     /// of silence: one that connects and sends nothing, or stalls mid-request, frees its slot sooner than an
-    /// idle keep-alive connection. At most `connectionTimeoutSeconds`.
+    /// idle keep-alive connection. At most `connectionTimeoutSeconds`. Also the idle timeout while the server is
+    /// crowded (`crowdedConnections`).
     public var requestTimeoutSeconds: Int
     /// Bytes a streamed response may buffer ahead of a slow client before its producer waits.
     public var streamBufferBytes: Int
@@ -60,6 +61,11 @@ public struct HTTPServerConfiguration: Sendable {
 }
 
 extension HTTPServerConfiguration {
+    /// From this many open connections on (nine tenths of the limit), a connection that finished a request idles
+    /// only `requestTimeoutSeconds`, not `connectionTimeoutSeconds`: idle keep-alive connections give their slots
+    /// back sooner, so that new clients find room when the limit is near.
+    var crowdedConnections: Int { max(1, connectionLimit * 9 / 10) }
+
     /// `connectionsPerClient`, or a quarter of the connection limit (at least 1).
     var effectiveConnectionsPerClient: Int { connectionsPerClient ?? max(1, connectionLimit / 4) }
 }

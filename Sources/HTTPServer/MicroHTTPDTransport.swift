@@ -141,7 +141,7 @@ final class TransportCore: @unchecked Sendable {
         libraryLogger.pointee = sockpit_mhd_logger(sink: libraryLogSink, cls: cls)
         timeouts.pointee = sockpit_mhd_timeouts(
             request: UInt32(min(configuration.requestTimeoutSeconds, configuration.connectionTimeoutSeconds)),
-            idle: UInt32(configuration.connectionTimeoutSeconds))
+            idle: UInt32(configuration.connectionTimeoutSeconds), crowded: UInt32(configuration.crowdedConnections), daemon: nil)
         let handle = address.withSockAddr { sockaddr in
             sockpit_mhd_start(
                 flags, sockaddr, accessHandlerCallback, cls, requestCompletedCallback, cls,
@@ -152,6 +152,7 @@ final class TransportCore: @unchecked Sendable {
         guard let handle else {
             throw HTTPServerError.startFailed("cannot listen on \(address) (address in use, not local, or not permitted)")
         }
+        sockpit_mhd_timeouts_started(timeouts, handle)
         boundPort = Int(sockpit_mhd_bound_port(handle))
         daemon.withLock { $0 = DaemonHandle(pointer: handle) }
         logger.info("HTTP server listening", metadata: ["http.address": "\(address.host)", "http.port": "\(boundPort)"])

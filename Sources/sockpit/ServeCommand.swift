@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnectionsPerClient: Int?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Seconds of silence after which a connection that has not sent a whole request is closed (idle keep-alive connections get 120). [env: SOCKPIT_REQUEST_TIMEOUT] [default: 10]",
+        "Seconds of silence after which a connection that has not sent a whole request is closed; idle keep-alive connections get 120, or this too once nine tenths of --max-connections are open. [env: SOCKPIT_REQUEST_TIMEOUT] [default: 10]",
         valueName: "seconds"))
     var requestTimeout: Int?
 

@@ -64,5 +64,29 @@ extension HTTPServerTransportTests {
                 #expect(keptStatus == 200, "a connection that sent a whole request keeps the idle timeout")
             }
         }
+
+        @Test("Near the connection limit, keep-alive connections idle only the request timeout, freeing slots for new clients")
+        func crowdedServerShedsIdleConnectionsSooner() async throws {
+            // 9 of 10 slots is crowded: each connection that finishes a request then idles 1 s, not 60.
+            let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0, connectionLimit: 10, connectionsPerClient: 10,
+                                                        connectionTimeoutSeconds: 60, requestTimeoutSeconds: 1)
+            try await withTestServer(configuration: configuration, routes: Self.routes) { server in
+                let port = server.port
+                let (closed, elapsed, status) = try await offload {
+                    let started = ContinuousClock.now
+                    let held = try (0..<9).map { _ in try HTTPConnection(port: port, timeout: .seconds(30)) }
+                    defer { held.forEach { $0.close() } }
+                    for connection in held { _ = try connection.request("GET", "/v1/items") }  // the last finds 9 open
+                    let closed = try held.last!.waitForClose()
+                    let elapsed = ContinuousClock.now - started
+                    let newcomer = try HTTPConnection(port: port, timeout: .seconds(5), source: 2)
+                    defer { newcomer.close() }
+                    return (closed, elapsed, try newcomer.request("GET", "/v1/items").head.status)
+                }
+                #expect(closed, "the keep-alive connection that finished a request while crowded is closed")
+                #expect(elapsed < .seconds(20), "after the 1 s request timeout, not the 60 s idle one (took \(elapsed))")
+                #expect(status == 200)
+            }
+        }
     }
 }
