@@ -13,24 +13,41 @@ public enum InterfaceAddresses {
     ///
     /// - Throws: the `Errno` of `getifaddrs` (`ENOMEM`, `EMFILE` for the netlink socket it opens).
     public static func all() throws(Errno) -> [SocketAddress] {
-        try collect { interface in interface.ifa_addr.flatMap(decode) }
+        try collect { interface in interface.ifa_addr.flatMap(decode).map { [$0] } ?? [] }
     }
 
-    /// The IPv4 broadcast addresses of this host's interfaces (`ip address`'s `brd`), each once, with port 0:
-    /// a datagram sent to one reaches this host's own listeners too.
+    /// The IPv4 broadcast addresses of this host's interfaces, each once, with port 0: a datagram sent to one
+    /// reaches this host's own listeners too. Both the `brd` an address was given (`ip address`) and the one its
+    /// prefix implies (`address | ~netmask`, for prefixes up to /30): the kernel routes the second as a broadcast
+    /// (`ip route show table local`) even when no `brd` was set, which `ip address add 198.18.0.1/24` does not.
     ///
     /// - Throws: the `Errno` of `getifaddrs`.
     public static func broadcasts() throws(Errno) -> [SocketAddress] {
         try collect { interface in
+            guard let address = interface.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { return [] }
+            var found: [SocketAddress] = []
             // glibc's ifa_broadaddr is the union member ifa_ifu, valid when IFF_BROADCAST is set.
-            guard interface.ifa_flags & UInt32(IFF_BROADCAST) != 0,
-                  interface.ifa_addr?.pointee.sa_family == sa_family_t(AF_INET) else { return nil }
-            return interface.ifa_ifu.ifu_broadaddr.flatMap(decode)
+            if interface.ifa_flags & UInt32(IFF_BROADCAST) != 0, let given = interface.ifa_ifu.ifu_broadaddr.flatMap(decode) {
+                found.append(given)
+            }
+            if let mask = interface.ifa_netmask, mask.pointee.sa_family == sa_family_t(AF_INET) {
+                let host = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+                let bits = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) }
+                if bits.nonzeroBitCount <= 30, let implied = try? SocketAddress(host: ipv4Text(host | ~bits), port: 0) {
+                    found.append(implied)
+                }
+            }
+            return found
         }
     }
 
-    /// One `getifaddrs` walk: the address `pick` finds in each interface entry, each once, in the kernel's order.
-    private static func collect(_ pick: (ifaddrs) -> SocketAddress?) throws(Errno) -> [SocketAddress] {
+    /// Dotted-quad text of an IPv4 address in host byte order.
+    private static func ipv4Text(_ value: UInt32) -> String {
+        "\(value >> 24).\(value >> 16 & 255).\(value >> 8 & 255).\(value & 255)"
+    }
+
+    /// One `getifaddrs` walk: the addresses `pick` finds in each interface entry, each once, in the kernel's order.
+    private static func collect(_ pick: (ifaddrs) -> [SocketAddress]) throws(Errno) -> [SocketAddress] {
         var list: UnsafeMutablePointer<ifaddrs>?
         _ = try syscall { getifaddrs(&list) }
         defer { freeifaddrs(list) }
@@ -38,8 +55,7 @@ public enum InterfaceAddresses {
         var entry = list
         while let interface = entry?.pointee {
             entry = interface.ifa_next
-            guard let address = pick(interface), !addresses.contains(address) else { continue }
-            addresses.append(address)
+            for address in pick(interface) where !addresses.contains(address) { addresses.append(address) }
         }
         return addresses
     }

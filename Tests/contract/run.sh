@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Contract checks: openapi.yaml validates, and schemathesis runs every check against the live server.
 # The server runs inside a fresh network namespace with only loopback up, so no address schemathesis
-# generates can ever leave this machine; the namespace is removed afterwards.
+# generates can ever leave this machine; the namespace is removed afterwards. Every phase runs (examples,
+# coverage, fuzzing, stateful). SCHEMATHESIS_EXAMPLES (default 50) and SCHEMATHESIS_SEED (default 42) widen it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN="${SOCKPIT_BIN:-$(swift build --show-bin-path)/sockpit}"
@@ -38,7 +39,7 @@ done
 
 status=0
 ip netns exec "$NS" schemathesis --config-file Tests/contract/schemathesis.toml run openapi.yaml --url "http://127.0.0.1:$PORT" \
-  --checks all --exclude-checks use_after_free -n "$EXAMPLES" --seed 42 --generation-database none \
+  --checks all --exclude-checks use_after_free -n "$EXAMPLES" --seed "${SCHEMATHESIS_SEED:-42}" --generation-database none \
   -H "Authorization: Bearer $TOKEN" \
   --report junit --report-dir "$WORK/report" || status=$?
 if [ "$status" -ne 0 ]; then

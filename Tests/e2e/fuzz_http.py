@@ -45,16 +45,19 @@ OPERATIONS = [
     ("POST", "/v1/sockets", {"family": "unix", "type": "dgram"}),
     ("POST", "/v1/sockets", {"family": "inet6", "type": "dgram", "options": {"so_reuseaddr": True, "ip_ttl": 5}}),
     ("POST", "/v1/socketpairs", {"type": "stream"}),
-    ("POST", "/v1/sockets/{id}/bind", {"address": "127.0.0.1", "port": 0}),
-    ("POST", "/v1/sockets/{id}/bind", {"path": "fuzz.sock"}),
-    ("POST", "/v1/sockets/{id}/connect", {"address": "127.0.0.1", "port": 9, "timeout_ms": 50}),
+    ("POST", "/v1/sockets/{id}/bind", {"address": {"host": "127.0.0.1", "port": 0}}),
+    ("POST", "/v1/sockets/{id}/bind", {"address": {"path": "fuzz.sock"}}),
+    ("POST", "/v1/sockets/{id}/bind", {"address": {"abstract": "fuzz"}}),
+    ("POST", "/v1/sockets/{id}/connect", {"address": {"host": "127.0.0.1", "port": 9}, "timeout_ms": 50}),
+    ("POST", "/v1/sockets/{id}/connect", {"address": {"host": "fe80::1", "port": 9, "scope_id": 1}, "timeout_ms": 50}),
     ("POST", "/v1/sockets/{id}/listen", {"backlog": 4}),
-    ("POST", "/v1/sockets/{id}/send", {"data": "hi", "to": {"address": "127.0.0.1", "port": 9}}),
-    ("POST", "/v1/sockets/{id}/send", {"data": "6869", "encoding": "hex"}),
+    ("POST", "/v1/sockets/{id}/send", {"data": "hi", "to": {"host": "127.0.0.1", "port": 9}}),
+    ("POST", "/v1/sockets/{id}/send", {"data": "6869", "encoding": "hex", "flags": ["oob"]}),
     ("POST", "/v1/sockets/{id}/receive", {"max_bytes": 16, "timeout_ms": 10}),
+    ("POST", "/v1/sockets/{id}/accept", {"timeout_ms": 10}),
     ("POST", "/v1/sockets/{id}/shutdown", {"how": "write"}),
-    ("PUT", "/v1/sockets/{id}/options/so_rcvbuf", {"value": 65536}),
-    ("PUT", "/v1/sockets/{id}/options/so_linger", {"value": {"enabled": True, "seconds": 1}}),
+    ("PATCH", "/v1/sockets/{id}/options", {"so_rcvbuf": 65536, "tcp_nodelay": True}),
+    ("PATCH", "/v1/sockets/{id}/options", {"so_linger": {"enabled": True, "seconds": 1}, "so_broadcast": True}),
     ("POST", "/v1/probes", {"kind": "tcp", "target": "127.0.0.1", "ports": "1-20", "timeout_ms": 50}),
     ("POST", "/v1/probes", {"kind": "udp", "target": "::1", "ports": [53, 123], "timeout_ms": 50}),
     ("POST", "/v1/probes", {"kind": "icmp", "target": "127.0.0.1", "count": 1, "timeout_ms": 50, "interval_ms": 0}),
@@ -65,6 +68,7 @@ OPERATIONS = [
     ("GET", "/v1/sockets?limit=5&state=open", None),
     ("GET", "/v1/probes?limit=5", None),
     ("GET", "/v1/sockets/{id}", None),
+    ("GET", "/v1/sockets/{id}/options", None),
     ("DELETE", "/v1/sockets/{id}", None),
 ]
 
@@ -205,9 +209,9 @@ def fresh_socket():
 
 
 def hostile_value(key):
-    if key in ("address", "target", "path", "name"):
+    if key in ("host", "target", "path", "abstract"):
         return rng.choice(ADDRESS_SHAPES + HOSTILE)
-    if key in ("port", "ports"):
+    if key in ("port", "ports", "scope_id"):
         return rng.choice(PORT_SHAPES + HOSTILE)
     if key == "regex":
         return rng.choice(["(", "a{99999}", "(a+)+$", "\\", "[z-a]", "(?P<x>a)", "\\p{Greek}", "a" * 3000] + HOSTILE)

@@ -54,6 +54,33 @@ t_fd_budget() {
   echo "$out"; [ "$rc" -eq 2 ] && echo "$out" | grep -q -- '--max-connections 1000, --max-open-sockets 1024 and --max-concurrent-probes 16 need 2536 file descriptors'
 }
 check "limits that need more descriptors than ulimit -n allows refuse start, naming the flags" t_fd_budget
+t_low_ulimit() {
+  # Issue 18's EMFILE reproduction: a low `ulimit -n` with many connections waiting. The server raises its soft
+  # limit to what its limits need at start, so every one is served and libmicrohttpd logs no accept error.
+  local port dir="$WORK/low-ulimit" pid rc=0 soft; port=$(free_port)
+  ( ulimit -Sn 64; exec "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$dir" 2>>"$dir.log" ) &
+  pid=$!; PIDS+=("$pid")
+  wait_ready "$port" "$pid" || { cat "$dir.log"; return 1; }
+  soft=$(awk '/Max open files/ { print $4 }' "/proc/$pid/limits")
+  python3 - "$port" "$soft" <<'PY' || rc=1
+import concurrent.futures, http.client, sys
+port, soft = int(sys.argv[1]), sys.argv[2]
+def health(_):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/v1/health")
+    status = connection.getresponse().status
+    connection.close()
+    return status
+with concurrent.futures.ThreadPoolExecutor(200) as pool:
+    statuses = list(pool.map(health, range(400)))
+print(f"figure: started under ulimit -Sn 64, the server holds a soft limit of {soft}; 400 health requests from 200 "
+      f"clients at once: {statuses.count(200)} answered 200")
+sys.exit(0 if statuses.count(200) == 400 else 1)
+PY
+  if grep -q "Error accepting" "$dir.log"; then echo "accept errors logged:"; grep -c "Error accepting" "$dir.log"; rc=1; fi
+  kill "$pid"; wait "$pid" 2>/dev/null; return $rc
+}
+check "a server started under a low ulimit -n raises it for its limits: 200 clients at once are all served, no accept error" t_low_ulimit
 t_browser() {
   # The page's origin is neither the server's own nor allowed: with no --cors-origin, and with another origin allowed.
   python3 Tests/e2e/browser_cross_origin.py "$PORT" || return 1
@@ -245,6 +272,7 @@ t_help() { "$BIN" serve --help | grep SOCKPIT_LISTEN >/dev/null; }
 check "serve --help names the environment variables" t_help
 check "ndjson export of 100,000 events streams with bounded server memory (export_memory.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/export_memory.sh
 check "probes inside a fresh network namespace: filtered, ICMP timeouts, open/closed (probes_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/probes_netns.sh
+check "the target policy beyond loopback, in a fresh namespace: abstract names and broadcasts refused, --allow-abstract lets a prefix through (policy_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/policy_netns.sh
 
 echo
 echo "e2e: $passed passed, $failed failed"
