@@ -24,7 +24,7 @@ public struct ProblemMiddleware: ServerMiddleware {
                 return APIProblem.validation("field '\(key)' must be an integer from -2^63 to 2^63-1, got \(literal)", field: key)
                     .response(instance: path)
             }
-            var (response, responseBody) = try await next(request, body, metadata)
+            var (response, responseBody) = try await next(Self.bareNamesGivenValues(request), body, metadata)
             // The generated code percent-encodes header values; a Location must stay a plain path.
             if let location = response.headerFields[.location], let decoded = location.removingPercentEncoding {
                 response.headerFields[.location] = decoded
@@ -42,6 +42,18 @@ public struct ProblemMiddleware: ServerMiddleware {
             let path = request.problemInstance
             return problem.response(instance: path)
         }
+    }
+
+    /// `request` with `=` after each query parameter that has none (`?verbose&limit=5` → `?verbose=&limit=5`):
+    /// the OpenAPI runtime cannot split a bare name and throws an error it reports as a 500 (found by
+    /// Tests/e2e/fuzz.sh). With an empty value an unknown parameter is ignored, a known one refused by name.
+    static func bareNamesGivenValues(_ request: HTTPRequest) -> HTTPRequest {
+        guard let path = request.path, let question = path.firstIndex(of: "?") else { return request }
+        let items = path[path.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
+        guard items.contains(where: { !$0.contains("=") }) else { return request }
+        var request = request
+        request.path = path[...question] + items.map { $0.contains("=") ? $0 : $0 + "=" }.joined(separator: "&")
+        return request
     }
 
     private func problem(for error: any Error, operationID: String) -> APIProblem {

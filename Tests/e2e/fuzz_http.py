@@ -64,7 +64,7 @@ OPERATIONS = [
     ("POST", "/v1/probes", {"kind": "tcp", "target": "127.0.0.1", "ports": 9, "timeout_ms": 50,
                             "read_banner": True, "expect": {"regex": "^SSH-2\\.0-"}}),
     ("POST", "/v1/probes", {"kind": "unix", "target": "@fuzz", "timeout_ms": 50}),
-    ("GET", "/v1/events?limit=5&op=create&since=0", None),
+    ("GET", "/v1/events?limit=5&op=create", None),
     ("GET", "/v1/sockets?limit=5&state=open", None),
     ("GET", "/v1/probes?limit=5", None),
     ("GET", "/v1/sockets/{id}", None),
