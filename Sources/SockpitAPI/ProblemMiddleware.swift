@@ -47,8 +47,10 @@ public struct ProblemMiddleware: ServerMiddleware {
     /// `request` with `=` after each query parameter that has none (`?verbose&limit=5` → `?verbose=&limit=5`):
     /// the OpenAPI runtime cannot split a bare name and throws an error it reports as a 500 (found by
     /// Tests/e2e/fuzz.sh). With an empty value an unknown parameter is ignored, a known one refused by name.
+    /// A '#' ends the query there, as the runtime reads it (a client sends no fragment; the rest is dropped).
     static func bareNamesGivenValues(_ request: HTTPRequest) -> HTTPRequest {
-        guard let path = request.path, let question = path.firstIndex(of: "?") else { return request }
+        guard let whole = request.path, let question = whole.firstIndex(of: "?") else { return request }
+        let path = whole.firstIndex(of: "#").map { whole[..<$0] } ?? whole[...]
         let items = path[path.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
         guard items.contains(where: { !$0.contains("=") }) else { return request }
         var request = request

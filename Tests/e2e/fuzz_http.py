@@ -83,6 +83,8 @@ def is_complete(data):
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         return False
+    if head.replace(b"\r\n", b"").count(b"\r") or head.replace(b"\r\n", b"").count(b"\n"):
+        return None  # a bare CR or LF: where a parser ends its lines is its own choice
     lengths, chunked = [], False
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
@@ -177,8 +179,8 @@ def check_answer(answer):
             raise Failure(f"a problem+json body that is not JSON: {body[:200]!r}")
         if problem.get("status") != status or not problem.get("title") or not problem.get("detail"):
             raise Failure(f"a problem without status {status}, title or detail: {problem}")
-    elif status >= 400 and status not in (400, 414, 431, 505):
-        # Only libmicrohttpd's own answers (README: 400, 414, 431, 505) may be other than problem+json.
+    elif status >= 400 and status not in (400, 413, 414, 431, 505):
+        # Only libmicrohttpd's own answers (README: 400, 413, 414, 431, 505) may be other than problem+json.
         raise Failure(f"a {status} that is not problem+json ({content_type!r}): {body[:200]!r}")
     return status
 
