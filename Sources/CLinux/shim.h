@@ -32,3 +32,25 @@ static inline struct cmsghdr *sockpit_cmsg_nxthdr(struct msghdr *message, struct
 static inline unsigned char *sockpit_cmsg_data(struct cmsghdr *header) { return CMSG_DATA(header); }
 static inline size_t sockpit_cmsg_space(size_t length) { return CMSG_SPACE(length); }
 #endif
+
+/* Control messages (SocketKit/ControlMessage.swift): what glibc declares only under _GNU_SOURCE, with the
+   kernel's layouts (cmsg(3), unix(7), ipv6(7)). Its own guard, an append-only block like the one above; no
+   <netinet/in.h> for the same reason, so the IPv6 address is its 16 bytes. */
+#ifndef SOCKPIT_CLINUX_CONTROL_H
+#define SOCKPIT_CLINUX_CONTROL_H
+/* struct ucred */
+struct sockpit_ucred {
+    int pid;
+    unsigned int uid;
+    unsigned int gid;
+};
+/* struct in6_pktinfo */
+struct sockpit_in6_pktinfo {
+    unsigned char addr[16];
+    unsigned int ifindex;
+};
+/* SCM_CREDENTIALS, the control message type of struct ucred. */
+enum { SOCKPIT_SCM_CREDENTIALS = 2 };
+/* CMSG_LEN: the cmsg_len of a message with `length` bytes of data. */
+static inline size_t sockpit_cmsg_len(size_t length) { return CMSG_LEN(length); }
+#endif

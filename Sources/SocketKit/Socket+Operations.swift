@@ -32,7 +32,7 @@ public struct SendFlags: OptionSet, Hashable, Sendable {
     public static func named(_ name: String) -> SendFlags? { table.first { $0.name == name }?.flag }
 }
 
-/// Flags for ``Socket/receive(maxBytes:flags:)``.
+/// Flags for ``Socket/receive(maxBytes:flags:maxRights:)``.
 public struct ReceiveFlags: OptionSet, Hashable, Sendable {
     /// The raw C bits, as passed to `recvmsg(2)`.
     public let rawValue: CInt
@@ -46,6 +46,8 @@ public struct ReceiveFlags: OptionSet, Hashable, Sendable {
     public static let oob = ReceiveFlags(rawValue: CInt(MSG_OOB))
     /// Ask for all `maxBytes` (a non-blocking socket still returns what is there). The corresponding C constant is `MSG_WAITALL`.
     public static let waitAll = ReceiveFlags(rawValue: CInt(MSG_WAITALL))
+    /// Read the error queue instead of the data (`IP_RECVERR` on). The corresponding C constant is `MSG_ERRQUEUE`.
+    public static let errorQueue = ReceiveFlags(rawValue: CInt(MSG_ERRQUEUE))
 }
 
 /// What one `recvmsg(2)` returned.
@@ -60,14 +62,18 @@ public struct ReceivedMessage: Hashable, Sendable {
     public var fullLength: Int
     /// Whether a stream or seqpacket peer has shut down writing (the read returned 0 with room to spare).
     public var endOfFile: Bool
+    /// What came beside the data: descriptors, credentials, packet information, TTL, timestamp, queued error.
+    public var control: ReceivedControl
 
-    /// Creates a message (real ones come from ``Socket/receive(maxBytes:flags:)``).
-    public init(bytes: [UInt8], from: SocketAddress?, truncated: Bool, fullLength: Int, endOfFile: Bool) {
+    /// Creates a message (real ones come from ``Socket/receive(maxBytes:flags:maxRights:)``).
+    public init(bytes: [UInt8], from: SocketAddress?, truncated: Bool, fullLength: Int, endOfFile: Bool,
+                control: ReceivedControl = ReceivedControl()) {
         self.bytes = bytes
         self.from = from
         self.truncated = truncated
         self.fullLength = fullLength
         self.endOfFile = endOfFile
+        self.control = control
     }
 }
 
@@ -131,50 +137,81 @@ extension Socket {
         }
     }
 
-    /// Bytes accepted by the kernel, or nil when it would block (EAGAIN). Always adds MSG_NOSIGNAL.
+    /// Bytes accepted by the kernel, or nil when it would block (EAGAIN): one `sendmsg(2)`, always with
+    /// `MSG_NOSIGNAL`.
     ///
-    /// `address` is for unconnected datagram sockets (`sendto(2)`); `nil` sends to the connected peer.
-    public func send(_ bytes: ArraySlice<UInt8>, to address: SocketAddress?, flags: SendFlags) throws(Errno) -> Int? {
+    /// `address` is for unconnected datagram sockets; `nil` sends to the connected peer. `control` carries
+    /// descriptors and credentials beside the data (Unix sockets); `EINVAL` for more than
+    /// ``OutgoingControl/maximumRights`` descriptors.
+    public func send(_ bytes: ArraySlice<UInt8>, to address: SocketAddress?, flags: SendFlags,
+                     control: OutgoingControl = .none) throws(Errno) -> Int? {
         let raw = try address.map { (address) throws(Errno) in try SockAddrStorage(kernelForm: address) }
         let cFlags = flags.rawValue | CInt(MSG_NOSIGNAL)
-        return try withUnsafeFileDescriptor { fd throws(Errno) in
-            try nilOnEAGAIN { () throws(Errno) in
-                try syscall {
-                    bytes.withUnsafeBytes { buffer in
-                        guard let raw else { return Glibc.send(fd, buffer.baseAddress, buffer.count, cFlags) }
-                        return raw.withSockAddr { sendto(fd, buffer.baseAddress, buffer.count, cFlags, $0, $1) }
+        return try control.withEncoded { (controlBuffer) throws(Errno) in
+            try withUnsafeFileDescriptor { fd throws(Errno) in
+                try nilOnEAGAIN { () throws(Errno) in
+                    try syscall {
+                        var bytes = bytes
+                        return bytes.withUnsafeMutableBytes { buffer in
+                            var vector = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+                            return withUnsafeMutablePointer(to: &vector) { vector in
+                                var message = msghdr()
+                                message.msg_iov = vector
+                                message.msg_iovlen = 1
+                                message.msg_control = controlBuffer?.baseAddress
+                                message.msg_controllen = controlBuffer?.count ?? 0
+                                guard let raw else { return sendmsg(fd, &message, cFlags) }
+                                return raw.withSockAddr { name, length in
+                                    message.msg_name = UnsafeMutableRawPointer(mutating: name)
+                                    message.msg_namelen = length
+                                    return sendmsg(fd, &message, cFlags)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// One recvmsg: nil when nothing is there (EAGAIN). Asks MSG_TRUNC semantics for datagrams so `truncated` and `fullLength` are right.
+    /// One `recvmsg(2)`, with its control messages: nil when nothing is there (EAGAIN). Asks `MSG_TRUNC`
+    /// semantics for datagrams so `truncated` and `fullLength` are right, and always `MSG_CMSG_CLOEXEC`.
     ///
-    /// - Throws: `EINVAL` for a negative `maxBytes`, else the kernel's `Errno` (`EINVAL` for `.oob` with no urgent data).
-    public func receive(maxBytes: Int, flags: ReceiveFlags) throws(Errno) -> ReceivedMessage? {
-        guard maxBytes >= 0 else { throw .invalidArgument }
+    /// Up to `maxRights` passed descriptors are received and owned by the caller (`control.rights`); any past
+    /// that are closed (or never installed by the kernel) and `control.truncated` says so.
+    ///
+    /// - Throws: `EINVAL` for a negative `maxBytes` or `maxRights`, else the kernel's `Errno` (`EINVAL` for
+    ///   `.oob` with no urgent data).
+    public func receive(maxBytes: Int, flags: ReceiveFlags, maxRights: Int = 0) throws(Errno) -> ReceivedMessage? {
+        guard maxBytes >= 0, maxRights >= 0 else { throw .invalidArgument }
         // On a stream, MSG_TRUNC means "discard the data"; on datagrams it makes recvmsg return the full length.
-        let cFlags = flags.rawValue | (type == .stream ? 0 : CInt(MSG_TRUNC))
+        let cFlags = flags.rawValue | (type == .stream ? 0 : CInt(MSG_TRUNC)) | CInt(MSG_CMSG_CLOEXEC)
         var buffer = [UInt8](repeating: 0, count: maxBytes)
         var raw = SockAddrStorage()
         var messageFlags: CInt = 0
+        var control = ReceivedControl()
+        let capacity = ReceivedControl.capacity(maxRights: maxRights)
         let count = try withUnsafeFileDescriptor { fd throws(Errno) in
-            try nilOnEAGAIN { () throws(Errno) in
-                try syscall {
-                    buffer.withUnsafeMutableBytes { bytes in
-                        raw.withMutableSockAddr { name, nameLength in
-                            var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
-                            return withUnsafeMutablePointer(to: &vector) { vector in
-                                var message = msghdr()
-                                message.msg_name = UnsafeMutableRawPointer(name)
-                                message.msg_namelen = nameLength.pointee
-                                message.msg_iov = vector
-                                message.msg_iovlen = 1
-                                let result = recvmsg(fd, &message, cFlags)
-                                nameLength.pointee = message.msg_namelen
-                                messageFlags = message.msg_flags
-                                return result
+            try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: MemoryLayout<cmsghdr>.alignment) { (space) throws(Errno) in
+                try nilOnEAGAIN { () throws(Errno) in
+                    try syscall {
+                        buffer.withUnsafeMutableBytes { bytes in
+                            raw.withMutableSockAddr { name, nameLength in
+                                var vector = iovec(iov_base: bytes.baseAddress, iov_len: bytes.count)
+                                return withUnsafeMutablePointer(to: &vector) { vector in
+                                    var message = msghdr()
+                                    message.msg_name = UnsafeMutableRawPointer(name)
+                                    message.msg_namelen = nameLength.pointee
+                                    message.msg_iov = vector
+                                    message.msg_iovlen = 1
+                                    message.msg_control = space.baseAddress
+                                    message.msg_controllen = space.count
+                                    let result = recvmsg(fd, &message, cFlags)
+                                    nameLength.pointee = message.msg_namelen
+                                    messageFlags = message.msg_flags
+                                    if result >= 0 { control = ReceivedControl(parsing: &message) }
+                                    return result
+                                }
                             }
                         }
                     }
@@ -182,12 +219,20 @@ extension Socket {
             }
         }
         guard let count else { return nil }
+        // The control buffer has room for other messages too, which the kernel may fill with descriptors: those
+        // past `maxRights` are closed here, as if they had not fit.
+        if control.rights.count > maxRights {
+            for extra in control.rights[maxRights...] { try? extra.close() }
+            control.rights.removeSubrange(maxRights...)
+            control.truncated = true
+        }
         let kept = min(count, maxBytes)
         // A datagram is already consumed: an address we cannot model must not lose it.
         let from = raw.length == 0 ? nil : try? raw.address()
         return ReceivedMessage(
             bytes: Array(buffer[..<kept]), from: from, truncated: messageFlags & CInt(MSG_TRUNC) != 0,
-            fullLength: count, endOfFile: count == 0 && maxBytes > 0 && (type == .stream || type == .seqpacket)
+            fullLength: count, endOfFile: count == 0 && maxBytes > 0 && (type == .stream || type == .seqpacket),
+            control: control
         )
     }
 

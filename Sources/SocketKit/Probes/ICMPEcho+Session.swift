@@ -126,27 +126,27 @@ struct EchoSession {
     /// Reads everything queued: errors first (ping sockets), then replies and raw errors.
     private mutating func drain() {
         if mode == .datagram {
-            while let message = try? socket.receiveProbeMessage(maxBytes: receiveSize, errorQueue: true) {
-                guard let error = message.error, let sequence = ICMPPacket.sequence(ofRequest: message.bytes),
+            while let message = try? socket.receive(maxBytes: receiveSize, flags: .errorQueue) {
+                guard let error = message.control.extendedError, let sequence = ICMPPacket.sequence(ofRequest: message.bytes),
                       let pending = outstanding[sequence] else { continue }
                 record(sequence: sequence, pending, EchoResult(
-                    sequence: sequence, state: .unreachable, rtt: rtt(pending, message), ttl: message.ttl,
+                    sequence: sequence, state: .unreachable, rtt: rtt(pending, message), ttl: message.control.hopLimit,
                     from: error.offender, errno: error.errno.name, icmpType: error.fromICMP ? error.type : nil,
                     icmpCode: error.fromICMP ? error.code : nil
                 ))
             }
         }
         // A read error (a stray pending socket error) ends this round; it is cleared by being reported.
-        while let message = try? socket.receiveProbeMessage(maxBytes: receiveSize) {
+        while let message = try? socket.receive(maxBytes: receiveSize, flags: []) {
             handle(message)
         }
     }
 
     /// Matches one received message to a request of ours.
-    private mutating func handle(_ message: ProbeMessage) {
+    private mutating func handle(_ message: ReceivedMessage) {
         let v4Raw = mode == .raw && socket.family == .inet
         let (parsed, headerTTL) = ICMPPacket.parse(message.bytes, family: socket.family, ipHeader: v4Raw)
-        let ttl = headerTTL ?? message.ttl
+        let ttl = headerTTL ?? message.control.hopLimit
         switch parsed {
         case .echoReply(let id, let sequence, let payloadBytes):
             // Ping sockets: the kernel set the identifier and delivers only this socket's replies.
@@ -185,8 +185,8 @@ struct EchoSession {
         resolved += 1
     }
 
-    private func rtt(_ pending: Outstanding, _ message: ProbeMessage) -> Duration {
-        roundTrip(sentWall: pending.sentWall, kernelTime: message.kernelTime, userSpace: ContinuousClock.now - pending.sentAt)
+    private func rtt(_ pending: Outstanding, _ message: ReceivedMessage) -> Duration {
+        roundTrip(sentWall: pending.sentWall, kernelTime: message.control.kernelTime, userSpace: ContinuousClock.now - pending.sentAt)
     }
 
     /// Whether a reply's source is the pinged host (any source when pinging the unspecified address).

@@ -97,22 +97,22 @@ private struct Datagram: Sendable {
 
     /// The answer queued on the socket, if any: the error queue first (it says which ICMP error came), then a reply.
     func answer(options: PortProbeOptions) -> PortResult? {
-        if let queued = try? socket.receiveProbeMessage(maxBytes: 0, errorQueue: true), let error = queued.error {
-            let rtt = roundTrip(sentWall: sentWall, kernelTime: queued.kernelTime, userSpace: ContinuousClock.now - sentAt)
+        if let queued = try? socket.receive(maxBytes: 0, flags: .errorQueue), let error = queued.control.extendedError {
+            let rtt = roundTrip(sentWall: sentWall, kernelTime: queued.control.kernelTime, userSpace: ContinuousClock.now - sentAt)
             return Self.failure(port, error.errno, rtt)
         }
-        let message: ProbeMessage?
+        let message: ReceivedMessage?
         do {
-            message = try socket.receiveProbeMessage(maxBytes: probeReplyLimit)
+            message = try socket.receive(maxBytes: probeReplyLimit, flags: [])
         } catch {
             // Without an error queue entry, the pending socket error itself (ECONNREFUSED from recv).
             return Self.failure(port, error, ContinuousClock.now - sentAt)
         }
         guard let message else { return nil }
-        let rtt = roundTrip(sentWall: sentWall, kernelTime: message.kernelTime, userSpace: ContinuousClock.now - sentAt)
+        let rtt = roundTrip(sentWall: sentWall, kernelTime: message.control.kernelTime, userSpace: ContinuousClock.now - sentAt)
         return PortResult(
             port: port, state: .open, rtt: rtt, reply: message.bytes, expectMatched: options.expect.map { $0.matches(message.bytes) },
-            ttl: message.ttl
+            ttl: message.control.hopLimit
         )
     }
 }
