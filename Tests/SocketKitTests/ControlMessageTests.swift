@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 @testable import SocketKit
 import SystemPackage
@@ -129,5 +130,61 @@ extension Socket {
             if let message = try receive(maxBytes: maxBytes, flags: [], maxRights: maxRights) { return message }
             try await waitReady(.readable)
         }
+    }
+}
+
+/// Taking over what another process passed (issue 12): sockets are adopted with what the kernel says they are,
+/// anything else is closed and named; every socket has its kernel id, and a connected Unix one its peer.
+@Suite struct AdoptionTests {
+    @Test("a passed socket is adopted with the family, type and protocol the kernel reports, non-blocking, same cookie",
+          arguments: [(AddressFamily.inet, SocketType.stream, SocketProtocol.tcp), (.inet6, .dgram, .udp), (.unix, .seqpacket, .default)])
+    func passedSocketIsAdopted(family: AddressFamily, type: SocketType, proto: SocketProtocol) async throws {
+        let (left, right) = try Socket.pair(type: .dgram)
+        defer { try? left.close(); try? right.close() }
+        let passed = try Socket(family: family, type: type, protocol: proto)
+        defer { try? passed.close() }
+        _ = try left.send([0][...], to: nil, flags: [], control: OutgoingControl(rights: [passed]))
+        let message = try await right.receiveWaiting(maxBytes: 1, maxRights: 1)
+        guard case .socket(let adopted) = try Socket.adopt(received: try #require(message.control.rights.first)) else {
+            Issue.record("not adopted as a socket")
+            return
+        }
+        defer { try? adopted.close() }
+        #expect(adopted.family == family && adopted.type == type)
+        #expect(adopted.protocol.rawValue == proto.rawValue, "SO_PROTOCOL: 6 for TCP, 17 for UDP, 0 for Unix")
+        #expect(try adopted.cookie() == passed.cookie())
+        let flags = try adopted.withUnsafeFileDescriptor { fcntl($0, F_GETFL) }
+        #expect(flags & O_NONBLOCK != 0)
+    }
+
+    @Test("a descriptor that is not a socket is closed and named: pipe, file, eventfd")
+    func nonSocketsAreClosedAndNamed() throws {
+        var ends: [CInt] = [-1, -1]
+        try #require(pipe(&ends) == 0)
+        defer { _ = Glibc.close(ends[1]) }
+        let file = open("/proc/self/status", O_RDONLY)
+        let event = eventfd(0, 0)
+        for (fd, expected) in [(ends[0], "pipe"), (file, "file"), (event, "eventfd")] {
+            guard case .notSocket(let kind) = try Socket.adopt(received: FileDescriptor(rawValue: fd)) else {
+                Issue.record("\(expected) adopted as a socket")
+                continue
+            }
+            #expect(kind == expected)
+            #expect(fcntl(fd, F_GETFD) == -1 && errno == EBADF, "\(expected) was closed")
+        }
+    }
+
+    @Test("the peer of a connected Unix socket is this process; unconnected or inet sockets have none")
+    func peerCredentials() throws {
+        let (left, right) = try Socket.pair(type: .stream)
+        defer { try? left.close(); try? right.close() }
+        #expect(try left.peerCredentials() == Credentials.current)
+        let lone = try Socket(family: .unix, type: .stream)
+        defer { try? lone.close() }
+        #expect(try lone.peerCredentials() == nil)
+        let inet = try Socket(family: .inet, type: .stream, protocol: .tcp)
+        defer { try? inet.close() }
+        #expect(try inet.peerCredentials() == nil)
+        #expect(try left.cookie() != right.cookie())
     }
 }
