@@ -72,6 +72,11 @@ extension Socket {
         }
     }
 
+    /// Whether the socket listens (`SO_ACCEPTCONN`).
+    public func isListening() throws(Errno) -> Bool {
+        try withUnsafeFileDescriptor { fd throws(Errno) in try Self.intOption(fd, SO_ACCEPTCONN) != 0 }
+    }
+
     /// `getsockopt(2)` of an `int` at `SOL_SOCKET` on a bare descriptor.
     private static func intOption(_ fd: CInt, _ name: CInt) throws(Errno) -> CInt {
         var value: CInt = 0

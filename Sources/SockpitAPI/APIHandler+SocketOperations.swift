@@ -42,7 +42,7 @@ extension APIHandler {
         let timeout = try Self.timeout(request.timeoutMs, default: 10_000, field: "timeout_ms")
         let outcome = try await runtime.sockets.send(
             id: input.path.id, bytes: bytes, to: request.to.map { Self.spec($0.value1) }, flags: request.flags?.map(\.rawValue) ?? [],
-            timeout: timeout)
+            rights: request.rights ?? [], timeout: timeout)
         return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.schema)))))
     }
 
@@ -53,11 +53,16 @@ extension APIHandler {
         let encoding = request.encoding?.value1 ?? Components.Schemas.Encoding.utf8
         let outcome = try await runtime.sockets.receive(
             id: input.path.id, maxBytes: request.maxBytes ?? 65536, timeout: timeout, peek: request.peek ?? false,
-            oob: request.oob ?? false)
+            oob: request.oob ?? false, maxRights: request.maxRights ?? 0)
+        let rights = outcome.rights.map { right in
+            Components.Schemas.ReceivedRight(kind: right.kind, socketId: right.socketID,
+                                             sameKernelSocketAs: right.sameKernelSocketAs, closed: right.closed)
+        }
         return .ok(.init(body: .json(.init(
             data: try Payload.encode(outcome.bytes, encoding: encoding.rawValue), encoding: encoding,
             bytes: Int64(outcome.bytes.count), from: try outcome.from.map(Self.schema), eof: outcome.endOfFile,
-            truncated: outcome.truncated, timedOut: outcome.timedOut))))
+            truncated: outcome.truncated, timedOut: outcome.timedOut, rights: rights.isEmpty ? nil : rights,
+            ctrunc: outcome.controlTruncated ? true : nil))))
     }
 
     /// `POST /v1/sockets/{id}/shutdown`.

@@ -17,11 +17,19 @@ public struct ReceiveOutcome: Sendable {
     public var endOfFile: Bool
     public var truncated: Bool
     public var timedOut: Bool
+    /// The descriptors that came with the data (`max_rights`), each kept as a new socket or closed.
+    public var rights: [ReceivedRight] = []
+    /// Control data did not fit (`MSG_CTRUNC`): descriptors past `max_rights` were closed.
+    public var controlTruncated = false
 }
 
 extension SocketRegistry {
     /// `send(2)` / `sendto(2)`: on a stream socket the whole payload, waiting for buffer space until the deadline.
-    public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], timeout requested: Duration) async throws -> SendOutcome {
+    ///
+    /// `rights` passes open managed sockets beside the data (`SCM_RIGHTS`, Unix sockets); they go with the
+    /// first `sendmsg` of the payload.
+    public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], rights: [String] = [],
+                     timeout requested: Duration) async throws -> SendOutcome {
         let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
@@ -39,7 +47,9 @@ extension SocketRegistry {
         var args: [String: Detail] = ["data": PayloadPreview.json(bytes[...]), "timeout_ms": .int(Self.ms(timeout))]
         if let spec { args["to"] = spec.detail }
         if !flags.isEmpty { args["flags"] = .array(flags.map(Detail.string)) }
+        if !rights.isEmpty { args["rights"] = .array(rights.map(Detail.string)) }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
+            var control = OutgoingControl(rights: try socketsToPass(rights, from: managed, payload: bytes.count))
             var destination: SocketAddress?
             if let spec {
                 let address = try await resolve(spec, for: managed.socket, field: "to")
@@ -51,11 +61,14 @@ extension SocketRegistry {
             let isStream = managed.socket.type == .stream
             repeat {
                 let written: Int?
-                do { written = try managed.socket.send(bytes[sent...], to: destination, flags: sendFlags) } catch let error as Errno {
+                do {
+                    written = try managed.socket.send(bytes[sent...], to: destination, flags: sendFlags, control: control)
+                } catch let error as Errno {
                     if error == .brokenPipe || error == .connectionReset { managed.peerClosed = true }
                     throw Self.classify(error, op: "send", conflicts: [.notSupported, .invalidArgument])
                 }
                 if let written {
+                    control = .none  // the rights went with the first bytes
                     sent += written
                     if !isStream { break }
                     continue
@@ -77,8 +90,16 @@ extension SocketRegistry {
     }
 
     /// `recv(2)` / `recvfrom(2)`, waiting up to `timeout` for data.
-    public func receive(id: String, maxBytes: Int, timeout requested: Duration, peek: Bool, oob: Bool) async throws -> ReceiveOutcome {
+    ///
+    /// Up to `maxRights` descriptors passed with the data (`SCM_RIGHTS`, Unix sockets) become managed sockets of
+    /// their own; more are closed and the answer says so.
+    public func receive(id: String, maxBytes: Int, timeout requested: Duration, peek: Bool, oob: Bool,
+                        maxRights: Int = 0) async throws -> ReceiveOutcome {
         let timeout = min(requested, policy.maxWait)
+        guard (0...OutgoingControl.maximumRights).contains(maxRights) else {
+            throw SockpitError(.invalid, "max_rights must be between 0 and \(OutgoingControl.maximumRights), got \(maxRights)",
+                               field: "max_rights")
+        }
         guard maxBytes >= 1, maxBytes <= policy.maxReceiveBytes else {
             throw SockpitError(maxBytes < 1 || maxBytes > 1 << 24 ? .invalid : .tooLarge,
                                "max_bytes must be between 1 and max_receive_bytes (\(policy.maxReceiveBytes)), got \(maxBytes)",
@@ -87,11 +108,17 @@ extension SocketRegistry {
         var flags = ReceiveFlags()
         if peek { flags.insert(.peek) }
         if oob { flags.insert(.oob) }
-        let args = Detail.object(["max_bytes": .int(Int64(maxBytes)), "timeout_ms": .int(Self.ms(timeout)),
-                                    "peek": .bool(peek), "oob": .bool(oob)])
+        var receiveArgs: [String: Detail] = ["max_bytes": .int(Int64(maxBytes)), "timeout_ms": .int(Self.ms(timeout)),
+                                             "peek": .bool(peek), "oob": .bool(oob)]
+        if maxRights > 0 { receiveArgs["max_rights"] = .int(Int64(maxRights)) }
+        let args = Detail.object(receiveArgs)
         return try await perform(id, op: "receive", args: args) { (managed: ManagedSocket) async throws -> Step<ReceiveOutcome> in
             // Urgent data only ever arrives on a connection that can still be read.
             let state = managed.snapshot().state
+            if maxRights > 0, managed.socket.family != .unix {
+                throw SockpitError(.conflict, "max_rights receives sockets over Unix sockets only; this one is \(managed.socket.family.name)",
+                                   field: "max_rights")
+            }
             if oob, managed.socket.type == .stream, ![SocketState.connected.rawValue, SocketState.writeShutdown.rawValue].contains(state) {
                 throw SockpitError(.conflict, "receive with oob needs a connected stream socket that can still read; this one is \(state)",
                                    errno: Errno.socketNotConnected.name, state: state)
@@ -100,7 +127,7 @@ extension SocketRegistry {
             var woke = false
             while true {
                 let message: ReceivedMessage?
-                do { message = try managed.socket.receive(maxBytes: maxBytes, flags: flags) } catch let error as Errno {
+                do { message = try managed.socket.receive(maxBytes: maxBytes, flags: flags, maxRights: maxRights) } catch let error as Errno {
                     // Without urgent data queued, MSG_OOB answers EINVAL: that is "nothing yet", wait for it —
                     // unless the wait ended because the peer hung up: then none will ever come (end of file).
                     if oob, error == .invalidArgument, woke, managed.socket.peerHasHungUp() {
@@ -119,10 +146,14 @@ extension SocketRegistry {
                         "truncated": .bool(message.truncated),
                     ]
                     result["from"] = from?.detail
+                    let rights = await adopt(rights: message.control.rights, via: managed)
+                    if !rights.isEmpty { result["rights"] = .array(rights.map(\.detail)) }
+                    if message.control.truncated { result["ctrunc"] = .bool(true) }
                     let count = Int64(message.bytes.count)
                     let counts = !peek && (count > 0 || managed.socket.type == .dgram)
                     let outcome = ReceiveOutcome(bytes: message.bytes, from: from, endOfFile: message.endOfFile,
-                                                 truncated: message.truncated, timedOut: false)
+                                                 truncated: message.truncated, timedOut: false, rights: rights,
+                                                 controlTruncated: message.control.truncated)
                     return Step(value: outcome, result: .object(result), bytes: count) { record in
                         guard counts else { return }
                         record.bytesReceived += count
