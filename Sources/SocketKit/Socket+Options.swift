@@ -33,6 +33,20 @@ public enum SocketOption: String, CaseIterable, Sendable {
     case ip_tos
     /// An IPv6 socket refuses IPv4-mapped traffic. The corresponding C constant is `IPV6_V6ONLY`.
     case ipv6_v6only
+    /// Each received message carries the sender's credentials (Unix). The corresponding C constant is `SO_PASSCRED`.
+    case so_passcred
+    /// Each received message carries the kernel's receive time. The corresponding C constant is `SO_TIMESTAMPNS`.
+    case so_timestampns
+    /// Each received IPv4 datagram carries its destination address and interface. The corresponding C constant
+    /// is `IP_PKTINFO`.
+    case ip_pktinfo
+    /// Each received IPv4 packet carries its TTL. The corresponding C constant is `IP_RECVTTL`.
+    case ip_recvttl
+    /// Each received IPv6 datagram carries its destination address and interface. The corresponding C constant
+    /// is `IPV6_RECVPKTINFO`.
+    case ipv6_recvpktinfo
+    /// Each received IPv6 packet carries its hop limit. The corresponding C constant is `IPV6_RECVHOPLIMIT`.
+    case ipv6_recvhoplimit
     /// The pending error, cleared by reading it; read-only. The corresponding C constant is `SO_ERROR`.
     case so_error
     /// The socket's type; read-only. The corresponding C constant is `SO_TYPE`.
@@ -72,8 +86,8 @@ public enum SocketOption: String, CaseIterable, Sendable {
     var level: CInt {
         switch self {
         case .tcp_nodelay, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt: CInt(IPPROTO_TCP)
-        case .ip_ttl, .ip_tos: CInt(IPPROTO_IP)
-        case .ipv6_v6only: CInt(IPPROTO_IPV6)
+        case .ip_ttl, .ip_tos, .ip_pktinfo, .ip_recvttl: CInt(IPPROTO_IP)
+        case .ipv6_v6only, .ipv6_recvpktinfo, .ipv6_recvhoplimit: CInt(IPPROTO_IPV6)
         default: SOL_SOCKET
         }
     }
@@ -96,6 +110,13 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case .ip_ttl: CInt(IP_TTL)
         case .ip_tos: CInt(IP_TOS)
         case .ipv6_v6only: CInt(IPV6_V6ONLY)
+        case .so_passcred: SO_PASSCRED
+        // SO_TIMESTAMPNS is the `_OLD` one on 64-bit Linux: its control message is a 64-bit `timespec`.
+        case .so_timestampns: CInt(SO_TIMESTAMPNS_OLD)
+        case .ip_pktinfo: CInt(IP_PKTINFO)
+        case .ip_recvttl: CInt(IP_RECVTTL)
+        case .ipv6_recvpktinfo: CInt(IPV6_RECVPKTINFO)
+        case .ipv6_recvhoplimit: CInt(IPV6_RECVHOPLIMIT)
         case .so_error: SO_ERROR
         case .so_type: SO_TYPE
         case .so_acceptconn: SO_ACCEPTCONN
@@ -117,6 +138,10 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case .so_oobinline, .tcp_nodelay, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt: return tcp
         case .ip_ttl, .ip_tos: return family == .inet
         case .ipv6_v6only: return family == .inet6
+        case .so_passcred: return family == .unix
+        case .ip_pktinfo, .ip_recvttl: return family == .inet && type != .stream
+        case .ipv6_recvpktinfo, .ipv6_recvhoplimit: return family == .inet6 && type != .stream
+        case .so_timestampns: return true
         case .so_acceptconn: return connected
         case .so_rcvbuf, .so_sndbuf, .so_error, .so_type: return true
         }

@@ -36,6 +36,12 @@ extension APIHandler {
         try number(.ip_ttl, patch.ipTtl, 1...255)
         try number(.ip_tos, patch.ipTos, 0...255)
         flag(.ipv6_v6only, patch.ipv6V6only)
+        flag(.so_passcred, patch.soPasscred)
+        flag(.so_timestampns, patch.soTimestampns)
+        flag(.ip_pktinfo, patch.ipPktinfo)
+        flag(.ip_recvttl, patch.ipRecvttl)
+        flag(.ipv6_recvpktinfo, patch.ipv6Recvpktinfo)
+        flag(.ipv6_recvhoplimit, patch.ipv6Recvhoplimit)
         return list
     }
 
@@ -66,7 +72,9 @@ extension APIHandler {
             soBroadcast: bool(.so_broadcast), soRcvbuf: int(.so_rcvbuf), soSndbuf: int(.so_sndbuf), soLinger: linger,
             soOobinline: bool(.so_oobinline), tcpNodelay: bool(.tcp_nodelay), tcpKeepidle: int(.tcp_keepidle),
             tcpKeepintvl: int(.tcp_keepintvl), tcpKeepcnt: int(.tcp_keepcnt), ipTtl: int(.ip_ttl), ipTos: int(.ip_tos),
-            ipv6V6only: bool(.ipv6_v6only), soError: soError, soType: soType, soAcceptconn: bool(.so_acceptconn),
+            ipv6V6only: bool(.ipv6_v6only), soPasscred: bool(.so_passcred), soTimestampns: bool(.so_timestampns),
+            ipPktinfo: bool(.ip_pktinfo), ipRecvttl: bool(.ip_recvttl), ipv6Recvpktinfo: bool(.ipv6_recvpktinfo),
+            ipv6Recvhoplimit: bool(.ipv6_recvhoplimit), soError: soError, soType: soType, soAcceptconn: bool(.so_acceptconn),
             tcpInfo: tcpInfo)
     }
 }

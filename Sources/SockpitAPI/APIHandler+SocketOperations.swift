@@ -42,7 +42,7 @@ extension APIHandler {
         let timeout = try Self.timeout(request.timeoutMs, default: 10_000, field: "timeout_ms")
         let outcome = try await runtime.sockets.send(
             id: input.path.id, bytes: bytes, to: request.to.map { Self.spec($0.value1) }, flags: request.flags?.map(\.rawValue) ?? [],
-            rights: request.rights ?? [], timeout: timeout)
+            rights: request.rights ?? [], credentials: request.credentials ?? false, timeout: timeout)
         return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.schema)))))
     }
 
@@ -62,7 +62,10 @@ extension APIHandler {
             data: try Payload.encode(outcome.bytes, encoding: encoding.rawValue), encoding: encoding,
             bytes: Int64(outcome.bytes.count), from: try outcome.from.map(Self.schema), eof: outcome.endOfFile,
             truncated: outcome.truncated, timedOut: outcome.timedOut, rights: rights.isEmpty ? nil : rights,
-            ctrunc: outcome.controlTruncated ? true : nil))))
+            ctrunc: outcome.controlTruncated ? true : nil,
+            credentials: outcome.credentials.map { .init(pid: Int($0.pid), uid: Int64($0.uid), gid: Int64($0.gid)) },
+            destination: try outcome.destination.map(Self.schema), interfaceIndex: outcome.interfaceIndex, ttl: outcome.ttl,
+            kernelTime: outcome.kernelTime.map { Time.date(micros: $0) }))))
     }
 
     /// `POST /v1/sockets/{id}/shutdown`.

@@ -21,6 +21,15 @@ public struct ReceiveOutcome: Sendable {
     public var rights: [ReceivedRight] = []
     /// Control data did not fit (`MSG_CTRUNC`): descriptors past `max_rights` were closed.
     public var controlTruncated = false
+    /// The sender's credentials (`so_passcred` on).
+    public var credentials: Credentials?
+    /// Where the datagram was addressed and the interface it came in on (`ip_pktinfo` / `ipv6_recvpktinfo` on).
+    public var destination: Address?
+    public var interfaceIndex: Int?
+    /// TTL / hop limit of the packet (`ip_recvttl` / `ipv6_recvhoplimit` on).
+    public var ttl: Int?
+    /// When the kernel received it, unix µs (`so_timestampns` on).
+    public var kernelTime: Int64?
 }
 
 extension SocketRegistry {
@@ -28,8 +37,9 @@ extension SocketRegistry {
     ///
     /// `rights` passes open managed sockets beside the data (`SCM_RIGHTS`, Unix sockets); they go with the
     /// first `sendmsg` of the payload.
+    /// `credentials` attaches this process's own (`SCM_CREDENTIALS`, Unix sockets).
     public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], rights: [String] = [],
-                     timeout requested: Duration) async throws -> SendOutcome {
+                     credentials: Bool = false, timeout requested: Duration) async throws -> SendOutcome {
         let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
@@ -48,8 +58,16 @@ extension SocketRegistry {
         if let spec { args["to"] = spec.detail }
         if !flags.isEmpty { args["flags"] = .array(flags.map(Detail.string)) }
         if !rights.isEmpty { args["rights"] = .array(rights.map(Detail.string)) }
+        if credentials { args["credentials"] = .bool(true) }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
             var control = OutgoingControl(rights: try socketsToPass(rights, from: managed, payload: bytes.count))
+            if credentials {
+                guard managed.socket.family == .unix else {
+                    throw SockpitError(.conflict, "credentials go over Unix sockets only; this one is \(managed.socket.family.name)",
+                                       field: "credentials")
+                }
+                control.credentials = .current
+            }
             var destination: SocketAddress?
             if let spec {
                 let address = try await resolve(spec, for: managed.socket, field: "to")
@@ -149,11 +167,18 @@ extension SocketRegistry {
                     let rights = await adopt(rights: message.control.rights, via: managed)
                     if !rights.isEmpty { result["rights"] = .array(rights.map(\.detail)) }
                     if message.control.truncated { result["ctrunc"] = .bool(true) }
+                    let metadata = Self.metadata(message.control, shown: shown)
+                    for (key, value) in metadata.detail { result[key] = value }
                     let count = Int64(message.bytes.count)
                     let counts = !peek && (count > 0 || managed.socket.type == .dgram)
-                    let outcome = ReceiveOutcome(bytes: message.bytes, from: from, endOfFile: message.endOfFile,
+                    var outcome = ReceiveOutcome(bytes: message.bytes, from: from, endOfFile: message.endOfFile,
                                                  truncated: message.truncated, timedOut: false, rights: rights,
                                                  controlTruncated: message.control.truncated)
+                    outcome.credentials = message.control.credentials
+                    outcome.destination = metadata.destination
+                    outcome.interfaceIndex = message.control.packetInfo?.interfaceIndex
+                    outcome.ttl = message.control.hopLimit
+                    outcome.kernelTime = message.control.kernelTime?.unixMicroseconds
                     return Step(value: outcome, result: .object(result), bytes: count) { record in
                         guard counts else { return }
                         record.bytesReceived += count
@@ -185,5 +210,23 @@ extension SocketRegistry {
                 }
             }
         }.1.snapshot
+    }
+}
+
+extension SocketRegistry {
+    /// What a message's control data says about it, for the answer and the history.
+    static func metadata(_ control: ReceivedControl, shown: (SocketAddress) -> Address?)
+        -> (destination: Address?, detail: [String: Detail]) {
+        var detail: [String: Detail] = [:]
+        if let credentials = control.credentials {
+            detail["credentials"] = .object(["pid": .int(Int64(credentials.pid)), "uid": .int(Int64(credentials.uid)),
+                                             "gid": .int(Int64(credentials.gid))])
+        }
+        let destination = control.packetInfo.flatMap { shown($0.destination) }
+        if let destination { detail["destination"] = destination.detail }
+        if let info = control.packetInfo { detail["interface_index"] = .int(Int64(info.interfaceIndex)) }
+        if let ttl = control.hopLimit { detail["ttl"] = .int(Int64(ttl)) }
+        if let time = control.kernelTime { detail["kernel_time_us"] = .int(time.unixMicroseconds) }
+        return (destination, detail)
     }
 }

@@ -82,3 +82,53 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    /// What comes beside the data (issue 12): credentials, destination and interface, TTL, the kernel's time.
+    @Suite struct MessageMetadataTests {
+        @Test("UDP with ip_pktinfo, ip_recvttl and so_timestampns: receive reports destination, interface, TTL and kernel time")
+        func datagramMetadata() async throws {
+            try await withService { service in
+                let created = try await service.expecting(201, "POST", "/v1/sockets", [
+                    "family": "inet", "type": "dgram", "options": ["ip_pktinfo": true, "ip_recvttl": true, "so_timestampns": true],
+                ])
+                let receiver = try #require(created["id"] as? String)
+                let bound = try await service.bind(receiver, ["host": "127.0.0.1", "port": 0])
+                let address = try #require(bound["local_address"] as? [String: Any])
+                let options = try await service.expecting(200, "GET", "/v1/sockets/\(receiver)/options", nil)
+                #expect(options["ip_pktinfo"] as? Bool == true && options["so_timestampns"] as? Bool == true)
+                let sender = try await service.createSocketID(family: "inet", type: "dgram")
+                let before = Date()
+                try await service.send(sender, "meta", to: address)
+                let received = try await service.receive(receiver)
+                let after = Date()
+                #expect((received["destination"] as? [String: Any])?["host"] as? String == "127.0.0.1")
+                #expect(received["interface_index"] as? Int == Int(if_nametoindex("lo")))
+                #expect(received["ttl"] as? Int == 64)
+                let stamp = try #require(received["kernel_time"] as? String)
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                let time = try #require(formatter.date(from: stamp), "kernel_time \(stamp)")
+                #expect(time >= before.addingTimeInterval(-0.001) && time <= after.addingTimeInterval(0.001), "\(stamp)")
+            }
+        }
+
+        @Test("so_passcred: each message carries the sender's credentials; credentials: true attaches them")
+        func credentialsArrive() async throws {
+            try await withService { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "dgram"])
+                let sockets = try #require(pair["sockets"] as? [[String: Any]])
+                let left = try #require(sockets[0]["id"] as? String), right = try #require(sockets[1]["id"] as? String)
+                try await service.expecting(200, "PATCH", "/v1/sockets/\(right)/options", ["so_passcred": true])
+                try await service.expecting(200, "POST", "/v1/sockets/\(left)/send", ["data": "who", "credentials": true])
+                let received = try await service.receive(right)
+                let credentials = try #require(received["credentials"] as? [String: Any], "\(received)")
+                #expect(credentials["pid"] as? Int == Int(getpid()))
+                #expect(credentials["uid"] as? Int == Int(getuid()) && credentials["gid"] as? Int == Int(getgid()))
+                let udp = try await service.createSocketID(family: "inet", type: "dgram")
+                let refused = try await service.request("POST", "/v1/sockets/\(udp)/send", json: ["data": "x", "credentials": true])
+                try expectProblem(refused, status: 409, field: "credentials")
+            }
+        }
+    }
+}
