@@ -53,7 +53,8 @@ extension APIHandler {
         else { throw SockpitError(.internal, "socket \(socket.id) has a family, type or state the API does not know") }
         return .init(
             id: socket.id, family: family, _type: type, _protocol: socket.protocol, state: state,
-            label: socket.label, parentId: socket.parentID,
+            label: socket.label, parentId: socket.parentID, cookie: socket.cookie,
+            peerCredentials: socket.peerCredentials.map { .init(pid: Int($0.pid), uid: Int64($0.uid), gid: Int64($0.gid)) },
             localAddress: try socket.localAddress.map(Self.schema), peerAddress: try socket.peerAddress.map(Self.schema),
             options: try socket.options.map { try $0.decoded() },
             createdAt: Time.date(micros: socket.createdAt),

@@ -218,10 +218,7 @@ extension SocketRegistry {
     static func metadata(_ control: ReceivedControl, shown: (SocketAddress) -> Address?)
         -> (destination: Address?, detail: [String: Detail]) {
         var detail: [String: Detail] = [:]
-        if let credentials = control.credentials {
-            detail["credentials"] = .object(["pid": .int(Int64(credentials.pid)), "uid": .int(Int64(credentials.uid)),
-                                             "gid": .int(Int64(credentials.gid))])
-        }
+        if let credentials = control.credentials { detail["credentials"] = Self.detail(of: credentials) }
         let destination = control.packetInfo.flatMap { shown($0.destination) }
         if let destination { detail["destination"] = destination.detail }
         if let info = control.packetInfo { detail["interface_index"] = .int(Int64(info.interfaceIndex)) }

@@ -59,6 +59,7 @@ extension SocketRegistry {
             }
             let local = (try? managed.socket.localAddress()).flatMap(shown)?.detail
             let peer = shown(address)?.detail
+            let peerCredentials = (try? managed.socket.peerCredentials()).flatMap { $0 }.map(Self.detail(of:))
             var result: [String: Detail] = [:]
             result["local_address"] = local
             result["peer_address"] = peer
@@ -66,6 +67,7 @@ extension SocketRegistry {
                 record.state = SocketState.connected.rawValue
                 record.localAddress = local
                 record.peerAddress = peer
+                record.peerCredentials = peerCredentials
             }
         }.1.snapshot
     }
@@ -107,6 +109,7 @@ extension SocketRegistry {
         record.parentID = parent.id
         record.localAddress = (try? socket.localAddress()).flatMap(shown)?.detail
         record.peerAddress = shown(peer)?.detail
+        Self.identify(&record, socket)
         let event = EventRecord(at: now, socketID: record.id, op: "accepted", outcome: "ok",
                                 args: Detail.object(["parent_id": .string(parent.id)]),
                                 result: record.peerAddress.map { .object(["peer_address": $0]) })

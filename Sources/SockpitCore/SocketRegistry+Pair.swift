@@ -18,10 +18,12 @@ extension SocketRegistry {
             throw SockpitError.system(error, during: "socketpair(unix, \(type))")
         }
         let now = UnixTime.nowMicros()
-        let first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
+        var first = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
                                  label: label, state: SocketState.connected.rawValue, createdAt: now)
-        let second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
+        var second = SocketRecord(id: Identifier.make(prefix: "sk"), family: "unix", type: type, protocol: "default",
                                   label: label, state: SocketState.connected.rawValue, createdAt: now)
+        Self.identify(&first, pair.0)
+        Self.identify(&second, pair.1)
         // Open before they are recorded: should history fail after the fact, the sockets exist and are queued in it.
         open.withLock { sockets in
             sockets[first.id] = ManagedSocket(socket: pair.0, record: first)

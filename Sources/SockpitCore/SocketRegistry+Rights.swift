@@ -23,6 +23,25 @@ public struct ReceivedRight: Sendable {
 }
 
 extension SocketRegistry {
+    /// Fills in what the kernel says of `socket` for its session row: its cookie (`SO_COOKIE`), and, for a
+    /// connected Unix socket, its peer (`SO_PEERCRED`).
+    static func identify(_ record: inout SocketRecord, _ socket: Socket) {
+        if record.cookie == nil, let cookie = try? socket.cookie() { record.cookie = String(cookie) }
+        if let peer = try? socket.peerCredentials() { record.peerCredentials = detail(of: peer) }
+    }
+
+    static func detail(of credentials: Credentials) -> Detail {
+        .object(["pid": .int(Int64(credentials.pid)), "uid": .int(Int64(credentials.uid)), "gid": .int(Int64(credentials.gid))])
+    }
+
+    /// The credentials a stored `{"pid", "uid", "gid"}` holds.
+    static func credentials(from detail: Detail) -> Credentials? {
+        guard case .object(let members) = detail, case .int(let pid)? = members["pid"], case .int(let uid)? = members["uid"],
+              case .int(let gid)? = members["gid"], let pid32 = Int32(exactly: pid), let uid32 = UInt32(exactly: uid),
+              let gid32 = UInt32(exactly: gid) else { return nil }
+        return Credentials(pid: pid32, uid: uid32, gid: gid32)
+    }
+
     /// The open managed sockets a send passes (`rights`), checked before anything is sent: at most 253
     /// (`SCM_MAX_FD`), only from a Unix socket, never with an empty stream payload (the kernel would queue nothing).
     func socketsToPass(_ ids: [String], from managed: ManagedSocket, payload: Int) throws -> [Socket] {
@@ -108,6 +127,7 @@ extension SocketRegistry {
             protocol: socket.protocol.name(in: socket.family), label: nil, state: state.rawValue, createdAt: UnixTime.nowMicros())
         record.localAddress = local.flatMap(shown)?.detail
         record.peerAddress = peer.flatMap(shown)?.detail
+        identify(&record, socket)
         return record
     }
 

@@ -69,9 +69,10 @@ public final class SocketRegistry: Sendable {
         } catch {
             throw SockpitError.system(error, during: "socket(\(family), \(type), \(protocolName))")
         }
-        let record = SocketRecord(
+        var record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
             state: SocketState.created.rawValue, createdAt: started)
+        Self.identify(&record, socket)
         let args = Detail.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
                                     "label": label.map(Detail.string) ?? .null])
         let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",

@@ -19,6 +19,10 @@ public struct SocketSnapshot: Sendable, Equatable {
     public var parentID: String?
     /// The options last set through the API.
     public var options: Detail?
+    /// The kernel's id of the socket (`SO_COOKIE`, decimal): the same in every process that holds it.
+    public var cookie: String?
+    /// Who is at the other end of a connected Unix socket (`SO_PEERCRED`).
+    public var peerCredentials: Credentials?
     /// Unix microseconds.
     public var createdAt: Int64
     public var closedAt: Int64?
@@ -52,6 +56,8 @@ public struct SocketSnapshot: Sendable, Equatable {
         peerAddress = try address(record.peerAddress, "peer address")
         parentID = record.parentID
         options = record.options
+        cookie = record.cookie
+        peerCredentials = record.peerCredentials.flatMap(SocketRegistry.credentials(from:))
         createdAt = record.createdAt
         closedAt = record.closedAt
         closeReason = record.closeReason

@@ -13,3 +13,5 @@ public typealias ShutdownHow = SocketKit.ShutdownHow
 public typealias AddressFamily = SocketKit.AddressFamily
 /// The kernel's `TCP_INFO` of a connection.
 public typealias TCPInfo = SocketKit.TCPInfo
+/// A process as the kernel vouches for it (`SCM_CREDENTIALS`, `SO_PEERCRED`): pid, uid, gid.
+public typealias Credentials = SocketKit.Credentials

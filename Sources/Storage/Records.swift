@@ -13,6 +13,10 @@ public struct SocketRecord: Sendable, Equatable {
     /// The peer address, once connected or accepted.
     public var peerAddress: Detail?
     public var parentID: String?
+    /// `SO_COOKIE` as decimal text: the kernel's id of the socket.
+    public var cookie: String?
+    /// `SO_PEERCRED` of a connected Unix socket: `{"pid", "uid", "gid"}`.
+    public var peerCredentials: Detail?
     /// The options last set or read.
     public var options: Detail?
     /// Unix microseconds.

@@ -26,6 +26,15 @@ extension EndToEndTests {
                 #expect(view["family"] as? String == "inet" && view["type"] as? String == "stream")
                 #expect(view["state"] as? String == "connected")
                 #expect(view["protocol"] as? String == "tcp")
+                let original = try await service.socket(client)
+                #expect(view["cookie"] as? String != nil && view["cookie"] as? String == original["cookie"] as? String,
+                        "the same kernel socket has the same cookie")
+                #expect(view["peer_credentials"] == nil, "a TCP socket has no SO_PEERCRED")
+                // Both ends of a socketpair are this process.
+                let end = try await service.socket(left)
+                let peer = try #require(end["peer_credentials"] as? [String: Any], "\(end)")
+                #expect(peer["pid"] as? Int == Int(getpid()) && peer["uid"] as? Int == Int(getuid()))
+                #expect(end["cookie"] as? String != original["cookie"] as? String)
                 // The new id writes on the same connection: the client's peer reads it.
                 try await service.send(adopted, "through the passed socket")
                 #expect(try await service.receiveBytes(server, count: 25) == Array("through the passed socket".utf8))
