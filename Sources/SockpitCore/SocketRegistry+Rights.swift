@@ -50,13 +50,13 @@ extension SocketRegistry {
             throw SockpitError(.invalid, "rights names \(ids.count) sockets; one message carries at most \(OutgoingControl.maximumRights)",
                                field: "rights")
         }
-        // What this socket is, not the request, is at fault in these two: 409, naming the field.
+        // What this socket is, not the request, is at fault here: 409, naming the field.
         guard managed.socket.family == .unix else {
             throw SockpitError(.conflict, "rights pass sockets over Unix sockets only; this one is \(managed.socket.family.name)",
                                field: "rights")
         }
         guard payload > 0 || managed.socket.type != .stream else {
-            throw SockpitError(.conflict, "rights need at least one byte of data on a stream socket: the kernel queues nothing for a "
+            throw SockpitError(.invalid, "rights need at least one byte of data on a stream socket: the kernel queues nothing for a "
                 + "send of 0 bytes", field: "rights")
         }
         return try ids.map { id in

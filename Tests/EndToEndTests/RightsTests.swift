@@ -66,8 +66,29 @@ extension EndToEndTests {
             }
         }
 
+        @Test("received sockets past --max-open-sockets are closed, and the answer says so")
+        func receivedPastTheLimitAreClosed() async throws {
+            var options = ServiceOptions()
+            options.maxOpenSockets = 4
+            try await withService(options) { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "dgram"])
+                let sockets = try #require(pair["sockets"] as? [[String: Any]])
+                let left = try #require(sockets[0]["id"] as? String), right = try #require(sockets[1]["id"] as? String)
+                let udp = try await service.createSocketID(family: "inet", type: "dgram")
+                // Two descriptors of one socket: the first takes the fourth slot, the second finds none.
+                try await service.expecting(200, "POST", "/v1/sockets/\(left)/send", ["data": "r", "rights": [udp, udp]])
+                let received = try await service.expecting(200, "POST", "/v1/sockets/\(right)/receive",
+                                                           ["max_rights": 2, "timeout_ms": 2000])
+                let rights = try #require(received["rights"] as? [[String: Any]], "\(received)")
+                try #require(rights.count == 2)
+                #expect(rights[0]["socket_id"] as? String != nil && rights[0]["same_kernel_socket_as"] as? String == udp)
+                #expect(rights[1]["socket_id"] == nil)
+                #expect((rights[1]["closed"] as? String)?.contains("max_open_sockets (4) reached") == true, "\(rights[1])")
+            }
+        }
+
         @Test("bad rights are refused naming the field, and nothing is sent", arguments: [
-            ("too many", 400), ("unknown id", 404), ("inet socket", 409), ("empty stream send", 409),
+            ("too many", 400), ("unknown id", 404), ("inet socket", 409), ("empty stream send", 400),
         ])
         func badRightsAreRefused(case name: String, status: Int) async throws {
             try await withService { service in
