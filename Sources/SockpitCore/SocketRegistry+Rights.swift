@@ -81,9 +81,10 @@ extension SocketRegistry {
                 if case .notSocket(let kind) = adopted { received.append(ReceivedRight(kind: kind, closed: "not a socket")) }
                 continue
             }
-            let cookie = try? socket.cookie()
+            // Every open session keeps its cookie (`identify`): compared there, not with a syscall per open socket.
+            let cookie = (try? socket.cookie()).map { String($0) }
             let twin = cookie.flatMap { cookie in
-                open.withLock { sockets in sockets.values.first { (try? $0.socket.cookie()) == cookie }?.id }
+                open.withLock { sockets in sockets.values.first { $0.snapshot().cookie == cookie }?.id }
             }
             guard reserveSlots(1) else {
                 try? socket.close()
