@@ -16,18 +16,13 @@ NS="sp-policy-$$"
 WORK="$(mktemp -d)"
 TOKEN="policy-$$"
 PIDS=()
-passed=0; failed=0
 cleanup() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   ip netns del "$NS" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-check() { # check NAME COMMAND...
-  local name="$1"; shift
-  if "$@" >"$WORK/last.out" 2>&1; then passed=$((passed + 1)); echo "ok   - $name"
-  else failed=$((failed + 1)); echo "FAIL - $name"; sed 's/^/       /' "$WORK/last.out" | tail -n 20; fi
-}
+. Tests/e2e/check.sh
 in_ns() { ip netns exec "$NS" "$@"; }
 api() { # api PORT METHOD PATH [JSON] -> body on stdout, status in $WORK/status
   in_ns curl -s -o "$WORK/body" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $TOKEN" \

@@ -23,7 +23,6 @@ PORT=8080          # the namespace is new: nothing listens on any port but the s
 CLOSED_PORT=8081
 ABSENT=198.18.0.99
 SERVER_PID=""
-passed=0; failed=0
 
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
@@ -32,11 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # check NAME COMMAND...
-  local name="$1"; shift
-  if "$@" >"$WORK/last.out" 2>&1; then passed=$((passed + 1)); echo "ok   - $name"
-  else failed=$((failed + 1)); echo "FAIL - $name"; sed 's/^/       /' "$WORK/last.out" | tail -n 20; fi
-}
+. Tests/e2e/check.sh
 in_ns() { ip netns exec "$NS" "$@"; }
 # probe JSON [PORT] -> writes the answer to $WORK/answer.json and its status code to $WORK/status
 probe() { # probe JSON [PORT]

@@ -7,14 +7,8 @@ cd "$(dirname "$0")/../.."
 BIN="${SOCKPIT_BIN:-$(swift build --show-bin-path)/sockpit}"
 WORK="$(mktemp -d)"
 PIDS=()
-passed=0; failed=0
 trap 'for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
-
-check() { # check NAME COMMAND...
-  local name="$1"; shift
-  if "$@" >"$WORK/last.out" 2>&1; then passed=$((passed + 1)); echo "ok   - $name"; grep '^figure:' "$WORK/last.out" | sed 's/^/       /'
-  else failed=$((failed + 1)); echo "FAIL - $name"; sed 's/^/       /' "$WORK/last.out" | tail -n 20; fi
-}
+. Tests/e2e/check.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { # wait_ready PORT PID
   for _ in $(seq 1 400); do
