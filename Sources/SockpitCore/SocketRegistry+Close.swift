@@ -44,9 +44,10 @@ extension SocketRegistry {
             record.closeReason = reason
             record.updatedAt = started
         }
+        var result: [String: Detail] = ["reason": .string(reason)]
+        result["rights_in_flight"] = rightsInFlight.closing(managed.id)
         let event = EventRecord(at: started, socketID: managed.id, op: "close", outcome: outcome, errno: errnoName,
-                                durationUs: UnixTime.nowMicros() - started,
-                                result: Detail.object(["reason": .string(reason)]))
+                                durationUs: UnixTime.nowMicros() - started, result: .object(result))
         _ = try await repository.record(record, event: event)
     }
 }

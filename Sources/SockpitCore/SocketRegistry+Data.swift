@@ -60,7 +60,8 @@ extension SocketRegistry {
         if !rights.isEmpty { args["rights"] = .array(rights.map(Detail.string)) }
         if credentials { args["credentials"] = .bool(true) }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
-            var control = OutgoingControl(rights: try socketsToPass(rights, from: managed, payload: bytes.count))
+            let passed = try socketsToPass(rights, from: managed, payload: bytes.count)
+            var control = OutgoingControl(rights: passed.map(\.socket))
             if credentials {
                 guard managed.socket.family == .unix else {
                     throw SockpitError(.conflict, "credentials go over Unix sockets only; this one is \(managed.socket.family.name)",
@@ -99,6 +100,9 @@ extension SocketRegistry {
             let to = destination.flatMap(shown)
             var result: [String: Detail] = ["bytes_sent": .int(Int64(sent))]
             result["to"] = to?.detail
+            if !passed.isEmpty {
+                for (key, value) in follow(passed, from: managed, to: destination) { result[key] = value }
+            }
             let count = Int64(sent)
             return Step(value: SendOutcome(bytesSent: sent, to: to), result: .object(result), bytes: count) { record in
                 record.bytesSent += count
@@ -167,6 +171,9 @@ extension SocketRegistry {
                     let rights = await adopt(rights: message.control.rights, via: managed)
                     if !rights.isEmpty { result["rights"] = .array(rights.map(\.detail)) }
                     if message.control.truncated { result["ctrunc"] = .bool(true) }
+                    if !peek, !rights.isEmpty || message.control.truncated {
+                        rightsInFlight.received(at: managed.id, cookies: rights.compactMap(\.cookie))
+                    }
                     let metadata = Self.metadata(message.control, shown: shown)
                     for (key, value) in metadata.detail { result[key] = value }
                     let count = Int64(message.bytes.count)

@@ -12,6 +12,8 @@ public struct ReceivedRight: Sendable {
     public var sameKernelSocketAs: String?
     /// Why it was closed instead of kept (not a socket, `max_open_sockets` reached); nil when kept.
     public var closed: String?
+    /// The kernel's id of the socket (`SO_COOKIE`), to match it with the send that passed it.
+    var cookie: String?
 
     var detail: Detail {
         var members: [String: Detail] = ["kind": .string(kind)]
@@ -44,7 +46,7 @@ extension SocketRegistry {
 
     /// The open managed sockets a send passes (`rights`), checked before anything is sent: at most 253
     /// (`SCM_MAX_FD`), only from a Unix socket, never with an empty stream payload (the kernel would queue nothing).
-    func socketsToPass(_ ids: [String], from managed: ManagedSocket, payload: Int) throws -> [Socket] {
+    func socketsToPass(_ ids: [String], from managed: ManagedSocket, payload: Int) throws -> [ManagedSocket] {
         guard !ids.isEmpty else { return [] }
         guard ids.count <= OutgoingControl.maximumRights else {
             throw SockpitError(.invalid, "rights names \(ids.count) sockets; one message carries at most \(OutgoingControl.maximumRights)",
@@ -63,8 +65,30 @@ extension SocketRegistry {
             guard let passed = open.withLock({ $0[id] }) else {
                 throw SockpitError(.notFound, "rights names socket \(id), which is not an open socket", field: "rights")
             }
-            return passed.socket
+            return passed
         }
+    }
+
+    /// Notes where a send's rights went (the managed socket whose queue holds them, else the process at the
+    /// other end) and answers that for the send's event: `rights_to`, or `rights_to_pid`.
+    func follow(_ passed: [ManagedSocket], from sender: ManagedSocket, to destination: SocketAddress?) -> [String: Detail] {
+        let receiver: ManagedSocket?
+        if let destination, let shown = shown(destination)?.detail {
+            receiver = open.withLock { sockets in sockets.values.first { $0.snapshot().localAddress == shown } }
+        } else {
+            let cookie: String?
+            do { cookie = try sender.socket.unixPeerCookie().map { String($0) } } catch {
+                logger.debug("the peer of a Unix socket could not be found", metadata: ["socket.id": "\(sender.id)", "error": "\(error.name)"])
+                cookie = nil
+            }
+            receiver = cookie.flatMap { cookie in open.withLock { sockets in sockets.values.first { $0.snapshot().cookie == cookie } } }
+        }
+        var peerPID: Int64?
+        if receiver == nil, case .object(let peer)? = sender.snapshot().peerCredentials, case .int(let pid)? = peer["pid"] { peerPID = pid }
+        rightsInFlight.sent(RightsInFlight.Batch(from: sender.id, to: receiver?.id, peerPID: peerPID,
+                                                 sockets: passed.map { ($0.id, $0.snapshot().cookie) }))
+        if let receiver { return ["rights_to": .string(receiver.id)] }
+        return peerPID.map { ["rights_to_pid": .int($0)] } ?? [:]
     }
 
     /// Takes over the descriptors a receive got: each socket becomes a managed socket of its own, recorded with
@@ -89,7 +113,7 @@ extension SocketRegistry {
             guard reserveSlots(1) else {
                 try? socket.close()
                 received.append(ReceivedRight(kind: "socket", sameKernelSocketAs: twin,
-                                              closed: "max_open_sockets (\(policy.maxOpenSockets)) reached"))
+                                              closed: "max_open_sockets (\(policy.maxOpenSockets)) reached", cookie: cookie))
                 continue
             }
             defer { releaseSlots(1) }
@@ -104,7 +128,7 @@ extension SocketRegistry {
                 // Open and queued in history, as an accepted connection is when its record waits.
                 logger.error("recording a received socket failed", metadata: ["socket.id": "\(record.id)", "error": "\(error)"])
             }
-            received.append(ReceivedRight(kind: "socket", socketID: record.id, sameKernelSocketAs: twin))
+            received.append(ReceivedRight(kind: "socket", socketID: record.id, sameKernelSocketAs: twin, cookie: cookie))
         }
         return received
     }

@@ -15,6 +15,8 @@ public final class SocketRegistry: Sendable {
     let inFlight = Atomic<Int>(0)
     /// Slots of max_open_sockets taken by creations in progress.
     let reservations = Mutex<Int>(0)
+    /// Sockets sent with `rights` and not received yet (history says where they sit when a socket closes).
+    let rightsInFlight = RightsInFlight()
     /// The rules and limits enforced.
     public let policy: SocketPolicy
     let logger: Logger

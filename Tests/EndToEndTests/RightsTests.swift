@@ -87,6 +87,58 @@ extension EndToEndTests {
             }
         }
 
+        @Test("rights in flight: closing the passed socket or the sender leaves them queued at the receiver; closing the receiver discards them")
+        func rightsInFlightAtClose() async throws {
+            try await withService { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "dgram"])
+                let sockets = try #require(pair["sockets"] as? [[String: Any]])
+                let left = try #require(sockets[0]["id"] as? String), right = try #require(sockets[1]["id"] as? String)
+                let (udp, taken) = (try await service.createSocketID(family: "inet", type: "dgram"),
+                                    try await service.createSocketID(family: "inet", type: "dgram"))
+                // One message is received (no longer in flight), the next is left queued.
+                try await service.expecting(200, "POST", "/v1/sockets/\(left)/send", ["data": "1", "rights": [taken]])
+                try await service.expecting(200, "POST", "/v1/sockets/\(right)/receive", ["max_rights": 1, "timeout_ms": 2000])
+                try await service.expecting(200, "POST", "/v1/sockets/\(left)/send", ["data": "2", "rights": [udp]])
+                for id in [udp, taken, left, right] { try await service.close(id) }
+                await service.stop()
+                let closes = try service.history { db in
+                    try [udp, taken, left, right].map { id in try #require(try db.events(of: id).last { $0.op == "close" }?.result) }
+                }
+                let sends = try service.history { db in try db.events(of: left).filter { $0.op == "send" }.map { $0.result ?? "" } }
+                #expect(sends.allSatisfy { $0.contains("\"rights_to\":\"\(right)\"") }, "the sends name the receiver: \(sends)")
+                func inFlight(_ result: String) throws -> [[String: String]] {
+                    let object = try #require(try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any])
+                    return (object["rights_in_flight"] as? [[String: Any]] ?? []).map { $0.compactMapValues { $0 as? String } }
+                }
+                let queued = ["socket_id": udp, "from": left, "to": right, "fate": "queued"]
+                #expect(try inFlight(closes[0]) == [queued], "the passed socket itself: \(closes[0])")
+                #expect(try inFlight(closes[1]).isEmpty, "received already: \(closes[1])")
+                #expect(try inFlight(closes[2]) == [queued], "the sender: \(closes[2])")
+                #expect(try inFlight(closes[3]) == [["socket_id": udp, "from": left, "to": right, "fate": "discarded"]],
+                        "the receiver: \(closes[3])")
+            }
+        }
+
+        @Test("a datagram sent to a Unix name with rights names the managed socket bound there; once received, nothing is in flight")
+        func datagramRightsFollowTheName() async throws {
+            try await withService { service in
+                let receiver = try await service.createSocketID(family: "unix", type: "dgram")
+                try await service.bind(receiver, ["path": "rights-to.sock"])
+                let sender = try await service.createSocketID(family: "unix", type: "dgram")
+                let udp = try await service.createSocketID(family: "inet", type: "dgram")
+                try await service.expecting(200, "POST", "/v1/sockets/\(sender)/send",
+                                            ["data": "d", "to": ["path": "rights-to.sock"], "rights": [udp]])
+                let received = try await service.expecting(200, "POST", "/v1/sockets/\(receiver)/receive", ["max_rights": 1, "timeout_ms": 2000])
+                #expect((received["rights"] as? [[String: Any]])?.first?["same_kernel_socket_as"] as? String == udp)
+                for id in [udp, sender, receiver] { try await service.close(id) }
+                await service.stop()
+                let send = try service.history { db in try db.events(of: sender).first { $0.op == "send" }?.result }
+                #expect(send?.contains("\"rights_to\":\"\(receiver)\"") == true, "\(send ?? "")")
+                let closes = try service.history { db in try [udp, sender, receiver].map { try db.events(of: $0).last?.result ?? "" } }
+                #expect(closes.allSatisfy { !$0.contains("rights_in_flight") }, "\(closes)")
+            }
+        }
+
         @Test("bad rights are refused naming the field, and nothing is sent", arguments: [
             ("too many", 400), ("unknown id", 404), ("inet socket", 409), ("empty stream send", 400),
         ])

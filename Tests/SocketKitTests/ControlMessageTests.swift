@@ -188,3 +188,29 @@ extension Socket {
         #expect(try left.cookie() != right.cookie())
     }
 }
+
+extension AdoptionTests {
+    @Test("the peer of a connected Unix socket is found by its cookie through unix_diag, for a pair and an accepted connection")
+    func unixPeerCookie() async throws {
+        let (left, right) = try Socket.pair(type: .stream)
+        defer { try? left.close(); try? right.close() }
+        #expect(try left.unixPeerCookie() == right.cookie())
+        #expect(try right.unixPeerCookie() == left.cookie())
+        let lone = try Socket(family: .unix, type: .dgram)
+        defer { try? lone.close() }
+        #expect(try lone.unixPeerCookie() == nil, "an unconnected socket has no peer")
+        // A listener's accepted connection: its peer is the connecting socket, not the listener.
+        let listener = try Socket(family: .unix, type: .stream)
+        defer { try? listener.close() }
+        try listener.bind(to: .abstract(name: "sockpit-peer-cookie-\(getpid())"))
+        try listener.listen(backlog: 1)
+        let client = try Socket(family: .unix, type: .stream)
+        defer { try? client.close() }
+        _ = try client.connect(to: .abstract(name: "sockpit-peer-cookie-\(getpid())"))
+        _ = try await listener.wait(for: .readable, until: .now + .seconds(2))
+        let accepted = try #require(try listener.accept()).socket
+        defer { try? accepted.close() }
+        #expect(try accepted.unixPeerCookie() == client.cookie())
+        #expect(try client.unixPeerCookie() == accepted.cookie())
+    }
+}

@@ -92,7 +92,7 @@ t_fuzz() { SOCKPIT_BIN="$BIN" FUZZ_SECONDS="${HTTP_FUZZ_SECONDS:-60}" bash Tests
 check "fuzz: mutated requests for ${HTTP_FUZZ_SECONDS:-60} s in a fresh namespace: no 500, every problem well formed, the server alive" t_fuzz
 t_abuse() { ( ulimit -n 8192; python3 Tests/e2e/abuse.py "$PORT" ); }
 check "abuse suite (framing, libmicrohttpd's own errors, browsers, ReDoS, idle crowd, stream race, huge integers): each gets its documented answer, health p99 < 50 ms throughout" t_abuse
-t_outside_rights() { python3 Tests/e2e/outside_rights.py "$PORT"; }
+t_outside_rights() { python3 Tests/e2e/outside_rights.py "$PORT" "$SERVER_PID"; }
 check "sockets passed with an outside process: Python hands over a bound UDP socket and gets a managed TCP listener, both used" t_outside_rights
 t_metrics() { python3 Tests/e2e/metrics_parse.py "$U"; }
 check "GET /metrics parses with prometheus_client and its counters move with operations" t_metrics
