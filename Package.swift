@@ -115,9 +115,11 @@ let package = Package(
             dependencies: ["SockpitCore"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
         ),
+        // Network namespaces on a bridge for tests (Tests/NamespaceRig): a library the test targets share.
+        .target(name: "NamespaceRig", path: "Tests/NamespaceRig", swiftSettings: swiftSettings),
         .testTarget(
             name: "SocketKitTests",
-            dependencies: ["SocketKit", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["SocketKit", "NamespaceRig", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
@@ -134,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SockpitServer", "SockpitAPI", "SockpitCore", "Storage", "HTTPServer", "SocketKit",
+            dependencies: ["SockpitServer", "SockpitAPI", "SockpitCore", "Storage", "HTTPServer", "SocketKit", "NamespaceRig",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: swiftSettings

@@ -63,3 +63,22 @@ static inline size_t sockpit_cmsg_len(size_t length) { return CMSG_LEN(length); 
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #endif
+
+/* Network namespaces (SocketKit/NetworkNamespace.swift): setns(2) and the numbers Glibc's module leaves out
+   (<sched.h> declares setns only under _GNU_SOURCE). Its own guard, an append-only block like the ones above. */
+#ifndef SOCKPIT_CLINUX_NETNS_H
+#define SOCKPIT_CLINUX_NETNS_H
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <linux/sockios.h>
+/* CLONE_NEWNET from <linux/sched.h>. */
+enum { SOCKPIT_CLONE_NEWNET = 0x40000000 };
+/* NS_GET_NSTYPE from <linux/nsfs.h>: _IO(0xb7, 0x3). */
+enum { SOCKPIT_NS_GET_NSTYPE = 0xb703 };
+static inline int sockpit_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
+/* SIOCGSKNS: a descriptor of the network namespace a socket was made in. */
+static inline int sockpit_socket_netns(int fd) { return ioctl(fd, SIOCGSKNS); }
+static inline int sockpit_ns_type(int fd) { return ioctl(fd, SOCKPIT_NS_GET_NSTYPE); }
+/* The calling thread's name, as `ps -L` and `top -H` show it (15 bytes at most). */
+static inline int sockpit_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+#endif

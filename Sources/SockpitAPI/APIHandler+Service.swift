@@ -30,6 +30,7 @@ extension APIHandler {
                 errno: kind.errno, message: kind.message)
         }
         return .ok(.init(body: .json(.init(
+            netnsAllowed: report.netnsAllowed,
             history: historySettings(),
             targetPolicy: .init(allow: report.targetRules.allow, deny: report.targetRules.deny,
                                 defaultDeny: report.targetRules.defaultDeny),
@@ -49,6 +50,17 @@ extension APIHandler {
                 maxConnections: report.limits.maxConnections, httpThreads: report.limits.httpThreads),
             versions: .init(sockpit: report.version, libmicrohttpd: report.httpLibraryVersion, sqlite: report.sqliteVersion)
         ))))
+    }
+
+    /// `GET /v1/netns`: the allowed namespaces that exist now, by name, a page at a time.
+    func listNetworkNamespaces(_ input: Operations.ListNetworkNamespaces.Input) async throws -> Operations.ListNetworkNamespaces.Output {
+        let limit = try Paging.limit(input.query.limit)
+        let after = input.query.cursor
+        let rest = runtime.sockets.policy.namespaces.list().filter { after == nil || $0.name > after! }
+        let page = rest.prefix(limit)
+        return .ok(.init(body: .json(.init(
+            items: page.map { .init(name: $0.name, inode: $0.inode.map { Int64(bitPattern: $0) }) },
+            nextCursor: rest.count > limit ? page.last?.name : nil))))
     }
 
     /// Retention and event-stream settings, as `GET /v1/capabilities` shows them.

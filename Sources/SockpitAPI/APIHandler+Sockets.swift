@@ -8,7 +8,7 @@ extension APIHandler {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
         let record = try await runtime.sockets.create(
             family: request.family.rawValue, type: request._type.rawValue, protocol: request._protocol?.rawValue,
-            label: request.label, options: try request.options.map { try Self.options($0.value1) })
+            label: request.label, options: try request.options.map { try Self.options($0.value1) }, netns: request.netns)
         return .created(.init(headers: .init(location: "/v1/sockets/\(record.id)"), body: .json(try Self.socket(record))))
     }
 
@@ -20,7 +20,7 @@ extension APIHandler {
         }
         let page = try await runtime.sockets.list(SocketQuery(
             state: query.state?.rawValue, family: query.family?.rawValue, type: query._type?.rawValue, label: query.label,
-            limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
+            netns: query.netns, limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
         return .ok(.init(body: .json(.init(items: try page.items.map(Self.socket), nextCursor: page.nextCursor.map(String.init)))))
     }
 
@@ -55,6 +55,7 @@ extension APIHandler {
             id: socket.id, family: family, _type: type, _protocol: socket.protocol, state: state,
             label: socket.label, parentId: socket.parentID, cookie: socket.cookie,
             peerCredentials: socket.peerCredentials.map { .init(pid: Int($0.pid), uid: Int64($0.uid), gid: Int64($0.gid)) },
+            netns: socket.netns,
             localAddress: try socket.localAddress.map(Self.schema), peerAddress: try socket.peerAddress.map(Self.schema),
             options: try socket.options.map { try $0.decoded() },
             createdAt: Time.date(micros: socket.createdAt),
@@ -70,7 +71,7 @@ extension APIHandler {
         let result = try event.result.map { Components.Schemas.Event.ResultPayload(additionalProperties: try $0.container()) }
         return Components.Schemas.Event(
             id: String(event.id), at: Time.date(micros: event.at), socketId: event.socketID,
-            probeId: event.probeID, op: event.op, outcome: outcome, errno: event.errno,
+            probeId: event.probeID, netns: event.netns, op: event.op, outcome: outcome, errno: event.errno,
             errorMessage: event.errorMessage, durationMs: durationMs, bytes: event.bytes, args: args, result: result)
     }
 

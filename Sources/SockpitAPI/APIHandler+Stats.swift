@@ -8,7 +8,7 @@ extension APIHandler {
         let stats = try await runtime.stats()
         let byKind = stats.openSockets.map {
             Components.Schemas.Stats.SocketsPayload.ByKindPayloadPayload(
-                family: $0.family, _type: $0.type, state: $0.state ?? "unknown", count: $0.count)
+                family: $0.family, _type: $0.type, state: $0.state ?? "unknown", netns: $0.netns, count: $0.count)
         }
         return .ok(.init(body: .json(.init(
             at: Date(timeIntervalSince1970: Double(stats.at) / 1_000_000),

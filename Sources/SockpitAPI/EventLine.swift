@@ -30,6 +30,7 @@ enum EventLine {
         if let errno = event.errno { key("errno"); string(errno) }
         if let message = event.errorMessage { key("error_message"); string(message) }
         key("id"); string(String(event.id))
+        if let netns = event.netns { key("netns"); string(netns) }
         key("op"); string(event.op)
         key("outcome"); string(event.outcome.rawValue)
         if let probe = event.probeID { key("probe_id"); string(probe) }

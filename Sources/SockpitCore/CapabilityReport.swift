@@ -24,6 +24,8 @@ public struct CapabilityReport: Sendable {
     public var unixSocketsDirectory = ""
     /// The probe runner's limits.
     public var probeLimits = ProbeLimits()
+    /// The network namespaces sockets and probes may be made in (`*`: all); empty: none.
+    public var netnsAllowed: [String] = []
 
     /// Probes the host now: tries every socket kind and reads the process's capabilities.
     public static func probe(limits: ServiceLimits, policy: SocketPolicy, probeLimits: ProbeLimits = ProbeLimits(),
@@ -40,6 +42,7 @@ public struct CapabilityReport: Sendable {
         report.targetRules = (policy.targets.allowRules, policy.targets.denyRules, policy.targets.defaultDenyRules)
         report.unixSocketsDirectory = policy.unixPaths.directory
         report.probeLimits = probeLimits
+        report.netnsAllowed = policy.namespaces.allowed
         return report
     }
 }

@@ -8,6 +8,8 @@ public struct Event: Sendable, Equatable {
     public var at: Int64
     public var socketID: String?
     public var probeID: String?
+    /// The network namespace of its socket or probe; nil: the service's own.
+    public var netns: String?
     /// The operation: create, bind, connect, send, close, probe.start, ...
     public var op: String
     public var outcome: Outcome
@@ -34,6 +36,7 @@ public struct Event: Sendable, Equatable {
         at = record.at
         socketID = record.socketID
         probeID = record.probeID
+        netns = record.netns
         op = record.op
         outcome = Outcome(rawValue: record.outcome) ?? .error
         errno = record.errno

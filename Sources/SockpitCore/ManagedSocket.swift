@@ -6,6 +6,8 @@ import Synchronization
 final class ManagedSocket: Sendable {
     let id: String
     let socket: Socket
+    /// The network namespace it was made in, when not the service's own: names and interfaces are looked up there.
+    let namespace: NetworkNamespace?
     private let record: Mutex<SocketRecord>
     /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
     let lock = AsyncLock()
@@ -20,9 +22,10 @@ final class ManagedSocket: Sendable {
         set { sawEOF.store(newValue, ordering: .relaxed) }
     }
 
-    init(socket: Socket, record: SocketRecord) {
+    init(socket: Socket, record: SocketRecord, namespace: NetworkNamespace? = nil) {
         self.id = record.id
         self.socket = socket
+        self.namespace = namespace
         self.record = Mutex(record)
     }
 

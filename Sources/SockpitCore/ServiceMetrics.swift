@@ -176,14 +176,17 @@ public struct OpenSocketCount: Sendable, Equatable {
     public var type: String
     /// The socket state, when counted by state.
     public var state: String?
+    /// The network namespace, when counted by namespace; nil: the service's own.
+    public var netns: String?
     /// How many.
     public var count: Int
 
     /// Creates a count.
-    public init(family: String, type: String, state: String? = nil, count: Int) {
+    public init(family: String, type: String, state: String? = nil, netns: String? = nil, count: Int) {
         self.family = family
         self.type = type
         self.state = state
+        self.netns = netns
         self.count = count
     }
 }

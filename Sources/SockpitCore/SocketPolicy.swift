@@ -13,10 +13,14 @@ public struct SocketPolicy: Sendable {
     public var maxReceiveBytes: Int
     /// Longest wait of one operation: a larger `timeout_ms` is capped to it (like a long-poll maximum).
     public var maxWait: Duration
+    /// The network namespaces sockets and probes may be made in.
+    public var namespaces: Namespaces
 
     /// Creates a policy.
     public init(targets: TargetPolicy, unixPaths: UnixPathConfinement, maxOpenSockets: Int = 1024,
-                maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20, maxWait: Duration = .seconds(300)) {
+                maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20, maxWait: Duration = .seconds(300),
+                namespaces: Namespaces = Namespaces(allowed: [])) {
+        self.namespaces = namespaces
         self.maxWait = maxWait
         self.targets = targets
         self.unixPaths = unixPaths

@@ -4,7 +4,9 @@ import SocketKit
 extension SocketRegistry {
     /// Turns a client's address into a kernel address: numeric hosts parsed, names resolved (for the socket's
     /// family), Unix names confined to the sockets directory. `field` names the request field in errors.
-    func resolve(_ spec: Address, for socket: Socket, field: String) async throws -> SocketAddress {
+    /// An interface named as an IPv6 scope (`fe80::1%eth0`) is looked up in the socket's namespace.
+    func resolve(_ spec: Address, for managed: ManagedSocket, field: String) async throws -> SocketAddress {
+        let socket = managed.socket
         switch spec {
         case .inet(let host, let port, let scopeID):
             guard (0...65535).contains(port) else {
@@ -21,7 +23,14 @@ extension SocketRegistry {
                 throw SockpitError(.invalid, "\(field).scope_id is out of range", field: "\(field).scope_id")
             }
             let numericHost = scopeID.map { host.contains("%") ? host : "\(host)%\($0)" } ?? host
-            if let address = try? SocketAddress(host: numericHost, port: port) { return address }
+            let numeric: SocketAddress?
+            if let namespace = managed.namespace, numericHost.contains("%") {
+                let parsed = try? namespace.perform { Result { () throws(SocketAddressError) in try SocketAddress(host: numericHost, port: port) } }
+                numeric = try? parsed?.get()
+            } else {
+                numeric = try? SocketAddress(host: numericHost, port: port)
+            }
+            if let numeric { return numeric }
             do {
                 let found = try await Resolver.resolve(host: host, port: UInt16(port), family: socket.family, type: socket.type)
                 guard let first = found.first else {

@@ -71,7 +71,7 @@ extension SocketRegistry {
             }
             var destination: SocketAddress?
             if let spec {
-                let address = try await resolve(spec, for: managed.socket, field: "to")
+                let address = try await resolve(spec, for: managed, field: "to")
                 try checkTarget(address, field: "to")
                 destination = address
             }

@@ -6,7 +6,7 @@ extension SocketRegistry {
     /// `bind(2)`; port 0 gets the kernel's choice, reported in `local_address`.
     public func bind(id: String, address spec: Address) async throws -> SocketSnapshot {
         try await perform(id, op: "bind", args: .object(["address": spec.detail])) { (managed: ManagedSocket) async throws -> Step<Void> in
-            let address = try await resolve(spec, for: managed.socket, field: "address")
+            let address = try await resolve(spec, for: managed, field: "address")
             do { try managed.socket.bind(to: address) } catch let error as Errno {
                 throw Self.classify(error, op: "bind", conflicts: [.invalidArgument, .addressInUse])
             }
@@ -41,7 +41,7 @@ extension SocketRegistry {
     public func connect(id: String, address spec: Address, timeout requested: Duration) async throws -> SocketSnapshot {
         let timeout = min(requested, policy.maxWait)
         return try await perform(id, op: "connect", args: .object(["address": spec.detail, "timeout_ms": .int(Self.ms(timeout))])) { (managed: ManagedSocket) async throws -> Step<Void> in
-            let address = try await resolve(spec, for: managed.socket, field: "address")
+            let address = try await resolve(spec, for: managed, field: "address")
             try checkTarget(address, field: "address")
             let deadline = ContinuousClock.now + timeout
             do {
@@ -107,6 +107,7 @@ extension SocketRegistry {
                                   protocol: parentRecord.protocol, label: parentRecord.label, state: SocketState.connected.rawValue,
                                   createdAt: now)
         record.parentID = parent.id
+        record.netns = parentRecord.netns  // an accepted connection is in its listener's namespace
         record.localAddress = (try? socket.localAddress()).flatMap(shown)?.detail
         record.peerAddress = shown(peer)?.detail
         Self.identify(&record, socket)
@@ -114,7 +115,7 @@ extension SocketRegistry {
                                 args: Detail.object(["parent_id": .string(parent.id)]),
                                 result: record.peerAddress.map { .object(["peer_address": $0]) })
         // Open before it is recorded: should history fail after the fact, the socket exists and is queued in it.
-        open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record) }
+        open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record, namespace: parent.namespace) }
         try await SockpitError.recording("accept (new socket \(record.id))") {
             _ = try await repository.create(record, event: event)
         }

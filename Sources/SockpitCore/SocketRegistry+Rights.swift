@@ -117,7 +117,7 @@ extension SocketRegistry {
                 continue
             }
             defer { releaseSlots(1) }
-            let record = Self.receivedRecord(socket, shown: shown)
+            let record = Self.receivedRecord(socket, shown: shown, namespaces: policy.namespaces)
             var args: [String: Detail] = ["via_socket": .string(parent.id)]
             if let twin { args["same_kernel_socket_as"] = .string(twin) }
             let event = EventRecord(at: record.createdAt, socketID: record.id, op: "received", outcome: "ok", args: .object(args))
@@ -134,7 +134,7 @@ extension SocketRegistry {
     }
 
     /// The session row of a socket received from elsewhere: its kind, state and addresses as the kernel has them.
-    private static func receivedRecord(_ socket: Socket, shown: (SocketAddress) -> Address?) -> SocketRecord {
+    private static func receivedRecord(_ socket: Socket, shown: (SocketAddress) -> Address?, namespaces: Namespaces) -> SocketRecord {
         let local = try? socket.localAddress()
         let peer = try? socket.peerAddress()
         let state: SocketState
@@ -153,6 +153,7 @@ extension SocketRegistry {
         record.localAddress = local.flatMap(shown)?.detail
         record.peerAddress = peer.flatMap(shown)?.detail
         identify(&record, socket)
+        record.netns = (try? socket.namespaceInode()).flatMap(namespaces.name(ofInode:))
         return record
     }
 

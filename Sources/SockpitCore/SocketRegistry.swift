@@ -40,9 +40,10 @@ public final class SocketRegistry: Sendable {
         return ids.count
     }
 
-    /// Creates a socket (`socket(2)`), non-blocking, and records the session.
+    /// Creates a socket (`socket(2)`), non-blocking, and records the session; with `netns`, in that network
+    /// namespace (`/run/netns/NAME`, when `--allow-netns` allows it) for its whole life.
     public func create(family: String, type: String, protocol: String?, label: String?,
-                       options: [(SocketOption, SocketOptionValue)]? = nil) async throws -> SocketSnapshot {
+                       options: [(SocketOption, SocketOptionValue)]? = nil, netns: String? = nil) async throws -> SocketSnapshot {
         guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix].contains(addressFamily) else {
             throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix", field: "family")
         }
@@ -57,6 +58,7 @@ public final class SocketRegistry: Sendable {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
         }
         try LabelText.validate(label)
+        let namespace = try netns.map { try policy.namespaces.open($0) }
         try SockpitError.checkWritable(repository, operation: "create")
         // Reserve the slot now, under the same lock as the count, so concurrent creates cannot overshoot.
         guard reserveSlots(1) else {
@@ -67,19 +69,24 @@ public final class SocketRegistry: Sendable {
         let started = UnixTime.nowMicros()
         let socket: Socket
         do {
-            socket = try Socket(family: addressFamily, type: socketType, protocol: socketProtocol)
+            socket = try Socket.make(family: addressFamily, type: socketType, protocol: socketProtocol, in: namespace)
         } catch {
             throw SockpitError.system(error, during: "socket(\(family), \(type), \(protocolName))")
         }
         var record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
             state: SocketState.created.rawValue, createdAt: started)
+        do { record.netns = try placement(of: socket, meant: namespace) } catch {
+            try? socket.close()
+            throw error
+        }
         Self.identify(&record, socket)
-        let args = Detail.object(["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
-                                    "label": label.map(Detail.string) ?? .null])
+        var arguments: [String: Detail] = ["family": .string(family), "type": .string(type), "protocol": .string(protocolName),
+                                           "label": label.map(Detail.string) ?? .null]
+        if let netns { arguments["netns"] = .string(netns) }
         let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",
-                                durationUs: UnixTime.nowMicros() - started, args: args)
-        let managed = ManagedSocket(socket: socket, record: record)
+                                durationUs: UnixTime.nowMicros() - started, args: .object(arguments))
+        let managed = ManagedSocket(socket: socket, record: record, namespace: namespace)
         do {
             _ = try await repository.create(record, event: event)
         } catch let failure as HistoryUnavailable where failure.tookEffect {
@@ -110,6 +117,23 @@ public final class SocketRegistry: Sendable {
         }
         logger.debug("socket created", metadata: ["socket.id": "\(record.id)", "socket.kind": "\(family)/\(type)/\(protocolName)"])
         return try record.snapshot
+    }
+
+    /// The namespace a new socket is in, as the kernel says (`SIOCGSKNS`), checked against the one it was made
+    /// for: a socket made without `netns` that is not in the service's own namespace means a thread was left in
+    /// another one, and nothing may be made on it.
+    func placement(of socket: Socket, meant namespace: NetworkNamespace?) throws -> String? {
+        let inode: UInt64
+        do { inode = try socket.namespaceInode() } catch {
+            return namespace?.name  // without CAP_NET_ADMIN the kernel does not say; socket(2) ran where asked
+        }
+        let expected = namespace?.inode ?? Namespaces.processInode
+        guard inode == expected else {
+            logger.critical("a socket was made in the wrong network namespace", metadata: [
+                "netns.expected": "\(namespace?.name ?? "service's own") (\(expected))", "netns.inode": "\(inode)"])
+            throw SockpitError(.internal, "the socket was made in the wrong network namespace and was closed")
+        }
+        return namespace?.name
     }
 
     /// The session: live state for an open socket, history for a closed one.
@@ -159,10 +183,12 @@ public final class SocketRegistry: Sendable {
         var counts: [String: OpenSocketCount] = [:]
         for managed in open.withLock({ Array($0.values) }) {
             let record = managed.snapshot()
-            counts[record.family + "/" + record.type + "/" + record.state, default: OpenSocketCount(
-                family: record.family, type: record.type, state: record.state, count: 0)].count += 1
+            counts[record.family + "/" + record.type + "/" + record.state + "/" + (record.netns ?? ""), default: OpenSocketCount(
+                family: record.family, type: record.type, state: record.state, netns: record.netns, count: 0)].count += 1
         }
-        return counts.values.sorted { ($0.family, $0.type, $0.state ?? "") < ($1.family, $1.type, $1.state ?? "") }
+        return counts.values.sorted {
+            ($0.family, $0.type, $0.state ?? "", $0.netns ?? "") < ($1.family, $1.type, $1.state ?? "", $1.netns ?? "")
+        }
     }
 
     static func notFound(_ id: String) -> SockpitError {

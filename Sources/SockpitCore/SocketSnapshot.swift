@@ -23,6 +23,8 @@ public struct SocketSnapshot: Sendable, Equatable {
     public var cookie: String?
     /// Who is at the other end of a connected Unix socket (`SO_PEERCRED`).
     public var peerCredentials: Credentials?
+    /// The network namespace it was made in; nil: the service's own.
+    public var netns: String?
     /// Unix microseconds.
     public var createdAt: Int64
     public var closedAt: Int64?
@@ -57,6 +59,7 @@ public struct SocketSnapshot: Sendable, Equatable {
         parentID = record.parentID
         options = record.options
         cookie = record.cookie
+        netns = record.netns
         peerCredentials = record.peerCredentials.flatMap(SocketRegistry.credentials(from:))
         createdAt = record.createdAt
         closedAt = record.closedAt

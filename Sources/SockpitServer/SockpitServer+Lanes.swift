@@ -34,6 +34,7 @@ extension SockpitServer {
         Lane(.get, "/v1/probes/{id}", .taskPool),
         Lane(.get, "/v1/events", .taskPool),
         Lane(.get, "/v1/events/stream", .taskPool),
+        Lane(.get, "/v1/netns", .taskPool),
         Lane(.get, "/v1/stats", .taskPool),
         Lane(.get, "/metrics", .taskPool),
     ]

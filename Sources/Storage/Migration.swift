@@ -56,6 +56,7 @@ public enum Migrations {
         ("0002_lean_indexes.sql", PackageResources._002_lean_indexes_sql),
         ("0003_probe_result_ranges.sql", PackageResources._003_probe_result_ranges_sql),
         ("0004_socket_identity.sql", PackageResources._004_socket_identity_sql),
+        ("0005_netns.sql", PackageResources._005_netns_sql),
     ]
 }
 

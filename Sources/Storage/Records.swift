@@ -17,6 +17,8 @@ public struct SocketRecord: Sendable, Equatable {
     public var cookie: String?
     /// `SO_PEERCRED` of a connected Unix socket: `{"pid", "uid", "gid"}`.
     public var peerCredentials: Detail?
+    /// The network namespace it was made in (`/run/netns` name, or `net:[INODE]`); nil: the service's own.
+    public var netns: String?
     /// The options last set or read.
     public var options: Detail?
     /// Unix microseconds.
@@ -63,6 +65,8 @@ public struct EventRecord: Sendable, Equatable {
     public var result: Detail?
     /// Payload bytes moved by the operation, if any.
     public var bytes: Int64?
+    /// The network namespace of its socket or probe; nil: the service's own.
+    public var netns: String?
 
     /// Creates an event; `id` is assigned when it is stored.
     public init(

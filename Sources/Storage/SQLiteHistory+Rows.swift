@@ -11,8 +11,8 @@ extension SQLiteHistory {
             """
             INSERT INTO sockets (id, family, type, protocol, label, state, local_address, peer_address, parent_id,
                 options, created_at, closed_at, close_reason, bytes_sent, bytes_received, messages_sent,
-                messages_received, updated_at, cookie, peer_credentials)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                messages_received, updated_at, cookie, peer_credentials, netns)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, columns(of: socket))
     }
 
@@ -69,12 +69,13 @@ extension SQLiteHistory {
     static func insert(_ event: EventRecord, into db: Connection) throws -> EventRecord {
         try db.run(
             """
-            INSERT INTO events (at, socket_id, probe_id, op, outcome, errno, error_message, duration_us, args, result, bytes)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO events (at, socket_id, probe_id, op, outcome, errno, error_message, duration_us, args, result, bytes,
+                netns)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.integer(event.at), .init(event.socketID), .init(event.probeID), .text(event.op), .text(event.outcome),
              .init(event.errno), .init(event.errorMessage), .init(event.durationUs), .init(event.args),
-             .init(event.result), .init(event.bytes)])
+             .init(event.result), .init(event.bytes), .init(event.netns)])
         var stored = event
         stored.id = db.lastInsertRowID
         return stored
@@ -85,7 +86,7 @@ extension SQLiteHistory {
          .init(s.localAddress), .init(s.peerAddress), .init(s.parentID), .init(s.options), .integer(s.createdAt),
          .init(s.closedAt), .init(s.closeReason), .integer(s.bytesSent), .integer(s.bytesReceived),
          .integer(s.messagesSent), .integer(s.messagesReceived), .integer(s.updatedAt), .init(s.cookie),
-         .init(s.peerCredentials)]
+         .init(s.peerCredentials), .init(s.netns)]
     }
 
     static func socket(from row: Row) -> SocketRecord {
@@ -99,6 +100,7 @@ extension SQLiteHistory {
         record.parentID = row["parent_id"].string
         record.cookie = row["cookie"].string
         record.peerCredentials = row["peer_credentials"].detail
+        record.netns = row["netns"].string
         record.options = row["options"].detail
         record.closedAt = row["closed_at"].int
         record.closeReason = row["close_reason"].string
@@ -117,6 +119,7 @@ extension SQLiteHistory {
             errorMessage: row["error_message"].string, durationUs: row["duration_us"].int, args: row["args"].detail,
             result: row["result"].detail, bytes: row["bytes"].int)
         event.id = row["id"].int ?? 0
+        event.netns = row["netns"].string
         return event
     }
 }

@@ -47,6 +47,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         filter.equal("family", query.family)
         filter.equal("type", query.type)
         filter.equal("label", query.label)
+        filter.equal("netns", query.netns)
         if query.openOnly { filter.clauses.append("closed_at IS NULL") }
         return try page(table: "sockets", key: "seq", filter: filter, cursor: query.cursor, order: query.order,
                         limit: query.limit, map: Self.socket(from:)) { $0.seq }

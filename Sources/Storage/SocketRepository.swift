@@ -4,6 +4,8 @@ public struct SocketQuery: Sendable {
     public var family: String?
     public var type: String?
     public var label: String?
+    /// Only sessions made in this network namespace.
+    public var netns: String?
     /// Only sessions still open (closed_at IS NULL); combines with `state`.
     public var openOnly = false
     public var limit = 50
@@ -13,11 +15,12 @@ public struct SocketQuery: Sendable {
 
     /// Creates a query; every filter is optional.
     public init(state: String? = nil, family: String? = nil, type: String? = nil, label: String? = nil,
-                limit: Int = 50, cursor: Int64? = nil, order: ListOrder = .newestFirst) {
+                netns: String? = nil, limit: Int = 50, cursor: Int64? = nil, order: ListOrder = .newestFirst) {
         self.state = state
         self.family = family
         self.type = type
         self.label = label
+        self.netns = netns
         self.limit = limit
         self.cursor = cursor
         self.order = order

@@ -26,6 +26,7 @@ public struct SocketWrite: Sendable, Equatable {
         self.kind = kind
         self.socket = socket
         self.event = event
+        self.event.netns = socket.netns  // every operation's history names the socket's namespace
     }
 }
 

@@ -81,6 +81,11 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "prefix"))
     var allowAbstract: [String] = []
 
+    @Option(name: .customLong("allow-netns"), help: ArgumentHelp(
+        "Let sockets and probes be made in this network namespace, a name under /run/netns as `ip netns add` makes them (repeatable; * for every one). None by default. Entering one needs CAP_SYS_ADMIN. [env: SOCKPIT_ALLOW_NETNS, comma-separated]",
+        valueName: "name"))
+    var allowNetns: [String] = []
+
     @Option(name: .long, help: ArgumentHelp(
         "Most managed sockets open at once; more answer 429. [env: SOCKPIT_MAX_OPEN_SOCKETS] [default: 1024]", valueName: "n"))
     var maxOpenSockets: Int?

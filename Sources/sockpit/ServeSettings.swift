@@ -15,6 +15,7 @@ struct ServeSettings {
     let unixDirectory: String?
     let allowTargets: [String]
     let allowAbstract: [String]
+    let allowNetns: [String]
     let denyTargets: [String]
     let streams: StreamSettings
     let corsOrigins: [String]
@@ -61,6 +62,10 @@ struct ServeSettings {
         }
         self.allowTargets = list(command.allowTargets, "SOCKPIT_ALLOW_TARGETS")
         self.allowAbstract = list(command.allowAbstract, "SOCKPIT_ALLOW_ABSTRACT")
+        self.allowNetns = list(command.allowNetns, "SOCKPIT_ALLOW_NETNS")
+        for name in allowNetns where name != "*" && !NetworkNamespaceName.isValid(name) {
+            throw ValidationError("--allow-netns '\(name)' is not a namespace name (a file name under /run/netns, no '/'), nor *")
+        }
         self.denyTargets = list(command.denyTargets, "SOCKPIT_DENY_TARGETS")
         self.unixDirectory = command.unixDir ?? env("SOCKPIT_UNIX_DIR")
         self.corsOrigins = list(command.corsOrigins, "SOCKPIT_CORS_ORIGINS")
@@ -112,7 +117,7 @@ struct ServeSettings {
         return SocketPolicy(
             targets: targets, unixPaths: try UnixPathConfinement(directory: directory), maxOpenSockets: limits.maxOpenSockets,
             maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes,
-            maxWait: .milliseconds(limits.maxWaitMs))
+            maxWait: .milliseconds(limits.maxWaitMs), namespaces: Namespaces(allowed: allowNetns))
     }
 
     /// Why the service must not start on this address, or nil: beyond loopback it needs a token.

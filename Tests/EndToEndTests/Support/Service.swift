@@ -30,6 +30,8 @@ struct ServiceOptions: Sendable {
     var corsOrigins: [String] = []
     /// `--sse-heartbeat` and `--sse-buffer`.
     var streams = StreamSettings()
+    /// `--allow-netns`.
+    var allowNetns: [String] = []
 }
 
 /// A real Sockpit service in this process on 127.0.0.1, port 0, over a real SQLite file in a fresh data
@@ -95,7 +97,7 @@ final class Service: Sendable {
             policy = SocketPolicy(
                 targets: targets, unixPaths: try UnixPathConfinement(directory: unixDirectory),
                 maxOpenSockets: options.maxOpenSockets, maxSendBytes: options.maxSendBytes,
-                maxReceiveBytes: options.maxReceiveBytes)
+                maxReceiveBytes: options.maxReceiveBytes, namespaces: Namespaces(allowed: options.allowNetns))
         } catch {
             try? file.close()
             throw error
