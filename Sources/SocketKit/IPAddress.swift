@@ -97,3 +97,31 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// An IPv4 or IPv6 address, numeric, without port or scope (a multicast group, an interface address).
+public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
+    /// An IPv4 address.
+    case v4(IPv4Address)
+    /// An IPv6 address.
+    case v6(IPv6Address)
+
+    /// Parses either family's text form (`"239.1.2.3"`, `"ff15::1"`).
+    public init(_ text: String) throws(SocketAddressError) {
+        if let v4 = try? IPv4Address(text) { self = .v4(v4) } else { self = .v6(try IPv6Address(text)) }
+    }
+
+    /// Whether it is a multicast address: 224.0.0.0/4 or ff00::/8.
+    public var isMulticast: Bool {
+        switch self {
+        case .v4(let address): UInt32(bigEndian: address.networkOrder) >> 28 == 0xe
+        case .v6(let address): withUnsafeBytes(of: address.in6Addr) { $0[0] } == 0xff
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .v4(let address): address.description
+        case .v6(let address): address.description
+        }
+    }
+}

@@ -47,6 +47,34 @@ public enum SocketOption: String, CaseIterable, Sendable {
     case ipv6_recvpktinfo
     /// Each received IPv6 packet carries its hop limit. The corresponding C constant is `IPV6_RECVHOPLIMIT`.
     case ipv6_recvhoplimit
+    /// TTL of outgoing IPv4 multicast datagrams. The corresponding C constant is `IP_MULTICAST_TTL`.
+    case ip_multicast_ttl
+    /// This host's own listeners get a copy of the IPv4 multicast it sends. The corresponding C constant is
+    /// `IP_MULTICAST_LOOP`.
+    case ip_multicast_loop
+    /// A socket bound to the wildcard address receives every group any socket of this host joined (Linux's
+    /// default), not only its own. The corresponding C constant is `IP_MULTICAST_ALL`.
+    case ip_multicast_all
+    /// The interface IPv4 multicast leaves by. The corresponding C constant is `IP_MULTICAST_IF`.
+    case ip_multicast_if
+    /// Hop limit of outgoing IPv6 multicast (-1: the route's). The corresponding C constant is `IPV6_MULTICAST_HOPS`.
+    case ipv6_multicast_hops
+    /// This host's own listeners get a copy of the IPv6 multicast it sends. The corresponding C constant is
+    /// `IPV6_MULTICAST_LOOP`.
+    case ipv6_multicast_loop
+    /// The interface IPv6 multicast leaves by. The corresponding C constant is `IPV6_MULTICAST_IF`.
+    case ipv6_multicast_if
+    /// Sends and receives only through this interface (by name; empty: any). The corresponding C constant is
+    /// `SO_BINDTODEVICE`.
+    case so_bindtodevice
+    /// Join an IPv4 multicast group; write-only. The corresponding C constant is `IP_ADD_MEMBERSHIP`.
+    case ip_add_membership
+    /// Leave an IPv4 multicast group; write-only. The corresponding C constant is `IP_DROP_MEMBERSHIP`.
+    case ip_drop_membership
+    /// Join an IPv6 multicast group; write-only. The corresponding C constant is `IPV6_JOIN_GROUP`.
+    case ipv6_join_group
+    /// Leave an IPv6 multicast group; write-only. The corresponding C constant is `IPV6_LEAVE_GROUP`.
+    case ipv6_leave_group
     /// The pending error, cleared by reading it; read-only. The corresponding C constant is `SO_ERROR`.
     case so_error
     /// The socket's type; read-only. The corresponding C constant is `SO_TYPE`.
@@ -66,15 +94,29 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case errno
         /// A socket type number, shown by API name.
         case socketType
+        /// An interface, by index or (IPv4) address (``InterfaceChoice``).
+        case interface
+        /// An interface by name, as text.
+        case device
+        /// A multicast group and the interface to join or leave it on (``Membership``).
+        case membership
     }
 
     /// Whether ``Socket/setOption(_:_:)`` may change it; `so_error`, `so_type` and `so_acceptconn` are read-only.
     public var isSettable: Bool { ![.so_error, .so_type, .so_acceptconn].contains(self) }
 
+    /// Whether ``Socket/option(_:)`` can read it; joining and leaving groups are actions, not values (a
+    /// socket's memberships are kept by whoever made them).
+    public var isReadable: Bool { kind != .membership }
+
     /// What kind of value the option holds.
     public var kind: Kind {
         switch self {
-        case .so_rcvbuf, .so_sndbuf, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt, .ip_ttl, .ip_tos: .int
+        case .so_rcvbuf, .so_sndbuf, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt, .ip_ttl, .ip_tos, .ip_multicast_ttl,
+             .ipv6_multicast_hops: .int
+        case .ip_multicast_if, .ipv6_multicast_if: .interface
+        case .so_bindtodevice: .device
+        case .ip_add_membership, .ip_drop_membership, .ipv6_join_group, .ipv6_leave_group: .membership
         case .so_linger: .linger
         case .so_error: .errno
         case .so_type: .socketType
@@ -86,8 +128,10 @@ public enum SocketOption: String, CaseIterable, Sendable {
     var level: CInt {
         switch self {
         case .tcp_nodelay, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt: CInt(IPPROTO_TCP)
-        case .ip_ttl, .ip_tos, .ip_pktinfo, .ip_recvttl: CInt(IPPROTO_IP)
-        case .ipv6_v6only, .ipv6_recvpktinfo, .ipv6_recvhoplimit: CInt(IPPROTO_IPV6)
+        case .ip_ttl, .ip_tos, .ip_pktinfo, .ip_recvttl, .ip_multicast_ttl, .ip_multicast_loop, .ip_multicast_all,
+             .ip_multicast_if, .ip_add_membership, .ip_drop_membership: CInt(IPPROTO_IP)
+        case .ipv6_v6only, .ipv6_recvpktinfo, .ipv6_recvhoplimit, .ipv6_multicast_hops, .ipv6_multicast_loop,
+             .ipv6_multicast_if, .ipv6_join_group, .ipv6_leave_group: CInt(IPPROTO_IPV6)
         default: SOL_SOCKET
         }
     }
@@ -117,6 +161,18 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case .ip_recvttl: CInt(IP_RECVTTL)
         case .ipv6_recvpktinfo: CInt(IPV6_RECVPKTINFO)
         case .ipv6_recvhoplimit: CInt(IPV6_RECVHOPLIMIT)
+        case .ip_multicast_ttl: CInt(IP_MULTICAST_TTL)
+        case .ip_multicast_loop: CInt(IP_MULTICAST_LOOP)
+        case .ip_multicast_all: CInt(IP_MULTICAST_ALL)
+        case .ip_multicast_if: CInt(IP_MULTICAST_IF)
+        case .ipv6_multicast_hops: CInt(IPV6_MULTICAST_HOPS)
+        case .ipv6_multicast_loop: CInt(IPV6_MULTICAST_LOOP)
+        case .ipv6_multicast_if: CInt(IPV6_MULTICAST_IF)
+        case .so_bindtodevice: SO_BINDTODEVICE
+        case .ip_add_membership: CInt(IP_ADD_MEMBERSHIP)
+        case .ip_drop_membership: CInt(IP_DROP_MEMBERSHIP)
+        case .ipv6_join_group: CInt(IPV6_JOIN_GROUP)
+        case .ipv6_leave_group: CInt(IPV6_LEAVE_GROUP)
         case .so_error: SO_ERROR
         case .so_type: SO_TYPE
         case .so_acceptconn: SO_ACCEPTCONN
@@ -142,6 +198,12 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case .ip_pktinfo, .ip_recvttl: return family == .inet && type != .stream
         case .ipv6_recvpktinfo, .ipv6_recvhoplimit: return family == .inet6 && type != .stream
         case .so_timestampns: return true
+        // Multicast is for datagrams (UDP, raw); binding to a device is for any IP socket.
+        case .ip_multicast_ttl, .ip_multicast_loop, .ip_multicast_all, .ip_multicast_if, .ip_add_membership, .ip_drop_membership:
+            return family == .inet && type != .stream
+        case .ipv6_multicast_hops, .ipv6_multicast_loop, .ipv6_multicast_if, .ipv6_join_group, .ipv6_leave_group:
+            return family == .inet6 && type != .stream
+        case .so_bindtodevice: return ip
         case .so_acceptconn: return connected
         case .so_rcvbuf, .so_sndbuf, .so_error, .so_type: return true
         }
@@ -160,6 +222,41 @@ public enum SocketOptionValue: Sendable, Equatable {
     case errno(String?)
     /// `SO_TYPE`: the type's API name (`"stream"`).
     case socketType(String)
+    /// `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF`.
+    case interface(InterfaceChoice)
+    /// `SO_BINDTODEVICE`: the interface's name, empty for none.
+    case device(String)
+    /// `IP_ADD_MEMBERSHIP` and the others of its kind.
+    case membership(Membership)
+}
+
+/// Which interface an option names: by index, or for IPv4 by one of its addresses; `.any` lets the kernel choose.
+/// (Names become indexes where the socket's namespace is known: `if_nametoindex` answers for the calling
+/// thread's namespace.)
+public enum InterfaceChoice: Sendable, Equatable {
+    /// The kernel chooses (by route).
+    case any
+    /// The interface with this index (`if_nametoindex`).
+    case index(UInt32)
+    /// The IPv4 interface that has this address.
+    case address(IPv4Address)
+    /// The interface with this name, looked up when set (``Socket/interfaceIndex(named:)``) in the calling
+    /// thread's namespace: a caller that knows the socket's namespace turns it into `.index` there first.
+    case name(String)
+}
+
+/// A multicast group, and the interface to join or leave it on.
+public struct Membership: Sendable, Equatable {
+    /// The group: 224.0.0.0/4 or ff00::/8.
+    public var group: IPAddress
+    /// Where: `.any` lets the kernel choose by route.
+    public var interface: InterfaceChoice
+
+    /// Creates a membership.
+    public init(group: IPAddress, interface: InterfaceChoice) {
+        self.group = group
+        self.interface = interface
+    }
 }
 
 extension Socket {
@@ -179,6 +276,35 @@ extension Socket {
         case (.linger, .linger(let enabled, let seconds)):
             guard let seconds = CInt(exactly: seconds) else { throw .invalidArgument }
             try setRaw(option, linger(l_onoff: enabled ? 1 : 0, l_linger: seconds))
+        case (.interface, .interface(let choice)):
+            if option == .ip_multicast_if {
+                try setRaw(option, try Self.request(group: nil, on: choice))
+            } else {
+                switch choice {
+                case .any: try setRaw(option, CInt(0))
+                case .index(let index): try setRaw(option, CInt(bitPattern: index))
+                case .name(let name): try setRaw(option, CInt(bitPattern: try Self.interfaceIndex(named: name)))
+                case .address: throw .invalidArgument  // an IPv6 interface has no one address to name it by
+                }
+            }
+        case (.device, .device(let name)):
+            guard !name.utf8.contains(0), name.utf8.count < Int(IFNAMSIZ) else { throw .invalidArgument }
+            _ = try withUnsafeFileDescriptor { fd throws(Errno) in
+                try syscall { setsockopt(fd, option.level, option.name, name, socklen_t(name.utf8.count)) }
+            }
+        case (.membership, .membership(let membership)):
+            switch (option.level == CInt(IPPROTO_IP), membership.group, membership.interface) {
+            case (true, .v4(let group), let choice):
+                try setRaw(option, try Self.request(group: group, on: choice))
+            case (false, .v6(let group), .any), (false, .v6(let group), .index), (false, .v6(let group), .name):
+                var request = ipv6_mreq()
+                request.ipv6mr_multiaddr = group.in6Addr
+                if case .index(let index) = membership.interface { request.ipv6mr_interface = index }
+                if case .name(let name) = membership.interface { request.ipv6mr_interface = try Self.interfaceIndex(named: name) }
+                try setRaw(option, request)
+            default:
+                throw .invalidArgument  // a group of the other family, or an IPv6 interface named by address
+            }
         default:
             throw .invalidArgument
         }
@@ -199,7 +325,49 @@ extension Socket {
             return .errno(code == 0 ? nil : Errno(rawValue: code).name)
         case .socketType:
             return .socketType(SocketType(rawValue: try getRaw(option, as: CInt.self)).name)
+        case .interface:
+            if option == .ip_multicast_if {
+                let address = IPv4Address(try getRaw(option, as: in_addr.self))
+                return .interface(address == .any ? .any : .address(address))
+            }
+            let index = UInt32(bitPattern: try getRaw(option, as: CInt.self))
+            return .interface(index == 0 ? .any : .index(index))
+        case .device:
+            let name = try getRaw(option, as: (UInt64, UInt64).self)  // IFNAMSIZ bytes, NUL-padded
+            let text = withUnsafeBytes(of: name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return .device(text)
+        case .membership:
+            throw .protocolNotAvailable
         }
+    }
+
+    /// `struct ip_mreqn` for a group (nil for `IP_MULTICAST_IF`) on an interface.
+    private static func request(group: IPv4Address?, on choice: InterfaceChoice) throws(Errno) -> ip_mreqn {
+        var request = ip_mreqn()
+        if let group { request.imr_multiaddr = group.inAddr }
+        switch choice {
+        case .any: break
+        case .index(let index): request.imr_ifindex = CInt(bitPattern: index)
+        case .address(let address): request.imr_address = address.inAddr
+        case .name(let name): request.imr_ifindex = CInt(bitPattern: try interfaceIndex(named: name))
+        }
+        return request
+    }
+
+    /// The index of the interface named `name` in the calling thread's network namespace.
+    ///
+    /// - Throws: `ENODEV` when there is none.
+    public static func interfaceIndex(named name: String) throws(Errno) -> UInt32 {
+        let index = if_nametoindex(name)
+        guard index != 0 else { throw Errno(rawValue: ENODEV) }
+        return index
+    }
+
+    /// The name of the interface with `index` in the calling thread's network namespace, nil when none.
+    public static func interfaceName(index: UInt32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(IFNAMSIZ))
+        guard if_indextoname(index, &buffer) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// SO_ERROR: nil when the socket has no pending error.

@@ -55,6 +55,7 @@ extension APIHandler {
             id: socket.id, family: family, _type: type, _protocol: socket.protocol, state: state,
             label: socket.label, parentId: socket.parentID, cookie: socket.cookie,
             peerCredentials: socket.peerCredentials.map { .init(pid: Int($0.pid), uid: Int64($0.uid), gid: Int64($0.gid)) },
+            memberships: try socket.memberships.map { try $0.decoded() },
             netns: socket.netns,
             localAddress: try socket.localAddress.map(Self.schema), peerAddress: try socket.peerAddress.map(Self.schema),
             options: try socket.options.map { try $0.decoded() },

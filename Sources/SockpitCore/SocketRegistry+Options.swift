@@ -6,6 +6,8 @@ import SystemPackage
 public struct SocketOptionsReport: Sendable {
     public var values: [SocketOption: SocketOptionValue]
     public var tcpInfo: TCPInfo?
+    /// The names of the interfaces the values name by index, as the socket's namespace calls them.
+    public var interfaceNames: [UInt32: String] = [:]
 }
 
 extension SocketRegistry {
@@ -16,12 +18,15 @@ extension SocketRegistry {
         read(try await live(id))
     }
 
-    /// Sets options in order (one setsockopt each), records the change, and reads them all back.
+    /// Sets options in order (one setsockopt each), records the change, and reads them all back. Joining and
+    /// leaving multicast groups are among them; the socket's memberships follow what succeeded.
     public func setOptions(id: String, _ options: [(SocketOption, SocketOptionValue)]) async throws -> SocketOptionsReport {
         var args: [String: Detail] = [:]
         for (option, value) in options { args[option.rawValue] = Self.json(value) }
         return try await perform(id, op: "setsockopt", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SocketOptionsReport> in
-            for (option, value) in options {
+            var memberships = managed.snapshot().memberships.map(Self.memberships(from:)) ?? []
+            for (option, given) in options {
+                let value = try resolved(given, for: managed, field: option.rawValue)
                 do { try managed.socket.setOption(option, value) } catch let error as Errno {
                     switch error {
                     case .permissionDenied, .notPermitted:
@@ -32,32 +37,127 @@ extension SocketRegistry {
                                            field: option.rawValue, errno: error.name)
                     }
                 }
+                if case .membership(let membership) = value { Self.follow(option, membership, in: &memberships) }
             }
             let report = read(managed)
             var current: [String: Detail] = [:]
-            for (option, value) in report.values where option.isSettable { current[option.rawValue] = Self.json(value) }
+            for (option, value) in report.values where option.isSettable { current[option.rawValue] = Self.json(value, names: report.interfaceNames) }
             let rendered = Detail.object(current)
-            return Step(value: report, result: nil) { record in record.options = rendered }
+            let names = interfaceNames(memberships.compactMap { if case .index(let index) = $0.interface { index } else { nil } }, of: managed)
+            let joined: Detail? = memberships.isEmpty ? nil : .array(memberships.map { Self.json(.membership($0), names: names) })
+            return Step(value: report, result: nil) { record in
+                record.options = rendered
+                record.memberships = joined
+            }
         }.0
+    }
+
+    /// `value` with interface names turned into indexes in the socket's namespace (where `if_nametoindex` must
+    /// ask); ENODEV for a name the namespace lacks.
+    private func resolved(_ value: SocketOptionValue, for managed: ManagedSocket, field: String) throws -> SocketOptionValue {
+        func index(_ choice: InterfaceChoice) throws -> InterfaceChoice {
+            guard case .name(let name) = choice else { return choice }
+            do {
+                if let namespace = managed.namespace {
+                    return .index(try namespace.perform { () throws(Errno) in try Socket.interfaceIndex(named: name) })
+                }
+                return .index(try Socket.interfaceIndex(named: name))
+            } catch {
+                throw SockpitError(.conflict, "\(field): no interface named '\(name)' in this socket's network namespace (\(error.name))",
+                                   field: field, errno: error.name)
+            }
+        }
+        switch value {
+        case .interface(let choice): return .interface(try index(choice))
+        case .membership(var membership):
+            membership.interface = try index(membership.interface)
+            return .membership(membership)
+        default: return value
+        }
+    }
+
+    /// Applies a join or leave that the kernel accepted to the socket's list of groups. A leave takes the first
+    /// membership of the group whose interface agrees (the same, or either one chosen by the kernel).
+    private static func follow(_ option: SocketOption, _ membership: Membership, in memberships: inout [Membership]) {
+        switch option {
+        case .ip_add_membership, .ipv6_join_group:
+            memberships.append(membership)
+        default:
+            if let index = memberships.firstIndex(where: {
+                $0.group == membership.group && ($0.interface == membership.interface || $0.interface == .any || membership.interface == .any)
+            }) {
+                memberships.remove(at: index)
+            }
+        }
     }
 
     private func read(_ managed: ManagedSocket) -> SocketOptionsReport {
         let socket = managed.socket
         var values: [SocketOption: SocketOptionValue] = [:]
-        for option in SocketOption.allCases where option.applies(family: socket.family, type: socket.type, protocol: socket.protocol) {
+        for option in SocketOption.allCases
+        where option.isReadable && option.applies(family: socket.family, type: socket.type, protocol: socket.protocol) {
             if let value = try? socket.option(option) { values[option] = value }
         }
         let tcpInfo = socket.protocol == .tcp && socket.family != .unix ? try? socket.tcpInfo() : nil
-        return SocketOptionsReport(values: values, tcpInfo: tcpInfo)
+        var report = SocketOptionsReport(values: values, tcpInfo: tcpInfo)
+        let indexes = values.values.compactMap { value -> UInt32? in
+            if case .interface(.index(let index)) = value { return index }
+            return nil
+        }
+        report.interfaceNames = interfaceNames(indexes, of: managed)
+        return report
     }
 
-    static func json(_ value: SocketOptionValue) -> Detail {
+    /// The names of interfaces by index, as the socket's namespace calls them.
+    private func interfaceNames(_ indexes: [UInt32], of managed: ManagedSocket) -> [UInt32: String] {
+        var names: [UInt32: String] = [:]
+        for index in Set(indexes) {
+            let name = managed.namespace.map { namespace in try? namespace.perform { Socket.interfaceName(index: index) } }
+                ?? Socket.interfaceName(index: index)
+            if let name { names[index] = name }
+        }
+        return names
+    }
+
+    static func json(_ value: SocketOptionValue, names: [UInt32: String] = [:]) -> Detail {
         switch value {
         case .bool(let flag): .bool(flag)
         case .int(let number): .int(Int64(number))
         case .linger(let enabled, let seconds): .object(["enabled": .bool(enabled), "seconds": .int(Int64(seconds))])
         case .errno(let name): name.map(Detail.string) ?? .null
         case .socketType(let name): .string(name)
+        case .interface(let choice): json(choice, names: names) ?? .null
+        case .device(let name): name.isEmpty ? .null : .string(name)
+        case .membership(let membership):
+            .object(["group": .string(membership.group.description)].merging(
+                json(membership.interface, names: names).map { ["interface": $0] } ?? [:]) { first, _ in first })
+        }
+    }
+
+    /// `{"index", "name"}`, `{"address"}` or `{"name"}`; nil for the kernel's choice.
+    private static func json(_ choice: InterfaceChoice, names: [UInt32: String]) -> Detail? {
+        switch choice {
+        case .any: nil
+        case .index(let index): .object(["index": .int(Int64(index))].merging(names[index].map { ["name": .string($0)] } ?? [:]) { a, _ in a })
+        case .address(let address): .object(["address": .string(address.description)])
+        case .name(let name): .object(["name": .string(name)])
+        }
+    }
+
+    /// The memberships a stored `memberships` column holds.
+    static func memberships(from detail: Detail) -> [Membership] {
+        guard case .array(let items) = detail else { return [] }
+        return items.compactMap { item in
+            guard case .object(let fields) = item, case .string(let text)? = fields["group"], let group = try? IPAddress(text) else { return nil }
+            var choice = InterfaceChoice.any
+            if case .object(let interface)? = fields["interface"] {
+                if case .int(let index)? = interface["index"], let index = UInt32(exactly: index) {
+                    choice = .index(index)
+                } else if case .string(let address)? = interface["address"], let parsed = try? IPv4Address(address) {
+                    choice = .address(parsed)
+                }
+            }
+            return Membership(group: group, interface: choice)
         }
     }
 }

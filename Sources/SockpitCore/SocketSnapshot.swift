@@ -25,6 +25,8 @@ public struct SocketSnapshot: Sendable, Equatable {
     public var peerCredentials: Credentials?
     /// The network namespace it was made in; nil: the service's own.
     public var netns: String?
+    /// The multicast groups joined through the API and not left: `[{"group", "interface"}]`.
+    public var memberships: Detail?
     /// Unix microseconds.
     public var createdAt: Int64
     public var closedAt: Int64?
@@ -60,6 +62,7 @@ public struct SocketSnapshot: Sendable, Equatable {
         options = record.options
         cookie = record.cookie
         netns = record.netns
+        memberships = record.memberships
         peerCredentials = record.peerCredentials.flatMap(SocketRegistry.credentials(from:))
         createdAt = record.createdAt
         closedAt = record.closedAt

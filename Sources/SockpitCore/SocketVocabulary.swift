@@ -15,3 +15,11 @@ public typealias AddressFamily = SocketKit.AddressFamily
 public typealias TCPInfo = SocketKit.TCPInfo
 /// A process as the kernel vouches for it (`SCM_CREDENTIALS`, `SO_PEERCRED`): pid, uid, gid.
 public typealias Credentials = SocketKit.Credentials
+/// Which interface an option names (index, IPv4 address, name, or the kernel's choice).
+public typealias InterfaceChoice = SocketKit.InterfaceChoice
+/// A multicast group and the interface to join or leave it on.
+public typealias Membership = SocketKit.Membership
+/// A numeric IPv4 or IPv6 address.
+public typealias IPAddress = SocketKit.IPAddress
+/// A numeric IPv4 address.
+public typealias IPv4Address = SocketKit.IPv4Address

@@ -57,6 +57,7 @@ public enum Migrations {
         ("0003_probe_result_ranges.sql", PackageResources._003_probe_result_ranges_sql),
         ("0004_socket_identity.sql", PackageResources._004_socket_identity_sql),
         ("0005_netns.sql", PackageResources._005_netns_sql),
+        ("0006_memberships.sql", PackageResources._006_memberships_sql),
     ]
 }
 

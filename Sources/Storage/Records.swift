@@ -19,6 +19,8 @@ public struct SocketRecord: Sendable, Equatable {
     public var peerCredentials: Detail?
     /// The network namespace it was made in (`/run/netns` name, or `net:[INODE]`); nil: the service's own.
     public var netns: String?
+    /// The multicast groups joined and not left: `[{"group", "interface"}]`; nil for none.
+    public var memberships: Detail?
     /// The options last set or read.
     public var options: Detail?
     /// Unix microseconds.

@@ -11,8 +11,8 @@ extension SQLiteHistory {
             """
             INSERT INTO sockets (id, family, type, protocol, label, state, local_address, peer_address, parent_id,
                 options, created_at, closed_at, close_reason, bytes_sent, bytes_received, messages_sent,
-                messages_received, updated_at, cookie, peer_credentials, netns)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                messages_received, updated_at, cookie, peer_credentials, netns, memberships)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, columns(of: socket))
     }
 
@@ -21,13 +21,13 @@ extension SQLiteHistory {
             """
             UPDATE sockets SET state = ?, local_address = ?, peer_address = ?, options = ?, closed_at = ?,
                 close_reason = ?, bytes_sent = ?, bytes_received = ?, messages_sent = ?, messages_received = ?,
-                updated_at = ?, peer_credentials = ?
+                updated_at = ?, peer_credentials = ?, memberships = ?
             WHERE id = ?
             """,
             [.init(socket.state), .init(socket.localAddress), .init(socket.peerAddress), .init(socket.options),
              .init(socket.closedAt), .init(socket.closeReason), .integer(socket.bytesSent),
              .integer(socket.bytesReceived), .integer(socket.messagesSent), .integer(socket.messagesReceived),
-             .integer(socket.updatedAt), .init(socket.peerCredentials), .text(socket.id)])
+             .integer(socket.updatedAt), .init(socket.peerCredentials), .init(socket.memberships), .text(socket.id)])
     }
 
     /// Only counters moved: leaves the indexed columns (and their index pages) alone.
@@ -86,7 +86,7 @@ extension SQLiteHistory {
          .init(s.localAddress), .init(s.peerAddress), .init(s.parentID), .init(s.options), .integer(s.createdAt),
          .init(s.closedAt), .init(s.closeReason), .integer(s.bytesSent), .integer(s.bytesReceived),
          .integer(s.messagesSent), .integer(s.messagesReceived), .integer(s.updatedAt), .init(s.cookie),
-         .init(s.peerCredentials), .init(s.netns)]
+         .init(s.peerCredentials), .init(s.netns), .init(s.memberships)]
     }
 
     static func socket(from row: Row) -> SocketRecord {
@@ -101,6 +101,7 @@ extension SQLiteHistory {
         record.cookie = row["cookie"].string
         record.peerCredentials = row["peer_credentials"].detail
         record.netns = row["netns"].string
+        record.memberships = row["memberships"].detail
         record.options = row["options"].detail
         record.closedAt = row["closed_at"].int
         record.closeReason = row["close_reason"].string

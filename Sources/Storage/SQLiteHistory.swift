@@ -25,6 +25,7 @@ public struct SQLiteHistory: SocketRepository, EventRepository {
         var countersOnly = false
         if let previous, previous.state == socket.state, previous.localAddress == socket.localAddress,
            previous.peerAddress == socket.peerAddress, previous.options == socket.options,
+           previous.memberships == socket.memberships,
            previous.closedAt == socket.closedAt, previous.closeReason == socket.closeReason {
             countersOnly = true
         }
