@@ -120,6 +120,7 @@ extension APIHandler {
         if let ttl = request.ttl { echo["ttl"] = .int(Int64(ttl)) }
         if isICMP { echo["size"] = .int(Int64(size)) }
         if let family { echo["ip_family"] = .string(family.name) }
+        if let netns = request.netns { echo["netns"] = .string(netns) }
         if request.readBanner == true { echo["read_banner"] = .bool(true) }
         if let expect = request.expect?.value1 {
             var members: [String: Detail] = [:]
@@ -130,7 +131,8 @@ extension APIHandler {
         return ProbeSpec(
             kind: kind, target: request.target, ports: ports, count: count, interval: .milliseconds(interval),
             timeout: .milliseconds(timeout), concurrency: concurrency, payload: payload, expect: expectation,
-            readBanner: request.readBanner ?? false, ttl: request.ttl, size: size, family: family, request: .object(echo))
+            readBanner: request.readBanner ?? false, ttl: request.ttl, size: size, family: family, netns: request.netns,
+            request: .object(echo))
     }
 
     /// "1-1024,8080" for a sorted port list.
@@ -170,7 +172,7 @@ extension APIHandler {
                 expectMatched: expectMatched, reply: reply)
         } : nil
         return Components.Schemas.Probe(
-            id: probe.id, kind: kind, target: probe.target, resolvedAddress: probe.resolvedAddress,
+            id: probe.id, kind: kind, target: probe.target, resolvedAddress: probe.resolvedAddress, netns: probe.netns,
             status: probe.status == .running ? .running : .finished,
             outcome: try probe.outcome.map { .init(value1: try Self.enumValue($0.rawValue)) },
             reason: try probe.reason.map { .init(value1: try $0.decoded()) },

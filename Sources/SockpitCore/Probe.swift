@@ -9,6 +9,8 @@ public struct Probe: Sendable, Equatable {
     public var target: String
     /// The address it resolved to, once resolved.
     public var resolvedAddress: String?
+    /// The network namespace it ran from; nil: the service's own.
+    public var netns: String?
     /// The whole request, as recorded.
     public var request: Detail
     public var status: Status
@@ -54,6 +56,7 @@ public struct Probe: Sendable, Equatable {
         kind = record.kind
         target = record.target
         resolvedAddress = record.resolvedAddress
+        netns = record.netns
         request = record.request
         self.status = status
         self.outcome = outcome

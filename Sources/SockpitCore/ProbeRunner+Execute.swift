@@ -53,8 +53,9 @@ extension ProbeRunner {
         }
     }
 
-    func execute(_ spec: ProbeSpec, target: ResolvedTarget) async -> ProbeOutcome {
+    func execute(_ spec: ProbeSpec, target: ResolvedTarget, in namespace: NetworkNamespace? = nil) async -> ProbeOutcome {
         var options = PortProbeOptions()
+        options.namespace = namespace
         options.timeout = spec.timeout
         options.concurrency = spec.concurrency
         options.payload = spec.payload
@@ -72,8 +73,9 @@ extension ProbeRunner {
             echo.timeout = spec.timeout
             echo.size = spec.size
             echo.ttl = spec.ttl
+            echo.namespace = namespace
             let echoOptions = echo
-            guard let address = target.address, let mode = ICMPEcho.availableMode(for: address.family) else {
+            guard let address = target.address, let mode = ICMPEcho.availableMode(for: address.family, in: namespace) else {
                 return ProbeOutcome(rows: [], good: 0, total: 0, reason: Self.reason("permission", "ICMP is not available", errno: "EPERM"))
             }
             do {

@@ -36,6 +36,7 @@ public final class ProbeRunner: Sendable {
     /// Runs a probe. With `wait` the finished result is returned; otherwise the stored running probe, at once.
     public func run(_ spec: ProbeSpec, wait: Bool) async throws -> ProbeView {
         try validate(spec)
+        let namespace = try spec.netns.map { try policy.namespaces.open($0) }
         guard takeSlot() else {
             throw SockpitError(.limit, "max_concurrent_probes (\(limits.maxConcurrentProbes)) are running: retry when one finishes")
         }
@@ -46,6 +47,7 @@ public final class ProbeRunner: Sendable {
         let startInstant = clock.now
         var probe = ProbeRecord(id: Identifier.make(prefix: "pr"), kind: spec.kind, target: spec.target,
                                 request: spec.request, startedAt: started)
+        probe.netns = spec.netns
         // Resolution comes first: a name that does not resolve is a stored failure (reason resolve), while a
         // target the policy denies is refused (403) and stores nothing.
         let target: ResolvedTarget
@@ -66,7 +68,7 @@ public final class ProbeRunner: Sendable {
             }
         }
         let resolveMs = Self.ms(clock.now - startInstant)
-        if spec.kind == "icmp", let address = target.address, ICMPEcho.availableMode(for: address.family) == nil {
+        if spec.kind == "icmp", let address = target.address, ICMPEcho.availableMode(for: address.family, in: namespace) == nil {
             throw SockpitError(.forbidden, "ICMP echo needs CAP_NET_RAW (raw socket) or a ping_group_range that includes this process's group (ping socket); this process has neither",
                                field: "kind", errno: "EPERM")
         }
@@ -76,7 +78,7 @@ public final class ProbeRunner: Sendable {
         // The finished probe and its rows, and the error to answer with when its result could not be committed (it
         // ran: a full disk keeps the result queued, and a waiting client hears that it took effect).
         let work: @Sendable () async -> (ProbeRecord, [ProbeResultRecord], SockpitError?) = { [self] in
-            var outcome = await execute(spec, target: target)
+            var outcome = await execute(spec, target: target, in: namespace)
             if Task.isCancelled {
                 outcome.reason = Self.reason("server-shutdown", "the server stopped before the probe finished", errno: nil)
                 outcome.good = min(outcome.good, max(outcome.total - 1, 0))
@@ -160,6 +162,9 @@ public final class ProbeRunner: Sendable {
                 throw SockpitError(.invalid, "ports does not apply to a \(spec.kind) probe", field: "ports")
             }
         }
+        if spec.kind == "unix", spec.netns != nil {
+            throw SockpitError(.invalid, "netns does not apply to a unix probe: filesystem names are in no network namespace", field: "netns")
+        }
         if spec.kind == "icmp", spec.payload != nil {
             throw SockpitError(.invalid, "payload does not apply to an icmp probe (use size)", field: "payload")
         }
@@ -173,16 +178,20 @@ public final class ProbeRunner: Sendable {
     }
 
     static func startEvent(_ probe: ProbeRecord) -> EventRecord {
-        EventRecord(at: probe.startedAt, probeID: probe.id, op: "probe.start", outcome: "ok",
-                    args: probe.request, result: Detail.object(["kind": .string(probe.kind), "target": .string(probe.target)]))
+        var event = EventRecord(at: probe.startedAt, probeID: probe.id, op: "probe.start", outcome: "ok",
+                                args: probe.request, result: Detail.object(["kind": .string(probe.kind), "target": .string(probe.target)]))
+        event.netns = probe.netns
+        return event
     }
 
     /// The `probe.finish` event; `reason` is the probe's, an object inside the result (never a string of JSON).
     static func finishEvent(_ probe: ProbeRecord, reason: Detail?) -> EventRecord {
         var result: [String: Detail] = ["outcome": .string(probe.outcome ?? "failure")]
         if let reason { result["reason"] = reason }
-        return EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",
-                           outcome: probe.outcome == "failure" ? "error" : "ok", durationUs: probe.durationUs,
-                           result: Detail.object(result))
+        var event = EventRecord(at: probe.finishedAt ?? probe.startedAt, probeID: probe.id, op: "probe.finish",
+                                outcome: probe.outcome == "failure" ? "error" : "ok", durationUs: probe.durationUs,
+                                result: Detail.object(result))
+        event.netns = probe.netns
+        return event
     }
 }

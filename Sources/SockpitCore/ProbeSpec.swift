@@ -25,13 +25,16 @@ public struct ProbeSpec: Sendable {
     public var size: Int
     /// Preferred family when a name resolves to both.
     public var family: AddressFamily?
+    /// The network namespace to probe from; nil: the service's own.
+    public var netns: String?
     /// The request as given, for the history.
     public var request: Detail
 
     /// Creates a spec; `ProbeSpec.parsePorts` turns the API's port forms into `ports`.
     public init(kind: String, target: String, ports: [UInt16], count: Int, interval: Duration, timeout: Duration,
                 concurrency: Int, payload: [UInt8]?, expect: ProbeExpectation?, readBanner: Bool, ttl: Int?, size: Int,
-                family: AddressFamily?, request: Detail) {
+                family: AddressFamily?, netns: String? = nil, request: Detail) {
+        self.netns = netns
         self.kind = kind
         self.target = target
         self.ports = ports

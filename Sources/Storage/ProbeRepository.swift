@@ -8,6 +8,8 @@ public struct ProbeRecord: Sendable, Equatable {
     /// The target as the client gave it.
     public var target: String
     public var resolvedAddress: String?
+    /// The network namespace it runs from; nil: the service's own.
+    public var netns: String?
     /// The whole request.
     public var request: Detail
     /// running | finished.

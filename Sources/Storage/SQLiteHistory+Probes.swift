@@ -4,12 +4,12 @@ extension SQLiteHistory: ProbeRepository {
             try db.run(
                 """
                 INSERT INTO probes (id, kind, target, resolved_address, request, status, outcome, reason, phases, summary,
-                    started_at, finished_at, duration_us)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    started_at, finished_at, duration_us, netns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [.text(probe.id), .text(probe.kind), .text(probe.target), .init(probe.resolvedAddress), .init(probe.request),
                  .text(probe.status), .init(probe.outcome), .init(probe.reason), .init(probe.phases), .init(probe.summary),
-                 .integer(probe.startedAt), .init(probe.finishedAt), .init(probe.durationUs)])
+                 .integer(probe.startedAt), .init(probe.finishedAt), .init(probe.durationUs), .init(probe.netns)])
             return try Self.inserting(event, into: db)
         }
     }
@@ -87,6 +87,7 @@ extension SQLiteHistory: ProbeRepository {
                                 request: row["request"].detail ?? .object([:]), startedAt: row["started_at"].int ?? 0)
         probe.seq = row["seq"].int ?? 0
         probe.resolvedAddress = row["resolved_address"].string
+        probe.netns = row["netns"].string
         probe.status = row["status"].string ?? "running"
         probe.outcome = row["outcome"].string
         probe.reason = row["reason"].detail

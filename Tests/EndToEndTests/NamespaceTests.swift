@@ -150,3 +150,58 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests {
+    /// Probes run from inside a namespace (issue 13): from b against a, over the rig's bridge.
+    @Suite(.enabled(if: NamespaceRig.isAvailable, "\(NamespaceRig.unavailableReason ?? "")"))
+    struct NamespaceProbeTests {
+        @Test("from inside b: a TCP probe finds a's listener open and another port closed, ICMP echo answers, UDP sees the port unreachable")
+        func probesRunInsideTheNamespace() async throws {
+            try await NamespaceRig.with(hosts: 2) { rig in
+                let (a, b) = (rig.hosts[0], rig.hosts[1])
+                var options = ServiceOptions()
+                options.allowNetns = ["*"]
+                try await withService(options) { service in
+                    let listener = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                            ["family": "inet", "type": "stream", "netns": a.name])["id"] as? String)
+                    let port = try #require((try await service.bind(listener, ["host": a.ipv4, "port": 0])["local_address"] as? [String: Any])?["port"] as? Int)
+                    try await service.listen(listener)
+                    let closedPort = port == 65535 ? port - 1 : port + 1
+                    let tcp = try await service.probe(["kind": "tcp", "target": a.ipv4, "ports": [port, closedPort], "netns": b.name,
+                                                       "timeout_ms": 2000], results: "all")
+                    #expect(tcp["netns"] as? String == b.name)
+                    #expect(attempts(tcp).first { $0["port"] as? Int == port }?["state"] as? String == "open", "\(tcp)")
+                    #expect(attempts(tcp).first { $0["port"] as? Int == closedPort }?["state"] as? String == "closed", "\(tcp)")
+                    let icmp = try await service.probe(["kind": "icmp", "target": a.ipv4, "count": 2, "interval_ms": 0, "netns": b.name,
+                                                        "timeout_ms": 2000], results: "all")
+                    #expect(icmp["outcome"] as? String == "success", "\(icmp)")
+                    #expect(attempts(icmp).allSatisfy { $0["state"] as? String == "reply" && ($0["ttl"] as? Int) == 64 }, "\(icmp)")
+                    let udp = try await service.probe(["kind": "udp", "target": a.ipv4, "ports": closedPort, "netns": b.name,
+                                                       "timeout_ms": 2000], results: "all")
+                    let row = try #require(attempts(udp).first)
+                    #expect(row["state"] as? String == "closed" && row["errno"] as? String == "ECONNREFUSED",
+                            "the ICMP port unreachable from a, seen inside b: \(udp)")
+                    // The same TCP probe from the service's own namespace does not reach a's listener.
+                    let outside = try await service.probe(["kind": "tcp", "target": a.ipv4, "ports": port, "timeout_ms": 300], results: "all")
+                    #expect(attempts(outside).first?["state"] as? String != "open", "\(outside)")
+                    let unix = try await service.request("POST", "/v1/probes", json: ["kind": "unix", "target": "x.sock", "netns": b.name])
+                    try expectProblem(unix, status: 400, field: "netns")
+                    let probeID = try #require(tcp["id"] as? String)
+                    await service.stop()
+                    let rows = try service.history { db in
+                        try db.query("SELECT op, netns FROM events WHERE probe_id = ? ORDER BY id", [.text(probeID)])
+                            .map { ($0["op"].string ?? "", $0["netns"].string) }
+                    }
+                    #expect(rows.map(\.0) == ["probe.start", "probe.finish"])
+                    #expect(rows.allSatisfy { $0.1 == b.name }, "\(rows)")
+                    let stored = try service.history { db in try db.query("SELECT netns FROM probes WHERE id = ?", [.text(probeID)]).first?["netns"].string }
+                    #expect(stored == b.name)
+                }
+                try await withService { service in
+                    let refused = try await service.request("POST", "/v1/probes", json: ["kind": "tcp", "target": a.ipv4, "ports": 1, "netns": b.name])
+                    try expectProblem(refused, status: 403, field: "netns")
+                }
+            }
+        }
+    }
+}

@@ -5,10 +5,11 @@ public import SystemPackage
 /// ICMP / ICMPv6 echo ("ping") over raw or unprivileged ping sockets, waiting with the ``Reactor``.
 public enum ICMPEcho {
     /// Which mode this process can use now for the family: raw when CAP_NET_RAW lets socket() succeed, else datagram if allowed, else nil.
-    public static func availableMode(for family: AddressFamily) -> ICMPMode? {
+    /// In `namespace` when given: whether ping sockets are allowed (`ping_group_range`) is the namespace's own.
+    public static func availableMode(for family: AddressFamily, in namespace: NetworkNamespace? = nil) -> ICMPMode? {
         guard let proto = icmpProtocol(family) else { return nil }
         for (mode, type) in [(ICMPMode.raw, SocketType.raw), (.datagram, .dgram)] {
-            if let socket = try? Socket(family: family, type: type, protocol: proto) {
+            if let socket = try? Socket.make(family: family, type: type, protocol: proto, in: namespace) {
                 try? socket.close()
                 return mode
             }
@@ -34,7 +35,7 @@ public enum ICMPEcho {
         guard options.count >= 0, (0...65000).contains(options.size), options.ttl.map({ (1...255).contains($0) }) ?? true
         else { throw .invalidArgument }
         guard options.count > 0 else { return [] }
-        let socket = try Socket(family: host.family, type: mode == .raw ? .raw : .dgram, protocol: proto)
+        let socket = try Socket.make(family: host.family, type: mode == .raw ? .raw : .dgram, protocol: proto, in: options.namespace)
         defer { try? socket.close() }
         var session = try EchoSession(socket: socket, host: host.withPort(0), mode: mode, options: options)
         return await session.run()

@@ -81,6 +81,8 @@ public struct PortProbeOptions: Sendable {
     public var readTimeout: Duration = .seconds(1)
     /// `IP_TTL` / `IPV6_UNICAST_HOPS` on the probe sockets; nil keeps the system default.
     public var ttl: Int? = nil
+    /// The network namespace the probe sockets are made in; nil: this process's own.
+    public var namespace: NetworkNamespace? = nil
 
     /// The defaults: 1 s timeouts, 512 in flight, no payload, no reading.
     public init() {}
@@ -172,6 +174,8 @@ public struct EchoOptions: Sendable {
     public var size: Int = 56
     /// TTL / hop limit of the requests; nil keeps the system default.
     public var ttl: Int? = nil
+    /// The network namespace the echo socket is made in; nil: this process's own.
+    public var namespace: NetworkNamespace? = nil
 
     /// One 56-byte echo with a 1 s timeout.
     public init() {}

@@ -90,7 +90,7 @@ private struct Connection: Sendable {
             spare = nil
         } else {
             do {
-                socket = try Socket(family: target.family, type: .stream, protocol: .tcp)
+                socket = try Socket.make(family: target.family, type: .stream, protocol: .tcp, in: options.namespace)
                 if let ttl = options.ttl { try socket.setHopLimit(ttl) }
             } catch {
                 return probeShortages.contains(error) ? .starved(error) : .finished(failure(port, error, nil))

@@ -40,7 +40,7 @@ private struct Datagram: Sendable {
         while opened == nil {
             let socket: Socket
             do {
-                socket = try Socket(family: target.family, type: .dgram, protocol: .udp)
+                socket = try Socket.make(family: target.family, type: .dgram, protocol: .udp, in: options.namespace)
             } catch {
                 return probeShortages.contains(error) ? .starved(error) : .finished(failure(port, error, nil))
             }
