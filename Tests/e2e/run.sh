@@ -269,6 +269,7 @@ check "serve --help names the environment variables" t_help
 check "ndjson export of 100,000 events streams with bounded server memory (export_memory.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/export_memory.sh
 check "probes inside a fresh network namespace: filtered, ICMP timeouts, open/closed (probes_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/probes_netns.sh
 check "the target policy beyond loopback, in a fresh namespace: abstract names and broadcasts refused, --allow-abstract lets a prefix through (policy_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/policy_netns.sh
+check "the README's three-host walk-through runs verbatim: a group joined on two namespaces hears a datagram from the third (readme_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/readme_netns.sh
 
 echo
 echo "e2e: $passed passed, $failed failed"
