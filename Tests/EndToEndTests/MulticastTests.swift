@@ -128,16 +128,16 @@ extension EndToEndTests {
             }
         }
 
-        @Test("IPv6 multicast ff15::1234: b joins on eth0 and receives, c does not; options show the interface by index and name")
+        @Test("IPv6 multicast ff15::1234: b joins on eth0 and receives, c does not; a's copy follows ipv6_multicast_loop; leaving stops it")
         func ipv6Multicast() async throws {
             try await NamespaceRig.with(hosts: 3) { rig in
                 let (a, b, c) = (rig.hosts[0], rig.hosts[1], rig.hosts[2])
                 try await withService(Self.options()) { service in
                     let port = 40_004, group = "ff15::1234"
-                    let member = try await Self.datagramSocket(service, in: b, family: "inet6",
-                                                               options: ["ipv6_join_group": ["group": group, "interface": ["name": "eth0"]]],
-                                                               bind: ["host": "::", "port": port])
+                    let join: [String: Any] = ["ipv6_join_group": ["group": group, "interface": ["name": "eth0"]]]
+                    let member = try await Self.datagramSocket(service, in: b, family: "inet6", options: join, bind: ["host": "::", "port": port])
                     let outsider = try await Self.datagramSocket(service, in: c, family: "inet6", bind: ["host": "::", "port": port])
+                    let local = try await Self.datagramSocket(service, in: a, family: "inet6", options: join, bind: ["host": "::", "port": port])
                     let sender = try await Self.datagramSocket(service, in: a, family: "inet6", options: ["ipv6_multicast_if": ["name": "eth0"]])
                     let options = try await service.expecting(200, "GET", "/v1/sockets/\(sender)/options", nil)
                     let interface = try #require(options["ipv6_multicast_if"] as? [String: Any], "\(options)")
@@ -145,7 +145,18 @@ extension EndToEndTests {
                     try await service.send(sender, "v6 group", to: ["host": group, "port": port])
                     let heard = try await service.receive(member)
                     #expect(heard["data"] as? String == "v6 group")
+                    #expect((heard["from"] as? [String: Any])?["host"] as? String != nil)
+                    #expect(try await service.receive(local)["data"] as? String == "v6 group", "the loopback copy, loop on")
                     #expect(try await service.receive(outsider, timeoutMs: Self.silence)["timed_out"] as? Bool == true)
+                    try await service.expecting(200, "PATCH", "/v1/sockets/\(sender)/options", ["ipv6_multicast_loop": false])
+                    try await service.send(sender, "no copy", to: ["host": group, "port": port])
+                    #expect(try await service.receive(member)["data"] as? String == "no copy")
+                    #expect(try await service.receive(local, timeoutMs: Self.silence)["timed_out"] as? Bool == true, "loop off")
+                    try await service.expecting(200, "PATCH", "/v1/sockets/\(member)/options",
+                                                ["ipv6_leave_group": ["group": group, "interface": ["name": "eth0"]]])
+                    try await service.send(sender, "after leaving", to: ["host": group, "port": port])
+                    #expect(try await service.receive(member, timeoutMs: Self.silence)["timed_out"] as? Bool == true, "left the group")
+                    try await service.expecting(200, "PATCH", "/v1/sockets/\(member)/options", join)
                     let again = try await service.request("PATCH", "/v1/sockets/\(member)/options",
                                                           json: ["ipv6_join_group": ["group": group, "interface": ["name": "eth0"]]])
                     try expectProblem(again, status: 409, field: "ipv6_join_group", errno: "EADDRINUSE")

@@ -270,6 +270,15 @@ check "ndjson export of 100,000 events streams with bounded server memory (expor
 check "probes inside a fresh network namespace: filtered, ICMP timeouts, open/closed (probes_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/probes_netns.sh
 check "the target policy beyond loopback, in a fresh namespace: abstract names and broadcasts refused, --allow-abstract lets a prefix through (policy_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/policy_netns.sh
 check "the README's three-host walk-through runs verbatim: a group joined on two namespaces hears a datagram from the third (readme_netns.sh)" env SOCKPIT_BIN="$BIN" bash Tests/e2e/readme_netns.sh
+t_no_leftovers() {
+  # `make test` runs the Swift tests (the namespace rig, Tests/NamespaceRig) before this script: whatever they and
+  # the scripts above made must be gone. The rig's names start sprig, the scripts' sp- or sockpit-.
+  local namespaces links
+  namespaces=$(ip netns list 2>/dev/null | grep -E '^(sprig|sp-|sockpit-)'); links=$(ip -o link show 2>/dev/null | grep -E 'sprig|sp-|sockpit-')
+  echo "figure: namespaces left by the tests: $(printf '%s' "$namespaces" | grep -c .); links: $(printf '%s' "$links" | grep -c .)"
+  [ -z "$namespaces" ] && [ -z "$links" ]
+}
+check "no network namespace, veth or bridge made by the tests remains (ip netns list, ip link)" t_no_leftovers
 
 echo
 echo "e2e: $passed passed, $failed failed"
