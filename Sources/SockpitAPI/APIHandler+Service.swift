@@ -56,6 +56,9 @@ extension APIHandler {
     func listNetworkNamespaces(_ input: Operations.ListNetworkNamespaces.Input) async throws -> Operations.ListNetworkNamespaces.Output {
         let limit = try Paging.limit(input.query.limit)
         let after = input.query.cursor
+        if let after, after.unicodeScalars.count > 255 {
+            throw APIProblem.validation("cursor is longer than 255 characters: pass a next_cursor as it was given", field: "cursor")
+        }
         let rest = runtime.sockets.policy.namespaces.list().filter { after == nil || $0.name > after! }
         let page = rest.prefix(limit)
         return .ok(.init(body: .json(.init(

@@ -18,6 +18,9 @@ extension APIHandler {
         if let label = query.label, label.unicodeScalars.count > 200 {
             throw APIProblem.validation("label is longer than 200 characters", field: "label")
         }
+        if let netns = query.netns, netns.isEmpty || netns.unicodeScalars.count > 255 {
+            throw APIProblem.validation("netns must be 1 to 255 characters", field: "netns")
+        }
         let page = try await runtime.sockets.list(SocketQuery(
             state: query.state?.rawValue, family: query.family?.rawValue, type: query._type?.rawValue, label: query.label,
             netns: query.netns, limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue)))
