@@ -107,6 +107,25 @@ extension EndToEndTests {
             }
         }
 
+        @Test("the target policy applies inside a namespace as on the host: a denied subnet is refused from a, naming the rule")
+        func targetPolicyAppliesInside() async throws {
+            try await NamespaceRig.with(hosts: 2) { rig in
+                let (a, b) = (rig.hosts[0], rig.hosts[1])
+                var options = ServiceOptions()
+                options.allowNetns = ["*"]
+                options.denyTargets = ["10.99.0.2/32"]
+                try await withService(options) { service in
+                    let sender = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                          ["family": "inet", "type": "dgram", "netns": a.name])["id"] as? String)
+                    let denied = try await service.request("POST", "/v1/sockets/\(sender)/send", json: ["data": "x", "to": ["host": b.ipv4, "port": 9]])
+                    let problem = try expectProblem(denied, status: 403, field: "to")
+                    #expect((problem["detail"] as? String)?.contains("10.99.0.2/32") == true, "\(problem)")
+                    let probe = try await service.request("POST", "/v1/probes", json: ["kind": "tcp", "target": b.ipv4, "ports": 9, "netns": a.name])
+                    try expectProblem(probe, status: 403, field: "target")
+                }
+            }
+        }
+
         @Test("thread hygiene: after 1,000 sockets made across three namespaces, every socket made without netns is in the service's own")
         func noThreadLeaksIntoANamespace() async throws {
             try await NamespaceRig.with(hosts: 3) { rig in
