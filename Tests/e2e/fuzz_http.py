@@ -79,7 +79,10 @@ class Failure(Exception):
 
 def is_complete(data):
     """Whether `data` is a whole request by plain HTTP/1.1 framing: a head, and no body or a body of its one
-    Content-Length. None when that cannot be said simply (chunked, several lengths, a length that is not a number)."""
+    Content-Length. None when that cannot be said simply (chunked, several lengths, a length that is not a number).
+    Empty lines before the request line are skipped, as RFC 9112 section 2.2 lets a server do (libmicrohttpd does)."""
+    while data.startswith(b"\r\n"):
+        data = data[2:]
     head, sep, body = data.partition(b"\r\n\r\n")
     if not sep:
         return False
