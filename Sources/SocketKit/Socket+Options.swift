@@ -67,6 +67,14 @@ public enum SocketOption: String, CaseIterable, Sendable {
     /// Sends and receives only through this interface (by name; empty: any). The corresponding C constant is
     /// `SO_BINDTODEVICE`.
     case so_bindtodevice
+    /// Sends carry their own IPv4 header (raw sockets; always on for `IPPROTO_RAW`). The corresponding C constant
+    /// is `IP_HDRINCL`.
+    case ip_hdrincl
+    /// ICMP types a raw ICMP socket drops before they are queued. The corresponding C constant is `ICMP_FILTER`.
+    case icmp_filter
+    /// Where in an IPv6 raw socket's payload the kernel puts (and checks) the checksum; -1: nowhere. The
+    /// corresponding C constant is `IPV6_CHECKSUM`.
+    case ipv6_checksum
     /// Join an IPv4 multicast group; write-only. The corresponding C constant is `IP_ADD_MEMBERSHIP`.
     case ip_add_membership
     /// Leave an IPv4 multicast group; write-only. The corresponding C constant is `IP_DROP_MEMBERSHIP`.
@@ -100,6 +108,8 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case device
         /// A multicast group and the interface to join or leave it on (``Membership``).
         case membership
+        /// A set of ICMP types (0...31), as the kernel's 32-bit mask.
+        case icmpTypes
     }
 
     /// Whether ``Socket/setOption(_:_:)`` may change it; `so_error`, `so_type` and `so_acceptconn` are read-only.
@@ -113,7 +123,8 @@ public enum SocketOption: String, CaseIterable, Sendable {
     public var kind: Kind {
         switch self {
         case .so_rcvbuf, .so_sndbuf, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt, .ip_ttl, .ip_tos, .ip_multicast_ttl,
-             .ipv6_multicast_hops: .int
+             .ipv6_multicast_hops, .ipv6_checksum: .int
+        case .icmp_filter: .icmpTypes
         case .ip_multicast_if, .ipv6_multicast_if: .interface
         case .so_bindtodevice: .device
         case .ip_add_membership, .ip_drop_membership, .ipv6_join_group, .ipv6_leave_group: .membership
@@ -128,10 +139,11 @@ public enum SocketOption: String, CaseIterable, Sendable {
     var level: CInt {
         switch self {
         case .tcp_nodelay, .tcp_keepidle, .tcp_keepintvl, .tcp_keepcnt: CInt(IPPROTO_TCP)
-        case .ip_ttl, .ip_tos, .ip_pktinfo, .ip_recvttl, .ip_multicast_ttl, .ip_multicast_loop, .ip_multicast_all,
+        case .icmp_filter: CInt(SOL_RAW)
+        case .ip_ttl, .ip_tos, .ip_pktinfo, .ip_recvttl, .ip_multicast_ttl, .ip_hdrincl, .ip_multicast_loop, .ip_multicast_all,
              .ip_multicast_if, .ip_add_membership, .ip_drop_membership: CInt(IPPROTO_IP)
         case .ipv6_v6only, .ipv6_recvpktinfo, .ipv6_recvhoplimit, .ipv6_multicast_hops, .ipv6_multicast_loop,
-             .ipv6_multicast_if, .ipv6_join_group, .ipv6_leave_group: CInt(IPPROTO_IPV6)
+             .ipv6_multicast_if, .ipv6_join_group, .ipv6_leave_group, .ipv6_checksum: CInt(IPPROTO_IPV6)
         default: SOL_SOCKET
         }
     }
@@ -169,6 +181,9 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case .ipv6_multicast_loop: CInt(IPV6_MULTICAST_LOOP)
         case .ipv6_multicast_if: CInt(IPV6_MULTICAST_IF)
         case .so_bindtodevice: SO_BINDTODEVICE
+        case .ip_hdrincl: CInt(IP_HDRINCL)
+        case .icmp_filter: 1  // ICMP_FILTER, <linux/icmp.h>
+        case .ipv6_checksum: CInt(IPV6_CHECKSUM)
         case .ip_add_membership: CInt(IP_ADD_MEMBERSHIP)
         case .ip_drop_membership: CInt(IP_DROP_MEMBERSHIP)
         case .ipv6_join_group: CInt(IPV6_JOIN_GROUP)
@@ -204,6 +219,9 @@ public enum SocketOption: String, CaseIterable, Sendable {
         case .ipv6_multicast_hops, .ipv6_multicast_loop, .ipv6_multicast_if, .ipv6_join_group, .ipv6_leave_group:
             return family == .inet6 && type != .stream
         case .so_bindtodevice: return ip
+        case .ip_hdrincl: return family == .inet && type == .raw
+        case .icmp_filter: return family == .inet && type == .raw && `protocol` == .icmp
+        case .ipv6_checksum: return family == .inet6 && type == .raw && `protocol` != .icmpv6
         case .so_acceptconn: return connected
         case .so_rcvbuf, .so_sndbuf, .so_error, .so_type: return true
         }
@@ -228,6 +246,8 @@ public enum SocketOptionValue: Sendable, Equatable {
     case device(String)
     /// `IP_ADD_MEMBERSHIP` and the others of its kind.
     case membership(Membership)
+    /// `ICMP_FILTER`: the ICMP types dropped, ascending.
+    case icmpTypes([Int])
 }
 
 /// Which interface an option names: by index, or for IPv4 by one of its addresses; `.any` lets the kernel choose.
@@ -292,6 +312,9 @@ extension Socket {
             _ = try withUnsafeFileDescriptor { fd throws(Errno) in
                 try syscall { setsockopt(fd, option.level, option.name, name, socklen_t(name.utf8.count)) }
             }
+        case (.icmpTypes, .icmpTypes(let types)):
+            guard types.allSatisfy({ (0...31).contains($0) }) else { throw .invalidArgument }
+            try setRaw(option, types.reduce(UInt32(0)) { $0 | (1 << UInt32($1)) })
         case (.membership, .membership(let membership)):
             switch (option.level == CInt(IPPROTO_IP), membership.group, membership.interface) {
             case (true, .v4(let group), let choice):
@@ -338,6 +361,9 @@ extension Socket {
             return .device(text)
         case .membership:
             throw .protocolNotAvailable
+        case .icmpTypes:
+            let mask = try getRaw(option, as: UInt32.self)
+            return .icmpTypes((0..<32).filter { mask & (1 << UInt32($0)) != 0 })
         }
     }
 

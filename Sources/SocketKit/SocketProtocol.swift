@@ -50,9 +50,30 @@ public struct SocketProtocol: RawRepresentable, Hashable, Sendable {
     }
 
     /// Parses an API name within `family` (`"sock_diag"` in `netlink` is 4); `nil` when the family has no such name.
+    /// IP families also take any protocol number 0...255 in decimal (`"253"`) and the names of `/etc/protocols`.
     public init?(name: String, in family: AddressFamily) {
-        guard let entry = Self.names(in: family).first(where: { $0.name == name }) else { return nil }
-        self = entry.value
+        if let entry = Self.names(in: family).first(where: { $0.name == name }) {
+            self = entry.value
+            return
+        }
+        guard family == .inet || family == .inet6 else { return nil }
+        if let number = UInt8(name), String(number) == name {
+            self.init(rawValue: CInt(number))
+        } else if let number = Self.listed(name) {
+            self.init(rawValue: number)
+        } else {
+            return nil
+        }
+    }
+
+    /// The number `/etc/protocols` gives `name` (`getprotobyname_r`), nil when it lists none or is absent.
+    private static func listed(_ name: String) -> CInt? {
+        guard !name.isEmpty, name.utf8.count <= 64 else { return nil }
+        var entry = protoent()
+        var found: UnsafeMutablePointer<protoent>?
+        var buffer = [CChar](repeating: 0, count: 1024)
+        guard getprotobyname_r(name, &entry, &buffer, buffer.count, &found) == 0, let found else { return nil }
+        return found.pointee.p_proto
     }
 
     /// The names `family` gives its protocols, in the order the API lists them.
@@ -65,10 +86,17 @@ public struct SocketProtocol: RawRepresentable, Hashable, Sendable {
         }
     }
 
+    /// The IP protocols named without `/etc/protocols` (which a bare system may lack), IANA's numbers.
     private static let ipNames: [(name: String, value: SocketProtocol)] = [
         ("default", .default), ("tcp", .tcp), ("udp", .udp), ("icmp", .icmp), ("icmpv6", .icmpv6),
-        ("sctp", .sctp), ("dccp", .dccp),
+        ("sctp", .sctp), ("dccp", .dccp), ("igmp", .init(rawValue: 2)), ("ipip", .init(rawValue: 4)),
+        ("ipv6", .init(rawValue: 41)), ("gre", .init(rawValue: 47)), ("esp", .init(rawValue: 50)), ("ah", .init(rawValue: 51)),
+        ("ospf", .init(rawValue: 89)), ("pim", .init(rawValue: 103)), ("vrrp", .init(rawValue: 112)),
+        ("udplite", .init(rawValue: 136)), ("raw", .raw),
     ]
+
+    /// Sends whole IP packets, header included; receives nothing. The corresponding C constant is `IPPROTO_RAW` (255).
+    public static let raw = SocketProtocol(rawValue: CInt(IPPROTO_RAW))
 
     private static let netlinkNames: [(name: String, value: SocketProtocol)] = [
         ("route", .netlinkRoute), ("sock_diag", .netlinkSockDiag),

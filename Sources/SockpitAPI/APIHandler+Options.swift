@@ -58,6 +58,19 @@ extension APIHandler {
             }
             list.append((.so_bindtodevice, .device(name)))
         }
+        flag(.ip_hdrincl, patch.ipHdrincl)
+        if let types = patch.icmpFilter {
+            guard types.allSatisfy({ (0...31).contains($0) }) else {
+                throw APIProblem.validation("icmp_filter lists ICMP types, 0 to 31", field: "icmp_filter")
+            }
+            list.append((.icmp_filter, .icmpTypes(Array(Set(types)).sorted())))
+        }
+        if let offset = patch.ipv6Checksum {
+            guard offset == -1 || (0...65534).contains(offset) && offset % 2 == 0 else {
+                throw APIProblem.validation("ipv6_checksum must be -1 or an even offset from 0 to 65534, got \(offset)", field: "ipv6_checksum")
+            }
+            list.append((.ipv6_checksum, .int(offset)))
+        }
         for (option, request) in [(SocketOption.ip_add_membership, patch.ipAddMembership?.value1),
                                   (.ip_drop_membership, patch.ipDropMembership?.value1),
                                   (.ipv6_join_group, patch.ipv6JoinGroup?.value1), (.ipv6_leave_group, patch.ipv6LeaveGroup?.value1)] {
@@ -141,6 +154,8 @@ extension APIHandler {
         if case .errno(let name)? = report.values[.so_error] { soError = name }
         var soType: String?
         if case .socketType(let name)? = report.values[.so_type] { soType = name }
+        var icmpTypes: [Int]?
+        if case .icmpTypes(let types)? = report.values[.icmp_filter] { icmpTypes = types }
         var device: String?
         if case .device(let name)? = report.values[.so_bindtodevice], !name.isEmpty { device = name }
         let tcpInfo = report.tcpInfo.map { info in
@@ -161,7 +176,8 @@ extension APIHandler {
             ipMulticastIf: interfaceRef(report.values[.ip_multicast_if], names: report.interfaceNames),
             ipv6MulticastHops: int(.ipv6_multicast_hops), ipv6MulticastLoop: bool(.ipv6_multicast_loop),
             ipv6MulticastIf: interfaceRef(report.values[.ipv6_multicast_if], names: report.interfaceNames),
-            soBindtodevice: device, soError: soError, soType: soType, soAcceptconn: bool(.so_acceptconn),
+            soBindtodevice: device, ipHdrincl: bool(.ip_hdrincl), icmpFilter: icmpTypes, ipv6Checksum: int(.ipv6_checksum),
+            soError: soError, soType: soType, soAcceptconn: bool(.so_acceptconn),
             tcpInfo: tcpInfo)
     }
 }

@@ -42,7 +42,12 @@ extension APIHandler {
         let timeout = try Self.timeout(request.timeoutMs, default: 10_000, field: "timeout_ms")
         let outcome = try await runtime.sockets.send(
             id: input.path.id, bytes: bytes, to: request.to.map { Self.spec($0.value1) }, flags: request.flags?.map(\.rawValue) ?? [],
-            rights: request.rights ?? [], credentials: request.credentials ?? false, timeout: timeout)
+            rights: request.rights ?? [], credentials: request.credentials ?? false,
+            ipHeader: request.ipHeader.map(\.value1).map { header in
+                IPHeaderSpec(source: header.src, destination: header.dst, ttl: header.ttl, tos: header.tos, identification: header.id,
+                             dontFragment: header.df, protocol: header._protocol)
+            },
+            timeout: timeout)
         return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.schema)))))
     }
 
@@ -65,7 +70,14 @@ extension APIHandler {
             ctrunc: outcome.controlTruncated ? true : nil,
             credentials: outcome.credentials.map { .init(pid: Int($0.pid), uid: Int64($0.uid), gid: Int64($0.gid)) },
             destination: try outcome.destination.map(Self.schema), interfaceIndex: outcome.interfaceIndex, ttl: outcome.ttl,
-            kernelTime: outcome.kernelTime.map { Time.date(micros: $0) }))))
+            kernelTime: outcome.kernelTime.map { Time.date(micros: $0) },
+            ipHeader: outcome.ipHeader.map { header in
+                .init(version: header.version, ihl: header.ihl, tos: header.tos, length: header.totalLength, id: header.identification,
+                      df: header.dontFragment, mf: header.moreFragments, fragmentOffset: header.fragmentOffset, ttl: header.ttl,
+                      _protocol: header.protocol, checksum: header.checksum, src: header.source.description,
+                      dst: header.destination.description,
+                      options: header.options.isEmpty ? nil : header.optionsHex)
+            }))))
     }
 
     /// `POST /v1/sockets/{id}/shutdown`.

@@ -7,7 +7,7 @@ extension APIHandler {
     func createSocket(_ input: Operations.CreateSocket.Input) async throws -> Operations.CreateSocket.Output {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
         let record = try await runtime.sockets.create(
-            family: request.family.rawValue, type: request._type.rawValue, protocol: request._protocol?.rawValue,
+            family: request.family.rawValue, type: request._type.rawValue, protocol: request._protocol,
             label: request.label, options: try request.options.map { try Self.options($0.value1) }, netns: request.netns)
         return .created(.init(headers: .init(location: "/v1/sockets/\(record.id)"), body: .json(try Self.socket(record))))
     }

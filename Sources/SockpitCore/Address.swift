@@ -4,8 +4,9 @@ public import Storage
 /// as the kernel reported it (a Unix path relative to the sockets directory). The one form between the
 /// kernel's `SocketAddress` and the API schema; the history keeps it as a `Detail`.
 public enum Address: Sendable, Equatable {
-    /// A numeric IPv4/IPv6 address or a host name, with a port (and an IPv6 scope when not 0).
-    case inet(host: String, port: Int, scopeID: Int64?)
+    /// A numeric IPv4/IPv6 address or a host name, with a port (and an IPv6 scope when not 0). The port is
+    /// absent only where a client left it out, which a raw socket's address may (it has none).
+    case inet(host: String, port: Int?, scopeID: Int64?)
     /// A Unix name inside the sockets directory.
     case path(String)
     /// A name in the Linux abstract namespace.
@@ -17,7 +18,8 @@ public enum Address: Sendable, Equatable {
     public var detail: Detail {
         switch self {
         case .inet(let host, let port, let scopeID):
-            var members: [String: Detail] = ["host": .string(host), "port": .int(Int64(port))]
+            var members: [String: Detail] = ["host": .string(host)]
+            if let port { members["port"] = .int(Int64(port)) }
             if let scopeID { members["scope_id"] = .int(scopeID) }
             return .object(members)
         case .path(let name): return .object(["path": .string(name)])
@@ -29,8 +31,8 @@ public enum Address: Sendable, Equatable {
     /// The address a history value stands for; nil when it has none of the shapes `detail` writes.
     public init?(detail: Detail) {
         guard let members = detail.members else { return nil }
-        if let host = members["host"]?.string, let port = members["port"]?.int {
-            self = .inet(host: host, port: Int(port), scopeID: members["scope_id"]?.int)
+        if let host = members["host"]?.string {
+            self = .inet(host: host, port: members["port"]?.int.map { Int($0) }, scopeID: members["scope_id"]?.int)
         } else if let name = members["path"]?.string {
             self = .path(name)
         } else if let name = members["abstract"]?.string {

@@ -26,6 +26,8 @@ public struct CapabilityReport: Sendable {
     public var probeLimits = ProbeLimits()
     /// The network namespaces sockets and probes may be made in (`*`: all); empty: none.
     public var netnsAllowed: [String] = []
+    /// What raw IP sockets may do.
+    public var raw = RawSocketPolicy()
 
     /// Probes the host now: tries every socket kind and reads the process's capabilities.
     public static func probe(limits: ServiceLimits, policy: SocketPolicy, probeLimits: ProbeLimits = ProbeLimits(),
@@ -43,6 +45,7 @@ public struct CapabilityReport: Sendable {
         report.unixSocketsDirectory = policy.unixPaths.directory
         report.probeLimits = probeLimits
         report.netnsAllowed = policy.namespaces.allowed
+        report.raw = policy.raw
         return report
     }
 }

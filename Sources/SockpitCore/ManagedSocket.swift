@@ -9,6 +9,8 @@ final class ManagedSocket: Sendable {
     /// The network namespace it was made in, when not the service's own: names and interfaces are looked up there.
     let namespace: NetworkNamespace?
     private let record: Mutex<SocketRecord>
+    /// A raw socket's sends per second (`--raw-send-rate`); nil for other kinds.
+    let sendBudget: SendBudget?
     /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
     let lock = AsyncLock()
     /// The filesystem name this socket bound, unlinked when it closes.
@@ -22,10 +24,11 @@ final class ManagedSocket: Sendable {
         set { sawEOF.store(newValue, ordering: .relaxed) }
     }
 
-    init(socket: Socket, record: SocketRecord, namespace: NetworkNamespace? = nil) {
+    init(socket: Socket, record: SocketRecord, namespace: NetworkNamespace? = nil, sendRate: Int? = nil) {
         self.id = record.id
         self.socket = socket
         self.namespace = namespace
+        self.sendBudget = socket.type == .raw ? SendBudget(rate: sendRate ?? 1) : nil
         self.record = Mutex(record)
     }
 

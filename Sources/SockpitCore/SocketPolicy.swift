@@ -15,12 +15,15 @@ public struct SocketPolicy: Sendable {
     public var maxWait: Duration
     /// The network namespaces sockets and probes may be made in.
     public var namespaces: Namespaces
+    /// What raw IP sockets may do.
+    public var raw: RawSocketPolicy
 
     /// Creates a policy.
     public init(targets: TargetPolicy, unixPaths: UnixPathConfinement, maxOpenSockets: Int = 1024,
                 maxSendBytes: Int = 256 << 10, maxReceiveBytes: Int = 1 << 20, maxWait: Duration = .seconds(300),
-                namespaces: Namespaces = Namespaces(allowed: [])) {
+                namespaces: Namespaces = Namespaces(allowed: []), raw: RawSocketPolicy = RawSocketPolicy()) {
         self.namespaces = namespaces
+        self.raw = raw
         self.maxWait = maxWait
         self.targets = targets
         self.unixPaths = unixPaths

@@ -8,7 +8,15 @@ extension SocketRegistry {
     func resolve(_ spec: Address, for managed: ManagedSocket, field: String) async throws -> SocketAddress {
         let socket = managed.socket
         switch spec {
-        case .inet(let host, let port, let scopeID):
+        case .inet(let host, let given, let scopeID):
+            // A raw socket's address is a host alone: its "port" is the protocol, which socket(2) fixed.
+            let raw = socket.type == .raw
+            guard let port = given ?? (raw ? 0 : nil) else {
+                throw SockpitError(.invalid, "\(field).port is required", field: "\(field).port")
+            }
+            guard !raw || port == 0 else {
+                throw SockpitError(.invalid, "\(field).port must be 0 or absent: a raw socket's address is a host alone", field: "\(field).port")
+            }
             guard (0...65535).contains(port) else {
                 throw SockpitError(.invalid, "\(field).port must be between 0 and 65535, got \(port)", field: "\(field).port")
             }
@@ -73,6 +81,12 @@ extension SocketRegistry {
 
     /// The address as the API shows it (the Unix path relative to the sockets directory, no scope id when it
     /// is 0); nil for an unnamed Unix socket.
+    func shown(_ address: SocketAddress, of socket: Socket) -> Address? {
+        // getsockname(2) of a raw socket reports its protocol as the port.
+        shown(socket.type == .raw ? address.withPort(0) : address)
+    }
+
+    /// The address as the API shows it (see above), for addresses that are no raw socket's own.
     func shown(_ address: SocketAddress) -> Address? {
         switch address {
         case .v4(let host, let port): .inet(host: host.description, port: Int(port), scopeID: nil)

@@ -30,6 +30,8 @@ public struct ReceiveOutcome: Sendable {
     public var ttl: Int?
     /// When the kernel received it, unix µs (`so_timestampns` on).
     public var kernelTime: Int64?
+    /// The IPv4 header that came before the payload (raw IPv4 sockets).
+    public var ipHeader: IPv4Header?
 }
 
 extension SocketRegistry {
@@ -38,8 +40,10 @@ extension SocketRegistry {
     /// `rights` passes open managed sockets beside the data (`SCM_RIGHTS`, Unix sockets); they go with the
     /// first `sendmsg` of the payload.
     /// `credentials` attaches this process's own (`SCM_CREDENTIALS`, Unix sockets).
+    ///
+    /// On a raw socket `ipHeader` (with `ip_hdrincl` on) writes the IPv4 header in front of `bytes`.
     public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], rights: [String] = [],
-                     credentials: Bool = false, timeout requested: Duration) async throws -> SendOutcome {
+                     credentials: Bool = false, ipHeader: IPHeaderSpec? = nil, timeout requested: Duration) async throws -> SendOutcome {
         let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
@@ -59,6 +63,7 @@ extension SocketRegistry {
         if !flags.isEmpty { args["flags"] = .array(flags.map(Detail.string)) }
         if !rights.isEmpty { args["rights"] = .array(rights.map(Detail.string)) }
         if credentials { args["credentials"] = .bool(true) }
+        if let ipHeader { args["ip_header"] = Self.detail(of: ipHeader) }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
             let passed = try socketsToPass(rights, from: managed, payload: bytes.count)
             var control = OutgoingControl(rights: passed.map(\.socket))
@@ -74,6 +79,12 @@ extension SocketRegistry {
                 let address = try await resolve(spec, for: managed, field: "to")
                 try checkTarget(address, field: "to")
                 destination = address
+            }
+            var bytes = bytes
+            if managed.socket.type == .raw {
+                (bytes, destination) = try rawPacket(bytes, header: ipHeader, on: managed, to: destination)
+            } else if ipHeader != nil {
+                throw SockpitError(.conflict, "ip_header is for raw IPv4 sockets with ip_hdrincl on", field: "ip_header")
             }
             let deadline = ContinuousClock.now + timeout
             var sent = 0
@@ -137,6 +148,10 @@ extension SocketRegistry {
         return try await perform(id, op: "receive", args: args) { (managed: ManagedSocket) async throws -> Step<ReceiveOutcome> in
             // Urgent data only ever arrives on a connection that can still be read.
             let state = managed.snapshot().state
+            if managed.socket.protocol == .raw, managed.socket.type == .raw {
+                throw SockpitError(.conflict, "an IPPROTO_RAW socket sends whole packets and receives nothing (raw(7)): "
+                    + "open a raw socket for the protocol to receive")
+            }
             if maxRights > 0, managed.socket.family != .unix {
                 throw SockpitError(.conflict, "max_rights receives sockets over Unix sockets only; this one is \(managed.socket.family.name)",
                                    field: "max_rights")
@@ -178,10 +193,20 @@ extension SocketRegistry {
                     for (key, value) in metadata.detail { result[key] = value }
                     let count = Int64(message.bytes.count)
                     let counts = !peek && (count > 0 || managed.socket.type == .dgram)
-                    var outcome = ReceiveOutcome(bytes: message.bytes, from: from, endOfFile: message.endOfFile,
+                    // An IPv4 raw socket receives each packet with its IP header: decoded, and the data is the payload.
+                    var payload = message.bytes
+                    var ipHeader: IPv4Header?
+                    if managed.socket.type == .raw, managed.socket.family == .inet, let header = IPv4Header(decoding: payload[...]) {
+                        ipHeader = header
+                        payload = Array(payload[header.length...])
+                        result["data"] = PayloadPreview.json(payload[...])
+                        result["ip_header"] = Self.detail(of: header)
+                    }
+                    var outcome = ReceiveOutcome(bytes: payload, from: from, endOfFile: message.endOfFile,
                                                  truncated: message.truncated, timedOut: false, rights: rights,
                                                  controlTruncated: message.control.truncated)
                     outcome.credentials = message.control.credentials
+                    outcome.ipHeader = ipHeader
                     outcome.destination = metadata.destination
                     outcome.interfaceIndex = message.control.packetInfo?.interfaceIndex
                     outcome.ttl = message.control.hopLimit
@@ -232,5 +257,34 @@ extension SocketRegistry {
         if let ttl = control.hopLimit { detail["ttl"] = .int(Int64(ttl)) }
         if let time = control.kernelTime { detail["kernel_time_us"] = .int(time.unixMicroseconds) }
         return (destination, detail)
+    }
+}
+
+extension SocketRegistry {
+    /// A received IPv4 header as history and the API show it.
+    static func detail(of header: IPv4Header) -> Detail {
+        var members: [String: Detail] = [
+            "version": .int(Int64(header.version)), "ihl": .int(Int64(header.ihl)), "tos": .int(Int64(header.tos)),
+            "length": .int(Int64(header.totalLength)), "id": .int(Int64(header.identification)),
+            "df": .bool(header.dontFragment), "mf": .bool(header.moreFragments),
+            "fragment_offset": .int(Int64(header.fragmentOffset)), "ttl": .int(Int64(header.ttl)),
+            "protocol": .int(Int64(header.protocol)), "checksum": .int(Int64(header.checksum)),
+            "src": .string(header.source.description), "dst": .string(header.destination.description),
+        ]
+        if !header.options.isEmpty { members["options"] = .string(header.optionsHex) }
+        return .object(members)
+    }
+
+    /// A header a send asked for, as history keeps its arguments.
+    static func detail(of spec: IPHeaderSpec) -> Detail {
+        var members: [String: Detail] = [:]
+        if let source = spec.source { members["src"] = .string(source) }
+        if let destination = spec.destination { members["dst"] = .string(destination) }
+        if let ttl = spec.ttl { members["ttl"] = .int(Int64(ttl)) }
+        if let tos = spec.tos { members["tos"] = .int(Int64(tos)) }
+        if let id = spec.identification { members["id"] = .int(Int64(id)) }
+        if let df = spec.dontFragment { members["df"] = .bool(df) }
+        if let proto = spec.protocol { members["protocol"] = .int(Int64(proto)) }
+        return .object(members)
     }
 }

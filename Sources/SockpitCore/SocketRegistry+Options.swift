@@ -128,6 +128,7 @@ extension SocketRegistry {
         case .socketType(let name): .string(name)
         case .interface(let choice): json(choice, names: names) ?? .null
         case .device(let name): name.isEmpty ? .null : .string(name)
+        case .icmpTypes(let types): .array(types.map { .int(Int64($0)) })
         case .membership(let membership):
             .object(["group": .string(membership.group.description)].merging(
                 json(membership.interface, names: names).map { ["interface": $0] } ?? [:]) { first, _ in first })

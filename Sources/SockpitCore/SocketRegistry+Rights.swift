@@ -121,7 +121,7 @@ extension SocketRegistry {
             var args: [String: Detail] = ["via_socket": .string(parent.id)]
             if let twin { args["same_kernel_socket_as"] = .string(twin) }
             let event = EventRecord(at: record.createdAt, socketID: record.id, op: "received", outcome: "ok", args: .object(args))
-            open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record) }
+            open.withLock { $0[record.id] = ManagedSocket(socket: socket, record: record, sendRate: policy.raw.sendRate) }
             do {
                 _ = try await repository.create(record, event: event)
             } catch {
@@ -150,7 +150,7 @@ extension SocketRegistry {
         var record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: socket.family.name, type: socket.type.name,
             protocol: socket.protocol.name(in: socket.family), label: nil, state: state.rawValue, createdAt: UnixTime.nowMicros())
-        record.localAddress = local.flatMap(shown)?.detail
+        record.localAddress = local.map { socket.type == .raw ? $0.withPort(0) : $0 }.flatMap(shown)?.detail
         record.peerAddress = peer.flatMap(shown)?.detail
         identify(&record, socket)
         record.netns = (try? socket.namespaceInode()).flatMap(namespaces.name(ofInode:))

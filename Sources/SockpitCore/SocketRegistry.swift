@@ -47,15 +47,28 @@ public final class SocketRegistry: Sendable {
         guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix].contains(addressFamily) else {
             throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix", field: "family")
         }
-        guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket].contains(socketType) else {
-            throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket", field: "type")
+        guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket, .raw].contains(socketType) else {
+            throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket, raw", field: "type")
         }
-        let protocolName = `protocol` ?? Self.defaultProtocol(family: addressFamily, type: socketType)
+        if socketType == .raw {
+            guard addressFamily != .unix else {
+                throw SockpitError(.invalid, "raw sockets are IP sockets: family inet or inet6", field: "family")
+            }
+            guard `protocol` != nil, `protocol` != "default" else {
+                throw SockpitError(.invalid, "a raw socket needs a protocol: a name (icmp, gre, ...) or a number from 0 to 255",
+                                   field: "protocol")
+            }
+        }
+        var protocolName = `protocol` ?? Self.defaultProtocol(family: addressFamily, type: socketType)
         // Protocol names are per family; an IP protocol asked of a Unix socket goes to the kernel as its
         // number, so that the answer is the kernel's own (EPROTONOSUPPORT), not a guess of ours.
         guard let socketProtocol = SocketProtocol(name: protocolName, in: addressFamily)
             ?? SocketProtocol(name: protocolName, in: .inet) else {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
+        }
+        if socketType == .raw {
+            protocolName = socketProtocol.name(in: addressFamily)
+            try policy.raw.check(socketProtocol, named: protocolName)
         }
         try LabelText.validate(label)
         let namespace = try netns.map { try policy.namespaces.open($0) }
@@ -86,7 +99,7 @@ public final class SocketRegistry: Sendable {
         if let netns { arguments["netns"] = .string(netns) }
         let event = EventRecord(at: started, socketID: record.id, op: "create", outcome: "ok",
                                 durationUs: UnixTime.nowMicros() - started, args: .object(arguments))
-        let managed = ManagedSocket(socket: socket, record: record, namespace: namespace)
+        let managed = ManagedSocket(socket: socket, record: record, namespace: namespace, sendRate: policy.raw.sendRate)
         do {
             _ = try await repository.create(record, event: event)
         } catch let failure as HistoryUnavailable where failure.tookEffect {

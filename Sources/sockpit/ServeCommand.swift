@@ -81,6 +81,18 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "prefix"))
     var allowAbstract: [String] = []
 
+    @Option(name: .customLong("raw-protocols"), help: ArgumentHelp(
+        "Let clients open raw IP sockets for these protocols (repeatable or comma-separated: names such as icmp, gre, or numbers; * for all). None by default. The kernel also wants CAP_NET_RAW. [env: SOCKPIT_RAW_PROTOCOLS, comma-separated]",
+        valueName: "protocol"))
+    var rawProtocols: [String] = []
+
+    @Flag(name: .customLong("allow-spoofing"), help: "Let a raw socket's ip_hdrincl header carry a source address that is not one of the host's. [env: SOCKPIT_ALLOW_SPOOFING=1]")
+    var allowSpoofing = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Packets one raw socket may send per second; more answer 429. [env: SOCKPIT_RAW_SEND_RATE] [default: 1000]", valueName: "n"))
+    var rawSendRate: Int?
+
     @Option(name: .customLong("allow-netns"), help: ArgumentHelp(
         "Let sockets and probes be made in this network namespace, a name under /run/netns as `ip netns add` makes them (repeatable; * for every one). None by default. Entering one needs CAP_SYS_ADMIN. [env: SOCKPIT_ALLOW_NETNS, comma-separated]",
         valueName: "name"))

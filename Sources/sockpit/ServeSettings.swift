@@ -16,6 +16,7 @@ struct ServeSettings {
     let allowTargets: [String]
     let allowAbstract: [String]
     let allowNetns: [String]
+    let raw: RawSocketPolicy
     let denyTargets: [String]
     let streams: StreamSettings
     let corsOrigins: [String]
@@ -63,6 +64,15 @@ struct ServeSettings {
         self.allowTargets = list(command.allowTargets, "SOCKPIT_ALLOW_TARGETS")
         self.allowAbstract = list(command.allowAbstract, "SOCKPIT_ALLOW_ABSTRACT")
         self.allowNetns = list(command.allowNetns, "SOCKPIT_ALLOW_NETNS")
+        let rawProtocols = list(command.rawProtocols.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } },
+                                "SOCKPIT_RAW_PROTOCOLS")
+        for name in rawProtocols where name != "*" && !RawSocketPolicy.names(name) {
+            throw ValidationError("--raw-protocols '\(name)' is not an IP protocol name or a number from 0 to 255")
+        }
+        self.raw = RawSocketPolicy(
+            protocols: rawProtocols,
+            allowSpoofing: command.allowSpoofing || ["1", "true", "yes"].contains(env("SOCKPIT_ALLOW_SPOOFING")?.lowercased() ?? ""),
+            sendRate: try integer(command.rawSendRate, "SOCKPIT_RAW_SEND_RATE", "raw-send-rate", default: 1000, range: 1...1_000_000))
         for name in allowNetns where name != "*" && !NetworkNamespaceName.isValid(name) {
             throw ValidationError("--allow-netns '\(name)' is not a namespace name (a file name under /run/netns, no '/'), nor *")
         }
@@ -117,7 +127,7 @@ struct ServeSettings {
         return SocketPolicy(
             targets: targets, unixPaths: try UnixPathConfinement(directory: directory), maxOpenSockets: limits.maxOpenSockets,
             maxSendBytes: limits.maxSendBytes, maxReceiveBytes: limits.maxReceiveBytes,
-            maxWait: .milliseconds(limits.maxWaitMs), namespaces: Namespaces(allowed: allowNetns))
+            maxWait: .milliseconds(limits.maxWaitMs), namespaces: Namespaces(allowed: allowNetns), raw: raw)
     }
 
     /// Why the service must not start on this address, or nil: beyond loopback it needs a token.

@@ -176,9 +176,13 @@ import Testing
             }
             #expect(family.kind == .invalid && family.field == "family")
             let type = try await #require(throws: SockpitError.self) {
-                try await registry.create(family: "inet", type: "raw", protocol: nil, label: nil)
+                try await registry.create(family: "inet", type: "dccp", protocol: nil, label: nil)
             }
             #expect(type.kind == .invalid && type.field == "type")
+            let raw = try await #require(throws: SockpitError.self) {
+                try await registry.create(family: "inet", type: "raw", protocol: nil, label: nil)
+            }
+            #expect(raw.kind == .invalid && raw.field == "protocol", "a raw socket needs a protocol")
             let label = try await #require(throws: SockpitError.self) {
                 try await registry.create(family: "inet", type: "stream", protocol: nil, label: String(repeating: "é", count: 201))
             }

@@ -87,9 +87,9 @@ enum ICMPPacket {
         var offset = 0
         var ttl: Int?
         if ipHeader {
-            guard bytes.count >= 20, bytes[0] >> 4 == 4, bytes[0] & 0x0f >= 5 else { return (.other, nil) }
-            offset = Int(bytes[0] & 0x0f) * 4
-            ttl = Int(bytes[8])
+            guard let header = IPv4Header(decoding: bytes[...]) else { return (.other, nil) }
+            offset = header.length
+            ttl = header.ttl
         }
         guard bytes.count >= offset + headerSize else { return (.other, ttl) }
         let type = bytes[offset]

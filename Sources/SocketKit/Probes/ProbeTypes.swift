@@ -96,7 +96,7 @@ let probeReplyLimit = 4096
 
 extension SocketAddress {
     /// The same host with another port; other kinds of address are returned unchanged.
-    func withPort(_ port: UInt16) -> SocketAddress {
+    public func withPort(_ port: UInt16) -> SocketAddress {
         switch self {
         case .v4(let host, _): .v4(host: host, port: port)
         case .v6(let host, _, let scopeID): .v6(host: host, port: port, scopeID: scopeID)

@@ -32,6 +32,8 @@ struct ServiceOptions: Sendable {
     var streams = StreamSettings()
     /// `--allow-netns`.
     var allowNetns: [String] = []
+    /// `--raw-protocols`, `--allow-spoofing`, `--raw-send-rate`.
+    var raw = RawSocketPolicy()
 }
 
 /// A real Sockpit service in this process on 127.0.0.1, port 0, over a real SQLite file in a fresh data
@@ -97,7 +99,7 @@ final class Service: Sendable {
             policy = SocketPolicy(
                 targets: targets, unixPaths: try UnixPathConfinement(directory: unixDirectory),
                 maxOpenSockets: options.maxOpenSockets, maxSendBytes: options.maxSendBytes,
-                maxReceiveBytes: options.maxReceiveBytes, namespaces: Namespaces(allowed: options.allowNetns))
+                maxReceiveBytes: options.maxReceiveBytes, namespaces: Namespaces(allowed: options.allowNetns), raw: options.raw)
         } catch {
             try? file.close()
             throw error

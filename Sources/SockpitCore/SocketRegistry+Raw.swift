@@ -1,0 +1,127 @@
+public import SocketKit
+import Storage
+import SystemPackage
+
+/// An IPv4 header as the API takes it for a raw socket's send with `ip_hdrincl`: the fields a client sets; length
+/// and checksum are computed, an absent source or id left for the kernel to fill in.
+public struct IPHeaderSpec: Sendable {
+    public var source: String?
+    public var destination: String?
+    public var ttl: Int?
+    public var tos: Int?
+    public var identification: Int?
+    public var dontFragment: Bool?
+    public var `protocol`: Int?
+
+    /// Creates a spec; every field may be left out.
+    public init(source: String? = nil, destination: String? = nil, ttl: Int? = nil, tos: Int? = nil, identification: Int? = nil,
+                dontFragment: Bool? = nil, protocol: Int? = nil) {
+        self.source = source
+        self.destination = destination
+        self.ttl = ttl
+        self.tos = tos
+        self.identification = identification
+        self.dontFragment = dontFragment
+        self.protocol = `protocol`
+    }
+}
+
+/// A received IPv4 header, decoded.
+public typealias IPv4Header = SocketKit.IPv4Header
+
+extension SocketRegistry {
+    /// What a raw socket sends, checked against the raw-socket rules: with `ip_hdrincl` the header's own source and
+    /// destination (the kernel routes by the `sendto` address and puts the header's on the wire, so both are
+    /// checked), the source one of this host's (or the socket's namespace's) addresses unless `--allow-spoofing`,
+    /// and the socket's send rate. Returns the bytes to send and where.
+    func rawPacket(_ bytes: [UInt8], header spec: IPHeaderSpec?, on managed: ManagedSocket,
+                   to destination: SocketAddress?) throws -> (packet: [UInt8], destination: SocketAddress?) {
+        let socket = managed.socket
+        let headerIncluded = socket.family == .inet
+            && (socket.protocol == .raw || (try? socket.option(.ip_hdrincl)) == .bool(true))
+        var packet = bytes
+        var destination = destination
+        if let spec {
+            guard headerIncluded else {
+                throw SockpitError(.conflict, "ip_header needs an IPv4 raw socket with ip_hdrincl on (PATCH its options)", field: "ip_header")
+            }
+            let header = try Self.header(spec, protocol: socket.protocol)
+            packet = header.encoded(payloadLength: bytes.count) + bytes
+            if destination == nil { destination = .v4(host: header.destination, port: 0) }
+        }
+        if headerIncluded {
+            guard let header = IPv4Header(decoding: packet[...]) else {
+                throw SockpitError(.invalid, "with ip_hdrincl, data must start with an IPv4 header (or give ip_header)", field: "data")
+            }
+            let field = spec == nil ? "data" : "ip_header"
+            guard header.destination != .any else {
+                throw SockpitError(.invalid, "\(field): the header's destination is 0.0.0.0", field: spec == nil ? "data" : "ip_header.dst")
+            }
+            if destination == nil { destination = .v4(host: header.destination, port: 0) }
+            if case .denied(let rule, let reason) = policy.targets.decide(.v4(host: header.destination, port: 0)) {
+                throw SockpitError(.forbidden, "the header's destination \(header.destination) is denied by rule '\(rule)': \(reason)",
+                                   field: spec == nil ? "data" : "ip_header.dst")
+            }
+            if header.source != .any, !policy.raw.allowSpoofing, !(try ownAddresses(of: managed)).contains(.v4(header.source)) {
+                throw SockpitError(.forbidden, "the header's source \(header.source) is not an address of this host\(managed.namespace.map { " (namespace \($0.name))" } ?? ""): "
+                    + "spoofed sources are refused unless --allow-spoofing", field: spec == nil ? "data" : "ip_header.src")
+            }
+        }
+        guard managed.sendBudget?.take() ?? true else {
+            throw SockpitError(.limit, "this raw socket sent \(policy.raw.sendRate) packets in the last second: --raw-send-rate allows "
+                + "\(policy.raw.sendRate) per second")
+        }
+        return (packet, destination)
+    }
+
+    /// The IPv4 header a spec describes; 400 naming the field that is out of range.
+    private static func header(_ spec: IPHeaderSpec, protocol socketProtocol: SocketProtocol) throws -> IPv4Header {
+        func address(_ text: String?, _ field: String) throws -> IPv4Address? {
+            guard let text else { return nil }
+            do { return try IPv4Address(text) } catch {
+                throw SockpitError(.invalid, "ip_header.\(field) must be an IPv4 address, got '\(text)'", field: "ip_header.\(field)")
+            }
+        }
+        func number(_ value: Int?, _ field: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let value else { return nil }
+            guard range.contains(value) else {
+                throw SockpitError(.invalid, "ip_header.\(field) must be between \(range.lowerBound) and \(range.upperBound), got \(value)",
+                                   field: "ip_header.\(field)")
+            }
+            return value
+        }
+        var header = IPv4Header()
+        header.source = try address(spec.source, "src") ?? .any
+        guard let destination = try address(spec.destination, "dst") else {
+            throw SockpitError(.invalid, "ip_header.dst is required", field: "ip_header.dst")
+        }
+        header.destination = destination
+        header.ttl = try number(spec.ttl, "ttl", 1...255) ?? 64
+        header.tos = try number(spec.tos, "tos", 0...255) ?? 0
+        header.identification = try number(spec.identification, "id", 0...65535) ?? 0
+        header.dontFragment = spec.dontFragment ?? false
+        header.protocol = try number(spec.protocol, "protocol", 0...255) ?? Int(socketProtocol.rawValue)
+        return header
+    }
+
+    /// This host's addresses, or those of the socket's namespace (`getifaddrs` there).
+    private func ownAddresses(of managed: ManagedSocket) throws -> [IPAddress] {
+        let addresses: [SocketAddress]
+        do {
+            if let namespace = managed.namespace {
+                addresses = try namespace.perform { () throws(Errno) in try InterfaceAddresses.all() }
+            } else {
+                addresses = try InterfaceAddresses.all()
+            }
+        } catch {
+            throw SockpitError.system(error, during: "getifaddrs")
+        }
+        return addresses.compactMap { address in
+            switch address {
+            case .v4(let host, _): .v4(host)
+            case .v6(let host, _, _): .v6(host)
+            default: nil
+            }
+        }
+    }
+}
