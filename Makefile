@@ -2,7 +2,7 @@
 # Both install what a fresh Debian machine is missing (when run as root) before building.
 
 SWIFT ?= swift
-SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3 chromium chromium-driver
+SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3 libcap2-bin chromium chromium-driver
 PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client selenium==4.*
 export PATH := /opt/swift/usr/bin:$(PATH)
 
