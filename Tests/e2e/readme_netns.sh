@@ -27,11 +27,13 @@ run = [line for line in setup.splitlines() if "make run" in line]
 assert len(run) == 1, run
 open(f"{sys.argv[1]}/setup.sh", "w").write(setup.replace(run[0] + "\n", ""))
 open(f"{sys.argv[1]}/walk.sh", "w").write(walk)
-open(f"{sys.argv[1]}/env", "w").write(run[0].split()[0])  # SOCKPIT_ALLOW_NETNS=...
+words = run[0].split()
+open(f"{sys.argv[1]}/env", "w").write("\n".join(words[:words.index("make")]))  # SOCKPIT_ALLOW_NETNS=... SOCKPIT_RAW_PROTOCOLS=...
 PY
 bash -e "$WORK/setup.sh" || { echo "the README's setup block failed"; exit 1; }
 ip netns add "$OUTER" && ip -n "$OUTER" link set lo up
-env "$(cat "$WORK/env")" ip netns exec "$OUTER" "$BIN" serve --data-dir "$WORK/data" 2>"$WORK/log" &
+mapfile -t SETTINGS <"$WORK/env"
+env "${SETTINGS[@]}" ip netns exec "$OUTER" "$BIN" serve --data-dir "$WORK/data" 2>"$WORK/log" &
 SERVER_PID=$!
 for _ in $(seq 1 400); do
   ip netns exec "$OUTER" curl -sf localhost:8080/v1/health >/dev/null 2>&1 && break
@@ -42,5 +44,22 @@ ip netns exec "$OUTER" bash "$WORK/walk.sh" >"$WORK/out" 2>&1
 cat "$WORK/out"; echo
 heard=$(grep -c '"data" : "hello, group"' "$WORK/out")
 replies=$(grep -c '"state" : "reply"' "$WORK/out")
-echo "figure: README walk-through: the group datagram from sockpit-h1 reached $heard of 2 members; ping from sockpit-h2 got $replies of 3 replies"
-[ "$heard" = 2 ] && [ "$replies" = 3 ]
+raw=$(python3 - "$WORK/out" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+# The walk-through prints JSON documents one after another: the raw receive is the one with an ip_header.
+decoder, found, at = json.JSONDecoder(), None, 0
+while (start := text.find("{", at)) != -1:
+    try:
+        document, at = decoder.raw_decode(text, start)
+    except ValueError:
+        at = start + 1
+        continue
+    if isinstance(document, dict) and "ip_header" in document:
+        found = document
+h = (found or {}).get("ip_header", {})
+print("ok" if (found or {}).get("data") == "hello, 253" and (h.get("src"), h.get("ttl"), h.get("id"), h.get("protocol")) == ("10.99.0.1", 7, 4242, 253) else f"bad {found}")
+PY
+)
+echo "figure: README walk-through: the group datagram from sockpit-h1 reached $heard of 2 members; ping from sockpit-h2 got $replies of 3 replies; raw 253 with a written header: $raw"
+[ "$heard" = 2 ] && [ "$replies" = 3 ] && [ "$raw" = ok ]
