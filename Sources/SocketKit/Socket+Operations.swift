@@ -175,7 +175,8 @@ extension Socket {
     }
 
     /// One `recvmsg(2)`, with its control messages: nil when nothing is there (EAGAIN). Asks `MSG_TRUNC`
-    /// semantics for datagrams so `truncated` and `fullLength` are right, and always `MSG_CMSG_CLOEXEC`.
+    /// semantics for datagrams so `truncated` and `fullLength` are right, and `MSG_CMSG_CLOEXEC` (on every family
+    /// but packet, which refuses the flag and never carries descriptors).
     ///
     /// Up to `maxRights` passed descriptors are received and owned by the caller (`control.rights`); any past
     /// that are closed (or never installed by the kernel) and `control.truncated` says so.
@@ -185,7 +186,10 @@ extension Socket {
     public func receive(maxBytes: Int, flags: ReceiveFlags, maxRights: Int = 0) throws(Errno) -> ReceivedMessage? {
         guard maxBytes >= 0, maxRights >= 0 else { throw .invalidArgument }
         // On a stream, MSG_TRUNC means "discard the data"; on datagrams it makes recvmsg return the full length.
-        let cFlags = flags.rawValue | (type == .stream ? 0 : CInt(MSG_TRUNC)) | CInt(MSG_CMSG_CLOEXEC)
+        // Packet sockets refuse any flag beyond PEEK, DONTWAIT, TRUNC and ERRQUEUE with EINVAL; no descriptor can
+        // arrive on one, so close-on-exec has nothing to guard there.
+        let cloexec = family == .packet ? 0 : CInt(MSG_CMSG_CLOEXEC)
+        let cFlags = flags.rawValue | (type == .stream ? 0 : CInt(MSG_TRUNC)) | cloexec
         var buffer = [UInt8](repeating: 0, count: maxBytes)
         var raw = SockAddrStorage()
         var messageFlags: CInt = 0

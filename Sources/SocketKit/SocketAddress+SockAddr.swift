@@ -45,6 +45,20 @@ struct SockAddrStorage {
                 bytes.storeBytes(of: groups, toByteOffset: 8, as: UInt32.self)
             }
             length = socklen_t(Self.netlinkLength)
+        case .link(let link):
+            // `sockaddr_ll` (<netpacket/packet.h>, not in the Glibc module): family, protocol (network order),
+            // interface index, hardware type, packet type, address length, 8 address bytes.
+            guard link.address.count <= 8 else { throw .linkAddressTooLong(byteCount: link.address.count) }
+            withUnsafeMutableBytes(of: &storage) { bytes in
+                bytes.storeBytes(of: sa_family_t(AF_PACKET), toByteOffset: 0, as: sa_family_t.self)
+                bytes.storeBytes(of: link.protocol.bigEndian, toByteOffset: 2, as: UInt16.self)
+                bytes.storeBytes(of: Int32(bitPattern: link.interfaceIndex), toByteOffset: 4, as: Int32.self)
+                bytes.storeBytes(of: link.hardwareType, toByteOffset: 8, as: UInt16.self)
+                bytes.storeBytes(of: link.packetType, toByteOffset: 10, as: UInt8.self)
+                bytes.storeBytes(of: UInt8(link.address.count), toByteOffset: 11, as: UInt8.self)
+                for (offset, byte) in link.address.enumerated() { bytes[12 + offset] = byte }
+            }
+            length = socklen_t(Self.linkLength)
         }
     }
 
@@ -75,6 +89,9 @@ struct SockAddrStorage {
 
     /// `sizeof(struct sockaddr_nl)`.
     static let netlinkLength = 12
+
+    /// `sizeof(struct sockaddr_ll)`.
+    static let linkLength = 20
 
     private static func store<T>(_ value: T, into storage: inout sockaddr_storage) -> socklen_t {
         withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: value, as: T.self) }
@@ -129,6 +146,14 @@ extension SocketAddress {
                 try need(SockAddrStorage.netlinkLength)
                 return .netlink(pid: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self),
                                 groups: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            case .packet:
+                try need(12)
+                let count = min(Int(bytes[11]), 8, max(0, length - 12))
+                return .link(LinkAddress(
+                    interfaceIndex: UInt32(bitPattern: bytes.loadUnaligned(fromByteOffset: 4, as: Int32.self)),
+                    protocol: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),
+                    hardwareType: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self), packetType: bytes[10],
+                    address: Array(bytes[12..<(12 + count)])))
             default:
                 throw .unsupportedFamily(family)
             }

@@ -22,6 +22,9 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// A netlink endpoint (`sockaddr_nl`): port ID (0 means the kernel) and multicast group mask.
     case netlink(pid: UInt32, groups: UInt32)
 
+    /// A link-layer endpoint of a packet socket (`sockaddr_ll`).
+    case link(LinkAddress)
+
     /// Parses a numeric IPv4 or IPv6 host and a port.
     ///
     /// An IPv6 host may end in `%zone`, either a scope ID (`fe80::1%2`) or an interface name
@@ -67,6 +70,7 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
         case .v6: .inet6
         case .unix, .abstract: .unix
         case .netlink: .netlink
+        case .link: .packet
         }
     }
 
@@ -74,7 +78,7 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     public var port: UInt16? {
         switch self {
         case .v4(_, let port), .v6(_, let port, _): port
-        case .unix, .abstract, .netlink: nil
+        case .unix, .abstract, .netlink, .link: nil
         }
     }
 
@@ -91,6 +95,8 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
             "@\(name)"
         case .netlink(let pid, let groups):
             "netlink pid \(pid) groups \(groups)"
+        case .link(let link):
+            "link \(link.interfaceIndex) \(LinkAddress.text(link.address)) protocol 0x\(String(link.protocol, radix: 16))"
         }
     }
 

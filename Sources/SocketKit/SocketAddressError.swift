@@ -30,6 +30,9 @@ public enum SocketAddressError: Error, Hashable, Sendable, CustomStringConvertib
     /// The kernel handed back fewer bytes than the family's address structure needs.
     case truncated(family: AddressFamily, length: Int)
 
+    /// A link-layer address of more than the 8 bytes `sockaddr_ll` holds.
+    case linkAddressTooLong(byteCount: Int)
+
     /// The longest Unix path or abstract name, in UTF-8 bytes: `sizeof(sun_path)` less one.
     public static let maximumUnixPathBytes = 107
 
@@ -54,6 +57,8 @@ public enum SocketAddressError: Error, Hashable, Sendable, CustomStringConvertib
             "addresses of family \(family) are not supported"
         case .truncated(let family, let length):
             "a \(family) address of \(length) bytes is too short"
+        case .linkAddressTooLong(let count):
+            "a link-layer address has at most 8 bytes, this one has \(count)"
         }
     }
 }

@@ -45,8 +45,11 @@ public struct SocketProtocol: RawRepresentable, Hashable, Sendable {
     public static let packetAll = SocketProtocol(rawValue: CInt(UInt16(0x0003).bigEndian))
 
     /// The API name of this protocol within `family` (`"tcp"`, `"route"`); unnamed numbers answer in decimal.
+    /// A packet socket's protocol is an EtherType, shown in hex (`"0x88b5"`).
     public func name(in family: AddressFamily) -> String {
-        Self.names(in: family).first(where: { $0.value == self })?.name ?? String(rawValue)
+        if let name = Self.names(in: family).first(where: { $0.value == self })?.name { return name }
+        if family == .packet { return "0x" + String(UInt16(bigEndian: UInt16(truncatingIfNeeded: rawValue)), radix: 16) }
+        return String(rawValue)
     }
 
     /// Parses an API name within `family` (`"sock_diag"` in `netlink` is 4); `nil` when the family has no such name.
@@ -54,6 +57,13 @@ public struct SocketProtocol: RawRepresentable, Hashable, Sendable {
     public init?(name: String, in family: AddressFamily) {
         if let entry = Self.names(in: family).first(where: { $0.name == name }) {
             self = entry.value
+            return
+        }
+        if family == .packet {
+            // An EtherType, in hex (0x0800) or decimal, which socket(2) takes in network order.
+            let digits = name.hasPrefix("0x") ? name.dropFirst(2) : Substring(name)
+            guard !digits.isEmpty, digits.count <= 5, let value = UInt16(digits, radix: name.hasPrefix("0x") ? 16 : 10) else { return nil }
+            self.init(rawValue: CInt(value.bigEndian))
             return
         }
         guard family == .inet || family == .inet6 else { return nil }

@@ -47,6 +47,9 @@ extension APIHandler {
                 IPHeaderSpec(source: header.src, destination: header.dst, ttl: header.ttl, tos: header.tos, identification: header.id,
                              dontFragment: header.df, protocol: header._protocol)
             },
+            ethernetHeader: request.ethernetHeader.map(\.value1).map { header in
+                EthernetSpec(destination: header.dst, source: header.src, etherType: header.ethertype)
+            },
             timeout: timeout)
         return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.schema)))))
     }
@@ -77,6 +80,10 @@ extension APIHandler {
                       _protocol: header.protocol, checksum: header.checksum, src: header.source.description,
                       dst: header.destination.description,
                       options: header.options.isEmpty ? nil : header.optionsHex)
+            },
+            ethernetHeader: outcome.ethernetHeader.map { header in
+                .init(dst: LinkAddress.text(header.destination), src: LinkAddress.text(header.source), ethertype: Int(header.etherType),
+                      vlan: header.vlan.map { .init(id: $0.id, priority: $0.priority) })
             }))))
     }
 
@@ -114,6 +121,9 @@ extension APIHandler {
         case .InetAddress(let inet): .inet(host: inet.host, port: inet.port, scopeID: inet.scopeId)
         case .UnixPathAddress(let unix): .path(unix.path)
         case .UnixAbstractAddress(let abstract): .abstract(abstract.abstract)
+        case .LinkAddress(let link):
+            .link(LinkSpec(interface: link.interface, index: link.index.flatMap { UInt32(exactly: $0) }, protocol: link._protocol,
+                           address: link.address))
         }
     }
 
@@ -125,6 +135,10 @@ extension APIHandler {
         case .path(let name): return .UnixPathAddress(.init(path: name))
         case .abstract(let name): return .UnixAbstractAddress(.init(abstract: name))
         case .netlink: throw SockpitError(.internal, "a netlink address has no schema in this API")
+        case .link(let link):
+            return .LinkAddress(.init(
+                interface: link.interface, index: link.index.map { Int64($0) }, _protocol: link.protocol, hardwareType: link.hardwareType,
+                packetType: link.packetType.flatMap { .init(rawValue: $0) }, address: link.address))
         }
     }
 

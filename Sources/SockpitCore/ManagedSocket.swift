@@ -9,7 +9,7 @@ final class ManagedSocket: Sendable {
     /// The network namespace it was made in, when not the service's own: names and interfaces are looked up there.
     let namespace: NetworkNamespace?
     private let record: Mutex<SocketRecord>
-    /// A raw socket's sends per second (`--raw-send-rate`); nil for other kinds.
+    /// A raw or packet socket's sends per second (`--raw-send-rate`); nil for other kinds.
     let sendBudget: SendBudget?
     /// Orders the calls on this socket (STYLE.md: calls on one socket are ordered).
     let lock = AsyncLock()
@@ -28,7 +28,7 @@ final class ManagedSocket: Sendable {
         self.id = record.id
         self.socket = socket
         self.namespace = namespace
-        self.sendBudget = socket.type == .raw ? SendBudget(rate: sendRate ?? 1) : nil
+        self.sendBudget = socket.type == .raw || socket.family == .packet ? SendBudget(rate: sendRate ?? 1) : nil
         self.record = Mutex(record)
     }
 

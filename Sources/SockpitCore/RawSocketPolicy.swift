@@ -10,14 +10,18 @@ public struct RawSocketPolicy: Sendable {
     /// Whether a header written with `ip_hdrincl` may carry a source address that is not one of the host's (or
     /// the socket's namespace's) own.
     public var allowSpoofing: Bool
-    /// Packets one raw socket may send per second (a burst of as many, then this rate).
+    /// Packets one raw or packet socket may send per second (a burst of as many, then this rate).
     public var sendRate: Int
+    /// Whether packet sockets (`family: packet`) may be opened: they see every frame on an interface and can
+    /// write any at layer 2.
+    public var packetSockets: Bool
 
-    /// Creates a policy; the defaults keep raw sockets off.
-    public init(protocols: [String] = [], allowSpoofing: Bool = false, sendRate: Int = 1000) {
+    /// Creates a policy; the defaults keep raw and packet sockets off.
+    public init(protocols: [String] = [], allowSpoofing: Bool = false, sendRate: Int = 1000, packetSockets: Bool = false) {
         self.protocols = protocols
         self.allowSpoofing = allowSpoofing
         self.sendRate = sendRate
+        self.packetSockets = packetSockets
     }
 
     /// Whether `name` names an IP protocol (a name this service or /etc/protocols knows, or 0...255).

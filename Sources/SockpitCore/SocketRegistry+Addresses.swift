@@ -1,3 +1,4 @@
+import SystemPackage
 import Storage
 import SocketKit
 
@@ -69,7 +70,45 @@ extension SocketRegistry {
             }
         case .netlink:
             throw SockpitError(.invalid, "\(field): netlink addresses are not taken by this operation", field: field)
+        case .link(let link):
+            guard socket.family == .packet else {
+                throw SockpitError(.conflict, "\(field) is a link-layer address but this socket's family is \(socket.family.name)", field: field)
+            }
+            return .link(try linkAddress(link, for: managed, field: field))
         }
+    }
+
+    /// A packet socket's address from the API's: the interface by name (looked up in the socket's namespace) or
+    /// index, the socket's own protocol unless another is given, the MAC when given.
+    private func linkAddress(_ link: LinkSpec, for managed: ManagedSocket, field: String) throws -> LinkAddress {
+        var index = link.index ?? 0
+        if let name = link.interface {
+            do throws(Errno) {
+                if let namespace = managed.namespace {
+                    index = try namespace.perform { () throws(Errno) in try Socket.interfaceIndex(named: name) }
+                } else {
+                    index = try Socket.interfaceIndex(named: name)
+                }
+            } catch {
+                throw SockpitError(.conflict, "\(field).interface: no interface named '\(name)' in this socket's network namespace (\(error.name))",
+                                   field: "\(field).interface", errno: error.name)
+            }
+        }
+        guard index != 0 else {
+            throw SockpitError(.invalid, "\(field) names no interface: give interface (a name) or index", field: "\(field).interface")
+        }
+        var address: [UInt8] = []
+        if let text = link.address {
+            guard let bytes = LinkAddress.bytes(text) else {
+                throw SockpitError(.invalid, "\(field).address must be a MAC such as 02:00:00:00:00:01, got '\(text)'", field: "\(field).address")
+            }
+            address = bytes
+        }
+        let socketProtocol = UInt16(bigEndian: UInt16(truncatingIfNeeded: managed.socket.protocol.rawValue))
+        guard link.protocol.map({ (0...0xffff).contains($0) }) ?? true else {
+            throw SockpitError(.invalid, "\(field).protocol must be an EtherType, 0 to 65535", field: "\(field).protocol")
+        }
+        return LinkAddress(interfaceIndex: index, protocol: link.protocol.map { UInt16($0) } ?? socketProtocol, address: address)
     }
 
     /// Refuses targets the policy denies (connect, send-to).
@@ -86,6 +125,16 @@ extension SocketRegistry {
         shown(socket.type == .raw ? address.withPort(0) : address)
     }
 
+    /// The address as the API shows it, with a link-layer address's interface named in the socket's namespace.
+    func shown(_ address: SocketAddress, of managed: ManagedSocket) -> Address? {
+        guard case .link(let link) = address else { return shown(address, of: managed.socket) }
+        let index = link.interfaceIndex
+        let name = managed.namespace.map { namespace in try? namespace.perform { Socket.interfaceName(index: index) } }
+            ?? Socket.interfaceName(index: index)
+        return .link(LinkSpec(interface: name, index: index, protocol: Int(link.protocol), hardwareType: Int(link.hardwareType),
+                              packetType: link.packetTypeName, address: link.address.isEmpty ? nil : LinkAddress.text(link.address)))
+    }
+
     /// The address as the API shows it (see above), for addresses that are no raw socket's own.
     func shown(_ address: SocketAddress) -> Address? {
         switch address {
@@ -94,6 +143,9 @@ extension SocketRegistry {
         case .unix(let path): path.isEmpty ? nil : .path(policy.unixPaths.displayName(for: path) ?? path)
         case .abstract(let name): .abstract(name)
         case .netlink(let pid, let groups): .netlink(pid: pid, groups: groups)
+        case .link(let link):
+            .link(LinkSpec(index: link.interfaceIndex, protocol: Int(link.protocol), hardwareType: Int(link.hardwareType),
+                           packetType: link.packetTypeName, address: link.address.isEmpty ? nil : LinkAddress.text(link.address)))
         }
     }
 }

@@ -32,6 +32,8 @@ public struct ReceiveOutcome: Sendable {
     public var kernelTime: Int64?
     /// The IPv4 header that came before the payload (raw IPv4 sockets).
     public var ipHeader: IPv4Header?
+    /// The Ethernet header that came before the payload (raw packet sockets).
+    public var ethernetHeader: EthernetHeader?
 }
 
 extension SocketRegistry {
@@ -43,7 +45,8 @@ extension SocketRegistry {
     ///
     /// On a raw socket `ipHeader` (with `ip_hdrincl` on) writes the IPv4 header in front of `bytes`.
     public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], rights: [String] = [],
-                     credentials: Bool = false, ipHeader: IPHeaderSpec? = nil, timeout requested: Duration) async throws -> SendOutcome {
+                     credentials: Bool = false, ipHeader: IPHeaderSpec? = nil, ethernetHeader: EthernetSpec? = nil,
+                     timeout requested: Duration) async throws -> SendOutcome {
         let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
@@ -64,6 +67,11 @@ extension SocketRegistry {
         if !rights.isEmpty { args["rights"] = .array(rights.map(Detail.string)) }
         if credentials { args["credentials"] = .bool(true) }
         if let ipHeader { args["ip_header"] = Self.detail(of: ipHeader) }
+        if let ethernetHeader {
+            var header: [String: Detail] = ["dst": .string(ethernetHeader.destination), "ethertype": .int(Int64(ethernetHeader.etherType))]
+            if let source = ethernetHeader.source { header["src"] = .string(source) }
+            args["ethernet_header"] = .object(header)
+        }
         return try await perform(id, op: "send", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SendOutcome> in
             let passed = try socketsToPass(rights, from: managed, payload: bytes.count)
             var control = OutgoingControl(rights: passed.map(\.socket))
@@ -81,7 +89,12 @@ extension SocketRegistry {
                 destination = address
             }
             var bytes = bytes
-            if managed.socket.type == .raw {
+            if managed.socket.family == .packet {
+                bytes = try linkFrame(bytes, header: ethernetHeader, on: managed)
+            } else if ethernetHeader != nil {
+                throw SockpitError(.conflict, "ethernet_header is for raw packet sockets", field: "ethernet_header")
+            }
+            if managed.socket.type == .raw, managed.socket.family != .packet {
                 (bytes, destination) = try rawPacket(bytes, header: ipHeader, on: managed, to: destination)
             } else if ipHeader != nil {
                 throw SockpitError(.conflict, "ip_header is for raw IPv4 sockets with ip_hdrincl on", field: "ip_header")
@@ -177,7 +190,7 @@ extension SocketRegistry {
                     }
                 }
                 if let message {
-                    let from = message.from.flatMap(shown)
+                    let from = message.from.flatMap { shown($0, of: managed) }
                     var result: [String: Detail] = [
                         "data": PayloadPreview.json(message.bytes[...]), "eof": .bool(message.endOfFile),
                         "truncated": .bool(message.truncated),
@@ -202,11 +215,20 @@ extension SocketRegistry {
                         result["data"] = PayloadPreview.json(payload[...])
                         result["ip_header"] = Self.detail(of: header)
                     }
+                    // A raw packet socket receives whole frames: the Ethernet header decoded, the data its payload.
+                    var ethernetHeader: EthernetHeader?
+                    if managed.socket.type == .raw, managed.socket.family == .packet, let header = EthernetHeader(decoding: payload[...]) {
+                        ethernetHeader = header
+                        payload = Array(payload[header.length...])
+                        result["data"] = PayloadPreview.json(payload[...])
+                        result["ethernet_header"] = Self.detail(of: header)
+                    }
                     var outcome = ReceiveOutcome(bytes: payload, from: from, endOfFile: message.endOfFile,
                                                  truncated: message.truncated, timedOut: false, rights: rights,
                                                  controlTruncated: message.control.truncated)
                     outcome.credentials = message.control.credentials
                     outcome.ipHeader = ipHeader
+                    outcome.ethernetHeader = ethernetHeader
                     outcome.destination = metadata.destination
                     outcome.interfaceIndex = message.control.packetInfo?.interfaceIndex
                     outcome.ttl = message.control.hopLimit
@@ -272,6 +294,16 @@ extension SocketRegistry {
             "src": .string(header.source.description), "dst": .string(header.destination.description),
         ]
         if !header.options.isEmpty { members["options"] = .string(header.optionsHex) }
+        return .object(members)
+    }
+
+    /// A received Ethernet header as history and the API show it.
+    static func detail(of header: EthernetHeader) -> Detail {
+        var members: [String: Detail] = [
+            "dst": .string(LinkAddress.text(header.destination)), "src": .string(LinkAddress.text(header.source)),
+            "ethertype": .int(Int64(header.etherType)),
+        ]
+        if let vlan = header.vlan { members["vlan"] = .object(["id": .int(Int64(vlan.id)), "priority": .int(Int64(vlan.priority))]) }
         return .object(members)
     }
 

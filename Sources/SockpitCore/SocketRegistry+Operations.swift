@@ -11,7 +11,7 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "bind", conflicts: [.invalidArgument, .addressInUse])
             }
             if case .unix(let path) = address { managed.boundPath.withLock { $0 = path } }
-            let local = (try? managed.socket.localAddress()).flatMap { shown($0, of: managed.socket) }?.detail
+            let local = (try? managed.socket.localAddress()).flatMap { shown($0, of: managed) }?.detail
             return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
                 if record.state == SocketState.created.rawValue { record.state = SocketState.bound.rawValue }
                 record.localAddress = local
@@ -29,7 +29,7 @@ extension SocketRegistry {
                 throw Self.classify(error, op: "listen", conflicts: [.notSupported, .invalidArgument],
                                     detail: "listen on a \(managed.socket.type.name) socket")
             }
-            let local = (try? managed.socket.localAddress()).flatMap { shown($0, of: managed.socket) }?.detail
+            let local = (try? managed.socket.localAddress()).flatMap { shown($0, of: managed) }?.detail
             return Step(value: (), result: local.map { .object(["local_address": $0]) }) { record in
                 record.state = SocketState.listening.rawValue
                 record.localAddress = local
@@ -57,7 +57,7 @@ extension SocketRegistry {
             } catch let error as Errno {
                 throw Self.classify(error, op: "connect to \(address)", conflicts: [.socketIsConnected, .alreadyInProcess])
             }
-            let local = (try? managed.socket.localAddress()).flatMap { shown($0, of: managed.socket) }?.detail
+            let local = (try? managed.socket.localAddress()).flatMap { shown($0, of: managed) }?.detail
             let peer = shown(address)?.detail
             let peerCredentials = (try? managed.socket.peerCredentials()).flatMap { $0 }.map(Self.detail(of:))
             var result: [String: Detail] = [:]

@@ -28,6 +28,23 @@ public struct IPHeaderSpec: Sendable {
 
 /// A received IPv4 header, decoded.
 public typealias IPv4Header = SocketKit.IPv4Header
+/// A received Ethernet header, decoded.
+public typealias EthernetHeader = SocketKit.EthernetHeader
+
+/// An Ethernet header as the API takes it for a raw packet socket's send: destination and EtherType, the source
+/// the bound interface's own MAC unless given.
+public struct EthernetSpec: Sendable {
+    public var destination: String
+    public var source: String?
+    public var etherType: Int
+
+    /// Creates a spec.
+    public init(destination: String, source: String? = nil, etherType: Int) {
+        self.destination = destination
+        self.source = source
+        self.etherType = etherType
+    }
+}
 
 extension SocketRegistry {
     /// What a raw socket sends, checked against the raw-socket rules: with `ip_hdrincl` the header's own source and
@@ -67,11 +84,49 @@ extension SocketRegistry {
                     + "spoofed sources are refused unless --allow-spoofing", field: spec == nil ? "data" : "ip_header.src")
             }
         }
+        try spendSendBudget(managed)
+        return (packet, destination)
+    }
+
+    /// What a packet socket sends: on a raw one with `header`, that Ethernet header in front of `bytes` (its
+    /// source the bound interface's MAC unless given); otherwise `bytes` as they are (a whole frame on a raw
+    /// socket, a payload on a dgram one).
+    func linkFrame(_ bytes: [UInt8], header spec: EthernetSpec?, on managed: ManagedSocket) throws -> [UInt8] {
+        var frame = bytes
+        if let spec {
+            guard managed.socket.type == .raw else {
+                throw SockpitError(.conflict, "ethernet_header is for raw packet sockets; a dgram one sends payloads to `to`", field: "ethernet_header")
+            }
+            guard let destination = LinkAddress.bytes(spec.destination), destination.count == 6 else {
+                throw SockpitError(.invalid, "ethernet_header.dst must be a MAC such as ff:ff:ff:ff:ff:ff", field: "ethernet_header.dst")
+            }
+            guard (0...0xffff).contains(spec.etherType) else {
+                throw SockpitError(.invalid, "ethernet_header.ethertype must be 0 to 65535", field: "ethernet_header.ethertype")
+            }
+            let source: [UInt8]
+            if let text = spec.source {
+                guard let bytes = LinkAddress.bytes(text), bytes.count == 6 else {
+                    throw SockpitError(.invalid, "ethernet_header.src must be a MAC such as 02:00:00:00:00:01", field: "ethernet_header.src")
+                }
+                source = bytes
+            } else if case .link(let bound)? = try? managed.socket.localAddress(), bound.interfaceIndex != 0, bound.address.count == 6 {
+                source = bound.address
+            } else {
+                throw SockpitError(.conflict, "ethernet_header.src is needed: the socket is bound to no interface whose MAC could be used",
+                                   field: "ethernet_header.src")
+            }
+            frame = EthernetHeader(destination: destination, source: source, etherType: UInt16(spec.etherType)).encoded + bytes
+        }
+        try spendSendBudget(managed)
+        return frame
+    }
+
+    /// Takes one packet from the socket's `--raw-send-rate` budget; 429 when it is spent.
+    private func spendSendBudget(_ managed: ManagedSocket) throws {
         guard managed.sendBudget?.take() ?? true else {
-            throw SockpitError(.limit, "this raw socket sent \(policy.raw.sendRate) packets in the last second: --raw-send-rate allows "
+            throw SockpitError(.limit, "this socket sent \(policy.raw.sendRate) packets in the last second: --raw-send-rate allows "
                 + "\(policy.raw.sendRate) per second")
         }
-        return (packet, destination)
     }
 
     /// The IPv4 header a spec describes; 400 naming the field that is out of range.

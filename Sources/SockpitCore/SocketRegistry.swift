@@ -44,13 +44,22 @@ public final class SocketRegistry: Sendable {
     /// namespace (`/run/netns/NAME`, when `--allow-netns` allows it) for its whole life.
     public func create(family: String, type: String, protocol: String?, label: String?,
                        options: [(SocketOption, SocketOptionValue)]? = nil, netns: String? = nil) async throws -> SocketSnapshot {
-        guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix].contains(addressFamily) else {
-            throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix", field: "family")
+        guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix, .packet].contains(addressFamily) else {
+            throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix, packet", field: "family")
+        }
+        if addressFamily == .packet {
+            guard policy.raw.packetSockets else {
+                throw SockpitError(.forbidden, "packet sockets are off: they see every frame on an interface and can write any; "
+                    + "--allow-packet-sockets turns them on", field: "family")
+            }
+            guard type == "raw" || type == "dgram" else {
+                throw SockpitError(.invalid, "a packet socket's type is raw (whole frames) or dgram (payloads)", field: "type")
+            }
         }
         guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket, .raw].contains(socketType) else {
             throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket, raw", field: "type")
         }
-        if socketType == .raw {
+        if socketType == .raw, addressFamily != .packet {
             guard addressFamily != .unix else {
                 throw SockpitError(.invalid, "raw sockets are IP sockets: family inet or inet6", field: "family")
             }
@@ -63,10 +72,10 @@ public final class SocketRegistry: Sendable {
         // Protocol names are per family; an IP protocol asked of a Unix socket goes to the kernel as its
         // number, so that the answer is the kernel's own (EPROTONOSUPPORT), not a guess of ours.
         guard let socketProtocol = SocketProtocol(name: protocolName, in: addressFamily)
-            ?? SocketProtocol(name: protocolName, in: .inet) else {
+            ?? (addressFamily == .unix ? SocketProtocol(name: protocolName, in: .inet) : nil) else {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
         }
-        if socketType == .raw {
+        if socketType == .raw, addressFamily != .packet {
             protocolName = socketProtocol.name(in: addressFamily)
             try policy.raw.check(socketProtocol, named: protocolName)
         }
@@ -209,6 +218,7 @@ public final class SocketRegistry: Sendable {
     }
 
     private static func defaultProtocol(family: AddressFamily, type: SocketType) -> String {
+        if family == .packet { return "all" }
         guard family == .inet || family == .inet6 else { return "default" }
         switch type {
         case .stream: return "tcp"

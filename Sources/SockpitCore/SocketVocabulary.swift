@@ -23,3 +23,5 @@ public typealias Membership = SocketKit.Membership
 public typealias IPAddress = SocketKit.IPAddress
 /// A numeric IPv4 address.
 public typealias IPv4Address = SocketKit.IPv4Address
+/// A packet socket's link-layer address (`sockaddr_ll`), and the MAC text helpers.
+public typealias LinkAddress = SocketKit.LinkAddress

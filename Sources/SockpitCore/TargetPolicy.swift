@@ -86,10 +86,11 @@ public struct TargetPolicy: Sendable {
     /// Order: a matching deny rule denies; then a matching allow rule allows; then a matching default-deny
     /// rule denies; then a non-empty allow list denies the rest; everything else is allowed. Filesystem Unix
     /// addresses are allowed here (``UnixPathConfinement`` confines them), abstract names as ``decide(abstract:)``
-    /// says, and netlink ones always: rules are about IP, and the kernel's own privilege checks govern netlink.
+    /// says, and netlink and link-layer ones always: rules are about IP; the kernel's own privilege checks govern
+    /// netlink, and packet sockets are off unless `--allow-packet-sockets`.
     public func decide(_ address: SocketAddress) -> Decision {
         switch address {
-        case .unix, .netlink: return .allowed
+        case .unix, .netlink, .link: return .allowed
         case .abstract(let name): return decide(abstract: name)
         case .v4, .v6: break
         }

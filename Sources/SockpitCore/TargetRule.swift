@@ -206,7 +206,7 @@ enum TargetIP {
         case .v6(let host, _, _):
             guard let bits = Self.parseV6(Substring(host.description)) else { return nil }
             self = .v6(bits)
-        case .unix, .abstract, .netlink:
+        case .unix, .abstract, .netlink, .link:
             return nil
         }
     }

@@ -86,6 +86,9 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "protocol"))
     var rawProtocols: [String] = []
 
+    @Flag(name: .customLong("allow-packet-sockets"), help: "Let clients open packet sockets (family packet): they see every frame on an interface and can write any. Needs CAP_NET_RAW. [env: SOCKPIT_ALLOW_PACKET_SOCKETS=1]")
+    var allowPacketSockets = false
+
     @Flag(name: .customLong("allow-spoofing"), help: "Let a raw socket's ip_hdrincl header carry a source address that is not one of the host's. [env: SOCKPIT_ALLOW_SPOOFING=1]")
     var allowSpoofing = false
 

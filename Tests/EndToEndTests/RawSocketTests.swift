@@ -138,6 +138,54 @@ extension EndToEndTests {
             }
         }
 
+        @Test("a packet socket on b's eth0 sees a's frames with the Ethernet header decoded; a frame written on a reaches it; off by default")
+        func packetSockets() async throws {
+            try await NamespaceRig.with(hosts: 2) { rig in
+                let (a, b) = (rig.hosts[0], rig.hosts[1])
+                let options = Self.options { $0.raw.packetSockets = true }
+                try await withService(options) { service in
+                    let tap = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                       ["family": "packet", "type": "raw", "protocol": "0x88b5", "netns": b.name])["id"] as? String)
+                    #expect(try await service.socket(tap)["protocol"] as? String == "0x88b5")
+                    let bound = try await service.bind(tap, ["interface": "eth0"])
+                    let local = try #require(bound["local_address"] as? [String: Any], "\(bound)")
+                    #expect(local["interface"] as? String == "eth0" && local["protocol"] as? Int == 0x88b5)
+                    let bMAC = try #require(local["address"] as? String)
+                    // a writes a whole frame with the local experimental EtherType 0x88b5 to b's MAC.
+                    let writer = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                          ["family": "packet", "type": "raw", "protocol": "0x88b5", "netns": a.name])["id"] as? String)
+                    let writerAddress = try #require(try await service.bind(writer, ["interface": "eth0"])["local_address"] as? [String: Any])
+                    let aMAC = try #require(writerAddress["address"] as? String)
+                    try await service.expecting(200, "POST", "/v1/sockets/\(writer)/send",
+                                                ["data": "layer two", "ethernet_header": ["dst": bMAC, "ethertype": 0x88b5]])
+                    let frame = try await service.receive(tap)
+                    let header = try #require(frame["ethernet_header"] as? [String: Any], "\(frame)")
+                    #expect(header["dst"] as? String == bMAC && header["src"] as? String == aMAC && header["ethertype"] as? Int == 0x88b5)
+                    #expect((frame["data"] as? String)?.hasPrefix("layer two") == true, "the payload, padded to Ethernet's minimum: \(frame)")
+                    let from = try #require(frame["from"] as? [String: Any])
+                    #expect(from["interface"] as? String == "eth0" && from["packet_type"] as? String == "host" && from["address"] as? String == aMAC)
+                    // An IP packet from a, seen on b's wire by a tap for every protocol.
+                    let all = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                       ["family": "packet", "type": "raw", "netns": b.name])["id"] as? String)
+                    try await service.bind(all, ["interface": "eth0"])
+                    let udp = try await MulticastTests.datagramSocket(service, in: a)
+                    try await service.send(udp, "over ip", to: ["host": b.ipv4, "port": 9])
+                    var sawIP = false
+                    for _ in 0..<10 where !sawIP {
+                        let seen = try await service.receive(all, timeoutMs: 2000, encoding: "base64")
+                        let ethernet = seen["ethernet_header"] as? [String: Any]
+                        sawIP = ethernet?["ethertype"] as? Int == 0x0800 && ethernet?["src"] as? String == aMAC
+                    }
+                    #expect(sawIP, "the UDP datagram's frame (EtherType 0x0800 from a's MAC)")
+                }
+                try await withService(Self.options()) { service in
+                    let off = try await service.request("POST", "/v1/sockets", json: ["family": "packet", "type": "raw", "netns": b.name])
+                    let problem = try expectProblem(off, status: 403, field: "family")
+                    #expect((problem["detail"] as? String)?.contains("--allow-packet-sockets") == true)
+                }
+            }
+        }
+
         /// A 20-byte IPv4 header for protocol 253, in hex.
         static func header(source: [UInt8], destination: [UInt8]) -> String {
             let bytes: [UInt8] = [0x45, 0, 0, 21, 0, 0, 0, 0, 64, 253, 0, 0] + source + destination + [0x21]

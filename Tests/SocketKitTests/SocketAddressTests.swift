@@ -100,12 +100,28 @@ struct SocketAddressTests {
         #expect(throws: SocketAddressError.pathContainsNUL) { try SocketAddress(unixPath: "/tmp/a\0b") }
     }
 
+    @Test("a link-layer address (sockaddr_ll) encodes and decodes: interface, protocol, MAC")
+    func linkAddressRoundTrips() throws {
+        let link = LinkAddress(interfaceIndex: 7, protocol: 0x88b5, hardwareType: 1, packetType: 1, address: [2, 0, 0, 0, 0, 1])
+        let decoded = try SockAddrStorage(SocketAddress.link(link)).address()
+        #expect(decoded == .link(link))
+        #expect(LinkAddress.text(link.address) == "02:00:00:00:00:01" && LinkAddress.bytes("02:00:00:00:00:01") == link.address)
+        #expect(LinkAddress.bytes("2:00") == nil && LinkAddress.bytes("zz") == nil)
+        #expect(throws: SocketAddressError.linkAddressTooLong(byteCount: 9)) {
+            try SockAddrStorage(SocketAddress.link(LinkAddress(interfaceIndex: 1, protocol: 3, address: Array(repeating: 1, count: 9))))
+        }
+    }
+
     @Test("Kernel bytes of an unmodelled family or too short are refused")
     func unsupportedOrTruncatedStorageIsRefused() throws {
         var storage = sockaddr_storage()
-        storage.ss_family = sa_family_t(AF_PACKET)
-        #expect(throws: SocketAddressError.unsupportedFamily(.packet)) {
+        storage.ss_family = sa_family_t(AF_BLUETOOTH)
+        #expect(throws: SocketAddressError.unsupportedFamily(AddressFamily(rawValue: AF_BLUETOOTH))) {
             try SocketAddress(storage: storage, length: 20)
+        }
+        storage.ss_family = sa_family_t(AF_PACKET)
+        #expect(throws: SocketAddressError.truncated(family: .packet, length: 8)) {
+            try SocketAddress(storage: storage, length: 8)
         }
         storage.ss_family = sa_family_t(AF_INET6)
         #expect(throws: SocketAddressError.truncated(family: .inet6, length: 8)) {

@@ -100,7 +100,7 @@ extension SocketAddress {
         switch self {
         case .v4(let host, _): .v4(host: host, port: port)
         case .v6(let host, _, let scopeID): .v6(host: host, port: port, scopeID: scopeID)
-        case .unix, .abstract, .netlink: self
+        case .unix, .abstract, .netlink, .link: self
         }
     }
 }
