@@ -83,7 +83,14 @@ extension APIHandler {
             return value
         }
         let isICMP = kind == "icmp"
-        let count = try bounded(request.count, "count", 1...1000, default: isICMP ? 4 : 1)
+        let isTrace = kind == "traceroute"
+        let count = try bounded(request.count, "count", isTrace ? 1...10 : 1...1000, default: isICMP ? 4 : isTrace ? 3 : 1)
+        let maxHops = try bounded(request.maxHops, "max_hops", 1...64, default: 30)
+        let firstHop = try bounded(request.firstHop, "first_hop", 1...64, default: 1)
+        if !isTrace, let field = [request.method != nil ? "method" : nil, request.maxHops != nil ? "max_hops" : nil,
+                                  request.firstHop != nil ? "first_hop" : nil].compactMap({ $0 }).first {
+            throw APIProblem.validation("\(field) applies to traceroute probes only", field: field)
+        }
         let interval = try bounded(request.intervalMs, "interval_ms", 0...60000, default: isICMP ? 1000 : 0)
         let timeout = try bounded(request.timeoutMs, "timeout_ms", 1...60000, default: 1000)
         let concurrency = try bounded(request.concurrency, "concurrency", 1...ProbeLimits.concurrencyCeiling,
@@ -121,6 +128,11 @@ extension APIHandler {
         if isICMP { echo["size"] = .int(Int64(size)) }
         if let family { echo["ip_family"] = .string(family.name) }
         if let netns = request.netns { echo["netns"] = .string(netns) }
+        if isTrace {
+            echo["method"] = .string(request.method?.value1.rawValue ?? "udp")
+            echo["max_hops"] = .int(Int64(maxHops))
+            echo["first_hop"] = .int(Int64(firstHop))
+        }
         if request.readBanner == true { echo["read_banner"] = .bool(true) }
         if let expect = request.expect?.value1 {
             var members: [String: Detail] = [:]
@@ -128,11 +140,17 @@ extension APIHandler {
             if let contains = expect.contains { members["contains"] = .string(contains) }
             echo["expect"] = .object(members)
         }
-        return ProbeSpec(
+        var spec = ProbeSpec(
             kind: kind, target: request.target, ports: ports, count: count, interval: .milliseconds(interval),
             timeout: .milliseconds(timeout), concurrency: concurrency, payload: payload, expect: expectation,
             readBanner: request.readBanner ?? false, ttl: request.ttl, size: size, family: family, netns: request.netns,
             request: .object(echo))
+        if isTrace {
+            spec.method = request.method?.value1.rawValue ?? "udp"
+            spec.maxHops = maxHops
+            spec.firstHop = firstHop
+        }
+        return spec
     }
 
     /// "1-1024,8080" for a sorted port list.
@@ -161,13 +179,17 @@ extension APIHandler {
         }
         let kind = Components.Schemas.ProbeKind(rawValue: probe.kind) ?? .tcp
         let isEcho = probe.kind == "icmp"
+        let isTrace = probe.kind == "traceroute"
         let results: [Components.Schemas.ProbeAttempt]? = includeResults ? view.results.map { row in
             let detail = row.detail?.members ?? [:]
             let reply = detail["reply"]?.members?["preview"]?.string
             var expectMatched: Bool?
             if case .bool(let matched)? = detail["expect_matched"] { expectMatched = matched }
             return Components.Schemas.ProbeAttempt(
-                port: isEcho ? nil : row.position, sequence: isEcho ? row.position : nil, state: row.state,
+                port: isEcho || isTrace ? nil : row.position, sequence: isEcho ? row.position : nil,
+                hop: isTrace ? row.position : nil, query: isTrace ? detail["query"]?.int.map { Int($0) } : nil,
+                address: detail["address"]?.string,
+                icmpType: detail["icmp_type"]?.int.map { Int($0) }, icmpCode: detail["icmp_code"]?.int.map { Int($0) }, state: row.state,
                 rttMs: row.rttUs.map { Double($0) / 1000 }, ttl: row.ttl, bytes: row.bytes, errno: row.errno,
                 expectMatched: expectMatched, reply: reply)
         } : nil

@@ -25,6 +25,8 @@ struct ProbeOutcome: Sendable {
     var reason: Detail?
     var summary: Detail?
     var phases: [String: Detail] = [:]
+    /// The rows are in history already (a traceroute stores each hop as it comes).
+    var stored = false
 }
 
 extension ProbeRunner {
@@ -53,7 +55,7 @@ extension ProbeRunner {
         }
     }
 
-    func execute(_ spec: ProbeSpec, target: ResolvedTarget, in namespace: NetworkNamespace? = nil) async -> ProbeOutcome {
+    func execute(_ spec: ProbeSpec, target: ResolvedTarget, in namespace: NetworkNamespace? = nil, probeID: String = "") async -> ProbeOutcome {
         var options = PortProbeOptions()
         options.namespace = namespace
         options.timeout = spec.timeout
@@ -66,6 +68,9 @@ extension ProbeRunner {
         let deadline = ContinuousClock.now + limits.deadline
         let portOptions = options
         switch spec.kind {
+        case "traceroute":
+            guard let address = target.address else { return ProbeOutcome(rows: [], good: 0, total: 0) }
+            return await trace(spec, to: address, probeID: probeID, netns: spec.netns, in: namespace, deadline: deadline)
         case "icmp":
             var echo = EchoOptions()
             echo.count = spec.count

@@ -68,7 +68,8 @@ public final class ProbeRunner: Sendable {
             }
         }
         let resolveMs = Self.ms(clock.now - startInstant)
-        if spec.kind == "icmp", let address = target.address, ICMPEcho.availableMode(for: address.family, in: namespace) == nil {
+        if spec.kind == "icmp" || spec.kind == "traceroute" && spec.method == "icmp", let address = target.address,
+           ICMPEcho.availableMode(for: address.family, in: namespace) == nil {
             throw SockpitError(.forbidden, "ICMP echo needs CAP_NET_RAW (raw socket) or a ping_group_range that includes this process's group (ping socket); this process has neither",
                                field: "kind", errno: "EPERM")
         }
@@ -78,7 +79,7 @@ public final class ProbeRunner: Sendable {
         // The finished probe and its rows, and the error to answer with when its result could not be committed (it
         // ran: a full disk keeps the result queued, and a waiting client hears that it took effect).
         let work: @Sendable () async -> (ProbeRecord, [ProbeResultRecord], SockpitError?) = { [self] in
-            var outcome = await execute(spec, target: target, in: namespace)
+            var outcome = await execute(spec, target: target, in: namespace, probeID: running.id)
             if Task.isCancelled {
                 outcome.reason = Self.reason("server-shutdown", "the server stopped before the probe finished", errno: nil)
                 outcome.good = min(outcome.good, max(outcome.total - 1, 0))
@@ -90,7 +91,7 @@ public final class ProbeRunner: Sendable {
             if !wait { releaseSlot() }
             var failure: SockpitError?
             do {
-                _ = try await repository.finish(finished, results: outcome.rows, event: event)
+                _ = try await repository.finish(finished, results: outcome.stored ? [] : outcome.rows, event: event)
                 if let probe = try? Probe(finished) { onFinish(probe) }
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
@@ -149,6 +150,14 @@ public final class ProbeRunner: Sendable {
                 + "(\(limits.maxConcurrency): each probe's share of the file descriptors the service may open)", field: "concurrency")
         }
         switch spec.kind {
+        case "traceroute":
+            guard spec.ports.count <= 1 else {
+                throw SockpitError(.invalid, "ports takes one port for a traceroute (udp: the first destination port, tcp: the port)", field: "ports")
+            }
+            guard spec.firstHop <= spec.maxHops else {
+                throw SockpitError(.invalid, "first_hop \(spec.firstHop) is past max_hops \(spec.maxHops)", field: "first_hop")
+            }
+            if spec.payload != nil { throw SockpitError(.invalid, "payload does not apply to a traceroute", field: "payload") }
         case "tcp", "udp":
             guard !spec.ports.isEmpty else {
                 throw SockpitError(.invalid, "ports is required for a \(spec.kind) probe (e.g. \"22,80,8000-8100\")", field: "ports")

@@ -27,6 +27,11 @@ public struct ProbeSpec: Sendable {
     public var family: AddressFamily?
     /// The network namespace to probe from; nil: the service's own.
     public var netns: String?
+    /// traceroute: udp, tcp or icmp.
+    public var method: String?
+    /// traceroute: the first and last TTL tried.
+    public var firstHop = 1
+    public var maxHops = 30
     /// The request as given, for the history.
     public var request: Detail
 

@@ -101,8 +101,10 @@ public struct ProbeQuery: Sendable {
 public protocol ProbeRepository: Sendable {
     /// Inserts a running probe and its start event in one transaction.
     func start(_ probe: ProbeRecord, event: EventRecord) async throws -> EventRecord
-    /// Saves the finished probe, all its result rows and its finish event in one transaction.
+    /// Saves the finished probe, its result rows not saved yet and its finish event in one transaction.
     func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord
+    /// Saves result rows of a probe still running (a traceroute's hop as it arrives) and their event.
+    func progress(_ probeID: String, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord
     /// The probe with this id.
     func findProbe(id: String) async throws -> ProbeRecord?
     /// A probe's result rows in position order (then insertion order).

@@ -18,15 +18,7 @@ extension SQLiteHistory: ProbeRepository {
     /// ran: should the commit fail, the write stays queued until it succeeds.
     public func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord {
         try await writer.write(keepOnFailure: true) { db in
-            // One prepared statement for every row.
-            let insert = try db.prepare(
-                "INSERT INTO probe_results (probe_id, position, last_position, state, rtt_us, ttl, bytes, errno, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            for row in results {
-                try insert.bind([.text(probe.id), .integer(Int64(row.position)), .init(row.lastPosition.map(Int64.init)), .text(row.state), .init(row.rttUs),
-                                 .init(row.ttl), .init(row.bytes), .init(row.errno), .init(row.detail), .integer(row.at)])
-                _ = try insert.step()
-                try insert.reset()
-            }
+            try Self.insert(results, of: probe.id, into: db)
             try db.run(
                 """
                 UPDATE probes SET resolved_address = ?, status = ?, outcome = ?, reason = ?, phases = ?, summary = ?,
@@ -36,6 +28,25 @@ extension SQLiteHistory: ProbeRepository {
                 [.init(probe.resolvedAddress), .text(probe.status), .init(probe.outcome), .init(probe.reason),
                  .init(probe.phases), .init(probe.summary), .init(probe.finishedAt), .init(probe.durationUs), .text(probe.id)])
             return try Self.inserting(event, into: db)
+        }
+    }
+
+    public func progress(_ probeID: String, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord {
+        try await writer.write(keepOnFailure: true) { db in
+            try Self.insert(results, of: probeID, into: db)
+            return try Self.inserting(event, into: db)
+        }
+    }
+
+    /// A probe's result rows, with one prepared statement for all of them.
+    private static func insert(_ results: [ProbeResultRecord], of probeID: String, into db: Connection) throws {
+        let insert = try db.prepare(
+            "INSERT INTO probe_results (probe_id, position, last_position, state, rtt_us, ttl, bytes, errno, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        for row in results {
+            try insert.bind([.text(probeID), .integer(Int64(row.position)), .init(row.lastPosition.map(Int64.init)), .text(row.state), .init(row.rttUs),
+                             .init(row.ttl), .init(row.bytes), .init(row.errno), .init(row.detail), .integer(row.at)])
+            _ = try insert.step()
+            try insert.reset()
         }
     }
 

@@ -66,7 +66,66 @@ public struct NamespaceRig: Sendable {
         return result
     }
 
-    /// Runs a program inside the host's namespace (`ip netns exec`): `exec(host, ["ping", "-c1", ...])`.
+    /// A routed chain: `a`, then `routers` routers, then `c`, each link a /24 of its own (link `i`, from 1, is
+    /// `10.98.i.0/24`, its west end `.1`, its east end `.2`), forwarding on in the routers, and no ICMP rate limit
+    /// anywhere (so that a trace sees every hop). `body` gets the namespaces in order, a first, c last; each host's
+    /// `ipv4` is its address on the link towards a (a's: towards the first router).
+    public static func withChain<T>(routers: Int, _ body: ([Host]) async throws -> T) async throws -> T {
+        precondition((1...8).contains(routers))
+        removeAbandoned()
+        let prefix = "sprig\(getpid())x\(counter.add(1, ordering: .relaxed).newValue)"
+        let count = routers + 2
+        let letters = ["a"] + (1...routers).map { "r\($0)" } + ["c"]
+        let hosts = (0..<count).map { index in
+            // a's address is on link 1 (.1); every other node's is the east end (.2) of the link to its west.
+            Host(name: "\(prefix)-\(letters[index])", letter: letters[index], ipv4: index == 0 ? "10.98.1.1" : "10.98.\(index).2", ipv6: "")
+        }
+        let rig = NamespaceRig(hosts: hosts, switchName: "\(prefix)-none")
+        let result: T
+        do {
+            for host in hosts {
+                try command(["netns", "add", host.name])
+                try command(["-n", host.name, "link", "set", "lo", "up"])
+                try command(["netns", "exec", host.name, "sh", "-c",
+                             "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/icmp_ratelimit"])
+            }
+            for link in 1..<count {
+                let (west, east) = (hosts[link - 1], hosts[link])
+                try command(["-n", west.name, "link", "add", "east", "type", "veth", "peer", "name", "west", "netns", east.name])
+                try command(["-n", west.name, "addr", "add", "10.98.\(link).1/24", "dev", "east"])
+                try command(["-n", east.name, "addr", "add", "10.98.\(link).2/24", "dev", "west"])
+                try command(["-n", west.name, "link", "set", "east", "up"])
+                try command(["-n", east.name, "link", "set", "west", "up"])
+            }
+            // a and the routers but the last send everything east; the last router and c send it west; routers
+            // reach the subnets west of them through their west neighbour.
+            for (index, host) in hosts.enumerated() {
+                if index < count - 2 {
+                    try command(["-n", host.name, "route", "add", "default", "via", "10.98.\(index + 1).2"])
+                    for link in 1..<max(index, 1) where index >= 2 {
+                        try command(["-n", host.name, "route", "add", "10.98.\(link).0/24", "via", "10.98.\(index).1"])
+                    }
+                } else {
+                    try command(["-n", host.name, "route", "add", "default", "via", "10.98.\(index).1"])
+                }
+            }
+            result = try await body(hosts)
+        } catch {
+            try? rig.remove()
+            throw error
+        }
+        try rig.remove()
+        return result
+    }
+
+    /// Makes a chain node stay silent, as many routers do: its ICMP error messages (time exceeded, unreachable) are
+    /// rate-limited to one a day (`net.ipv4.icmp_ratelimit`, per peer, which starts with a minute's worth of
+    /// tokens: none is sent). Forwarded ICMP is not limited.
+    public static func silence(_ host: Host) throws {
+        try command(["netns", "exec", host.name, "sh", "-c", "echo 86400000 > /proc/sys/net/ipv4/icmp_ratelimit"])
+    }
+
+    /// Runs a program inside the host's namespace (`ip netns exec`): `exec(host, ["ping", "-c1", ...])`.    /// Runs a program inside the host's namespace (`ip netns exec`): `exec(host, ["ping", "-c1", ...])`.
     @discardableResult
     public func exec(_ host: Host, _ arguments: [String]) throws -> String {
         try Self.command(["netns", "exec", host.name] + arguments)
