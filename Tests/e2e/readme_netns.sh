@@ -48,7 +48,7 @@ raw=$(python3 - "$WORK/out" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
 # The walk-through prints JSON documents one after another: the raw receive is the one with an ip_header.
-decoder, found, at = json.JSONDecoder(), None, 0
+decoder, found, traced, at = json.JSONDecoder(), None, None, 0
 while (start := text.find("{", at)) != -1:
     try:
         document, at = decoder.raw_decode(text, start)
@@ -57,9 +57,13 @@ while (start := text.find("{", at)) != -1:
         continue
     if isinstance(document, dict) and "ip_header" in document:
         found = document
+    if isinstance(document, dict) and document.get("kind") == "traceroute":
+        traced = document
 h = (found or {}).get("ip_header", {})
-print("ok" if (found or {}).get("data") == "hello, 253" and (h.get("src"), h.get("ttl"), h.get("id"), h.get("protocol")) == ("10.99.0.1", 7, 4242, 253) else f"bad {found}")
+raw_ok = (found or {}).get("data") == "hello, 253" and (h.get("src"), h.get("ttl"), h.get("id"), h.get("protocol")) == ("10.99.0.1", 7, 4242, 253)
+hops = [(r.get("hop"), r.get("address"), r.get("state")) for r in (traced or {}).get("results", [])]
+print("ok" if raw_ok and hops == [(1, "10.99.0.3", "reached")] else f"bad raw {found} trace {hops}")
 PY
 )
-echo "figure: README walk-through: the group datagram from sockpit-h1 reached $heard of 2 members; ping from sockpit-h2 got $replies of 3 replies; raw 253 with a written header: $raw"
+echo "figure: README walk-through: the group datagram from sockpit-h1 reached $heard of 2 members; ping from sockpit-h2 got $replies of 3 replies; raw 253 with a written header and a one-hop traceroute: $raw"
 [ "$heard" = 2 ] && [ "$replies" = 3 ] && [ "$raw" = ok ]
