@@ -275,7 +275,7 @@ t_no_net_raw() {
   # creation with 403 and errno EPERM, says so in capabilities, and everything else works.
   [ "$(id -u)" = 0 ] || { echo "figure: skipped, capsh needs root"; return 0; }
   local port dir="$WORK/no-net-raw" pid rc=0; port=$(free_port)
-  capsh --drop=cap_net_raw -- -c "exec '$BIN' serve --listen 127.0.0.1:$port --data-dir '$dir' --raw-protocols 253" 2>>"$dir.log" &
+  capsh --drop=cap_net_raw -- -c "exec '$BIN' serve --listen 127.0.0.1:$port --data-dir '$dir' --raw-protocols 253 --allow-packet-sockets" 2>>"$dir.log" &
   pid=$!; PIDS+=("$pid")
   wait_ready "$port" "$pid" || { cat "$dir.log"; return 1; }
   python3 - "$port" <<'PY' || rc=1
@@ -290,15 +290,18 @@ def call(method, path, body=None):
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
 status, problem = call("POST", "/v1/sockets", {"family": "inet", "type": "raw", "protocol": "253"})
+packet, packet_problem = call("POST", "/v1/sockets", {"family": "packet", "type": "raw"})
 _, capabilities = call("GET", "/v1/capabilities")
 tcp, _ = call("POST", "/v1/sockets", {"family": "inet", "type": "stream"})
-print(f"figure: without CAP_NET_RAW: raw socket -> {status} errno {problem.get('errno')}; capabilities cap_net_raw "
+print(f"figure: without CAP_NET_RAW: raw socket -> {status} errno {problem.get('errno')}; packet socket -> {packet} errno "
+      f"{packet_problem.get('errno')}; capabilities cap_net_raw "
       f"{capabilities['privileges']['cap_net_raw']}; a TCP socket -> {tcp}")
-sys.exit(0 if (status, problem.get("errno"), capabilities["privileges"]["cap_net_raw"], tcp) == (403, "EPERM", False, 201) else 1)
+sys.exit(0 if (status, problem.get("errno"), packet, packet_problem.get("errno"), capabilities["privileges"]["cap_net_raw"], tcp)
+         == (403, "EPERM", 403, "EPERM", False, 201) else 1)
 PY
   kill "$pid"; wait "$pid" 2>/dev/null; return $rc
 }
-check "without CAP_NET_RAW (capsh --drop=cap_net_raw), raw socket creation is 403 with errno EPERM, capabilities say so, TCP still works" t_no_net_raw
+check "without CAP_NET_RAW (capsh --drop=cap_net_raw), raw and packet socket creation is 403 with errno EPERM, capabilities say so, TCP still works" t_no_net_raw
 t_no_leftovers() {
   # `make test` runs the Swift tests (the namespace rig, Tests/NamespaceRig) before this script: whatever they and
   # the scripts above made must be gone. The rig's names start sprig, the scripts' sp- or sockpit-.
