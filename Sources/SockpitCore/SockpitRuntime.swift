@@ -18,6 +18,8 @@ public final class SockpitRuntime: Sendable {
     public let sockets: SocketRegistry
     /// The probe runner.
     public let probes: ProbeRunner
+    /// The host's interfaces, addresses, routes and neighbours (netlink).
+    public let host: HostNetwork
     /// Live subscribers of committed events (event streams).
     public let hub: EventHub
     /// How event streams behave.
@@ -64,6 +66,7 @@ public final class SockpitRuntime: Sendable {
         self.history = history
         self.retention = RetentionRunner(settings: retention, history: history, logger: logger)
         self.sockets = SocketRegistry(repository: history, policy: policy, logger: logger)
+        self.host = HostNetwork(namespaces: policy.namespaces)
         self.probes = ProbeRunner(repository: history, policy: policy, limits: probeLimits, logger: logger) { probe in
             metrics.recordProbe(kind: probe.kind, outcome: probe.outcome?.rawValue ?? "failure",
                                 duration: .microseconds(probe.durationUs ?? 0))

@@ -35,6 +35,10 @@ extension SockpitServer {
         Lane(.get, "/v1/events", .taskPool),
         Lane(.get, "/v1/events/stream", .taskPool),
         Lane(.get, "/v1/netns", .taskPool),
+        Lane(.get, "/v1/host/links", .taskPool),
+        Lane(.get, "/v1/host/addresses", .taskPool),
+        Lane(.get, "/v1/host/routes", .taskPool),
+        Lane(.get, "/v1/host/neighbours", .taskPool),
         Lane(.get, "/v1/stats", .taskPool),
         Lane(.get, "/metrics", .taskPool),
     ]
