@@ -50,6 +50,29 @@ extension APIHandler {
         }, nextCursor: next))))
     }
 
+    /// `GET /v1/host/sockets`.
+    func listHostSockets(_ input: Operations.ListHostSockets.Input) async throws -> Operations.ListHostSockets.Output {
+        let query = input.query
+        if let address = query.address, address.count > 45 { throw APIProblem.validation("address is longer than 45 characters", field: "address") }
+        if let state = query.state, state.count > 20 { throw APIProblem.validation("state is longer than 20 characters", field: "state") }
+        if let port = query.port, !(0...65535).contains(port) { throw APIProblem.validation("port must be between 0 and 65535, got \(port)", field: "port") }
+        let rows = try await runtime.host.sockets(netns: query.netns, filter: HostNetwork.SocketFilter(
+            state: query.state, family: query.family?.rawValue, kind: query._protocol?.rawValue, port: query.port, address: query.address))
+        let (page, next) = try Self.hostPage(rows, limit: query.limit, cursor: query.cursor)
+        return .ok(.init(body: .json(.init(items: try page.map { row in
+            let socket = row.socket
+            let info = socket.tcpInfo.map(Self.schema)
+            return Components.Schemas.HostSocket(
+                family: socket.family.name, _protocol: socket.kind, state: socket.state,
+                localAddress: try runtime.sockets.shownForHost(socket.local).map(Self.schema),
+                peerAddress: try runtime.sockets.shownForHost(socket.peer).map(Self.schema),
+                recvQ: Int64(socket.receiveQueue), sendQ: Int64(socket.sendQueue), uid: socket.uid.map(Int64.init),
+                inode: Int64(socket.inode), cookie: String(socket.cookie), peerInode: socket.peerInode.map(Int64.init), tcpInfo: info,
+                congestion: socket.congestion, memory: socket.memory.map { .init(additionalProperties: $0.mapValues(Int64.init)) },
+                processes: row.processes.map { .init(pid: Int($0.pid), command: $0.command) }, managedSocketId: row.managedSocketID)
+        }, nextCursor: next))))
+    }
+
     /// One page of a host view read whole from the kernel: the cursor is the position of the next item.
     private static func hostPage<T>(_ items: [T], limit: Int?, cursor: String?) throws -> ([T], String?) {
         let size = try Paging.limit(limit)

@@ -138,6 +138,12 @@ extension APIHandler {
         }
     }
 
+    /// TCP's figures in the API schema (an option's `tcp_info`, a host socket's).
+    static func schema(_ info: TCPInfo) -> Components.Schemas.TCPInfo {
+        .init(state: info.state, rttUs: Int64(info.rttMicros), rttvarUs: Int64(info.rttVarianceMicros), cwnd: Int64(info.sendCongestionWindow),
+              retransmits: Int(info.retransmits), totalRetransmits: Int64(info.totalRetransmits))
+    }
+
     /// The kernel's current values in the API schema.
     static func options(_ report: SocketOptionsReport) -> Components.Schemas.SocketOptions {
         func bool(_ option: SocketOption) -> Bool? {
@@ -158,12 +164,7 @@ extension APIHandler {
         if case .icmpTypes(let types)? = report.values[.icmp_filter] { icmpTypes = types }
         var device: String?
         if case .device(let name)? = report.values[.so_bindtodevice], !name.isEmpty { device = name }
-        let tcpInfo = report.tcpInfo.map { info in
-            Components.Schemas.TCPInfo(
-                state: info.state, rttUs: Int64(info.rttMicros), rttvarUs: Int64(info.rttVarianceMicros),
-                cwnd: Int64(info.sendCongestionWindow), retransmits: Int(info.retransmits),
-                totalRetransmits: Int64(info.totalRetransmits))
-        }
+        let tcpInfo = report.tcpInfo.map(Self.schema)
         return .init(
             soReuseaddr: bool(.so_reuseaddr), soReuseport: bool(.so_reuseport), soKeepalive: bool(.so_keepalive),
             soBroadcast: bool(.so_broadcast), soRcvbuf: int(.so_rcvbuf), soSndbuf: int(.so_sndbuf), soLinger: linger,

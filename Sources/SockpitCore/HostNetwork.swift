@@ -5,10 +5,66 @@ import SystemPackage
 /// `NETLINK_ROUTE`, in the service's own namespace or one `--allow-netns` allows, with device indexes named.
 public struct HostNetwork: Sendable {
     let namespaces: Namespaces
+    /// The open managed sockets by cookie, to mark the host's sockets that are Sockpit's.
+    let managedCookies: @Sendable () -> [String: String]
 
     /// Reads through `namespaces` (for `netns`).
-    public init(namespaces: Namespaces) {
+    public init(namespaces: Namespaces, managedCookies: @escaping @Sendable () -> [String: String] = { [:] }) {
         self.namespaces = namespaces
+        self.managedCookies = managedCookies
+    }
+
+    /// What `GET /v1/host/sockets` keeps: each filter is optional.
+    public struct SocketFilter: Sendable {
+        public var state: String?
+        public var family: String?
+        public var kind: String?
+        public var port: Int?
+        public var address: String?
+
+        /// Creates a filter.
+        public init(state: String? = nil, family: String? = nil, kind: String? = nil, port: Int? = nil, address: String? = nil) {
+            self.state = state
+            self.family = family
+            self.kind = kind
+            self.port = port
+            self.address = address
+        }
+    }
+
+    /// A socket of the host, with who holds it and, when it is one of Sockpit's, which.
+    public struct SocketRow: Sendable {
+        public var socket: HostSocket
+        public var processes: [(pid: Int32, command: String)]
+        public var managedSocketID: String?
+    }
+
+    /// The host's socket table (`ss -a` for tcp, udp, raw and unix), filtered, in a stable order (family, kind,
+    /// local address, inode); the processes that hold each socket found as `ss -p` finds them.
+    public func sockets(netns: String?, filter: SocketFilter) async throws -> [SocketRow] {
+        let all = try await read(netns) { namespace in try await SocketDiag.sockets(in: namespace) }
+        let matching = all.filter { socket in
+            if let state = filter.state, socket.state != state { return false }
+            if let family = filter.family, socket.family.name != family { return false }
+            if let kind = filter.kind, socket.kind != kind { return false }
+            if let port = filter.port, socket.local?.port.map(Int.init) != port, socket.peer?.port.map(Int.init) != port { return false }
+            if let address = filter.address, Self.host(socket.local) != address, Self.host(socket.peer) != address { return false }
+            return true
+        }
+        let owners = SocketDiag.owners()
+        let managed = managedCookies()
+        return matching.map { socket in
+            SocketRow(socket: socket, processes: owners[socket.inode] ?? [], managedSocketID: managed[String(socket.cookie)])
+        }.sorted { ($0.socket.family.rawValue, $0.socket.kind, $0.socket.inode) < ($1.socket.family.rawValue, $1.socket.kind, $1.socket.inode) }
+    }
+
+    /// The host of an IP address (`10.0.0.1`, `::1`); nil for other kinds.
+    static func host(_ address: SocketAddress?) -> String? {
+        switch address {
+        case .v4(let host, _)?: host.description
+        case .v6(let host, _, _)?: host.description
+        default: nil
+        }
     }
 
     /// Every interface.
@@ -67,3 +123,5 @@ public typealias AddressInfo = SocketKit.AddressInfo
 public typealias RouteInfo = SocketKit.RouteInfo
 /// A neighbour entry as netlink reports it.
 public typealias NeighbourInfo = SocketKit.NeighbourInfo
+/// A socket of the host as socket diagnostics report it.
+public typealias HostSocket = SocketKit.HostSocket

@@ -1,6 +1,6 @@
 import SystemPackage
 import Storage
-import SocketKit
+public import SocketKit
 
 extension SocketRegistry {
     /// Turns a client's address into a kernel address: numeric hosts parsed, names resolved (for the socket's
@@ -133,6 +133,18 @@ extension SocketRegistry {
             ?? Socket.interfaceName(index: index)
         return .link(LinkSpec(interface: name, index: index, protocol: Int(link.protocol), hardwareType: Int(link.hardwareType),
                               packetType: link.packetTypeName, address: link.address.isEmpty ? nil : LinkAddress.text(link.address)))
+    }
+
+    /// A host socket's address as the API shows it: nil for the unspecified address with port 0 (an unconnected
+    /// socket's peer), a Unix path as the kernel has it (it may be outside the sockets directory).
+    public func shownForHost(_ address: SocketAddress?) -> Address? {
+        switch address {
+        case .v4(let host, 0)? where host == .any: nil
+        case .v6(let host, 0, _)? where host == .any: nil
+        case .unix(let path)?: path.isEmpty ? nil : .path(path)
+        case let address?: shown(address)
+        case nil: nil
+        }
     }
 
     /// The address as the API shows it (see above), for addresses that are no raw socket's own.

@@ -200,7 +200,16 @@ public final class SocketRegistry: Sendable {
     /// Number of sockets open now.
     public var openCount: Int { open.withLock { $0.count } }
 
-    /// Open sockets counted by family, type and state.
+    /// The open sockets' ids by their kernel cookie (`SO_COOKIE`, decimal).
+    public func openCookies() -> [String: String] {
+        var cookies: [String: String] = [:]
+        for managed in open.withLock({ Array($0.values) }) {
+            if let cookie = managed.snapshot().cookie { cookies[cookie] = managed.id }
+        }
+        return cookies
+    }
+
+    /// Open sockets counted by family, type, state and namespace.
     public func openCounts() -> [OpenSocketCount] {
         var counts: [String: OpenSocketCount] = [:]
         for managed in open.withLock({ Array($0.values) }) {

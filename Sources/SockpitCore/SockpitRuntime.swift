@@ -66,7 +66,8 @@ public final class SockpitRuntime: Sendable {
         self.history = history
         self.retention = RetentionRunner(settings: retention, history: history, logger: logger)
         self.sockets = SocketRegistry(repository: history, policy: policy, logger: logger)
-        self.host = HostNetwork(namespaces: policy.namespaces)
+        let registry = self.sockets
+        self.host = HostNetwork(namespaces: policy.namespaces) { registry.openCookies() }
         self.probes = ProbeRunner(repository: history, policy: policy, limits: probeLimits, logger: logger) { probe in
             metrics.recordProbe(kind: probe.kind, outcome: probe.outcome?.rawValue ?? "failure",
                                 duration: .microseconds(probe.durationUs ?? 0))

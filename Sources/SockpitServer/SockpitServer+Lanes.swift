@@ -39,6 +39,7 @@ extension SockpitServer {
         Lane(.get, "/v1/host/addresses", .taskPool),
         Lane(.get, "/v1/host/routes", .taskPool),
         Lane(.get, "/v1/host/neighbours", .taskPool),
+        Lane(.get, "/v1/host/sockets", .taskPool),
         Lane(.get, "/v1/stats", .taskPool),
         Lane(.get, "/metrics", .taskPool),
     ]

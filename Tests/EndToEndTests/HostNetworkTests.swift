@@ -107,3 +107,50 @@ extension EndToEndTests {
         }
     }
 }
+
+extension EndToEndTests.HostNetworkTests {
+    @Test("the socket table: a managed TCP pair with its ids, tcp_info and congestion; a test process's listener with its pid; filters agree with ss")
+    func socketTable() async throws {
+        try await NamespaceRig.with(hosts: 1) { rig in
+            let a = rig.hosts[0]
+            // A listener held by a process of its own, inside a.
+            let python = Process()
+            python.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            python.arguments = ["netns", "exec", a.name, "python3", "-c",
+                                "import socket,sys; s=socket.socket(); s.bind(('0.0.0.0', 4242)); s.listen(); print('ready', flush=True); sys.stdin.read()"]
+            let output = Pipe(), input = Pipe()
+            python.standardOutput = output
+            python.standardInput = input
+            try python.run()
+            defer {
+                try? input.fileHandleForWriting.close()  // end of input: the process exits
+                python.waitUntilExit()
+            }
+            _ = output.fileHandleForReading.availableData  // "ready": the listener is up
+            var options = ServiceOptions()
+            options.allowNetns = [a.name]
+            try await withService(options) { service in
+                // A managed connection inside a, to the process's listener.
+                let client = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                      ["family": "inet", "type": "stream", "netns": a.name])["id"] as? String)
+                try await service.connect(client, ["host": "127.0.0.1", "port": 4242])
+                let query = "/v1/host/sockets?netns=\(a.name)&protocol=tcp"
+                let listeners = try await Self.all(service, query + "&state=listen&port=4242")
+                #expect(listeners.count == 1, "\(listeners)")
+                let processes = listeners.first?["processes"] as? [[String: Any]] ?? []
+                #expect(processes.contains { $0["pid"] as? Int != nil && $0["command"] as? String == "python3" }, "\(listeners)")
+                let established = try await Self.all(service, query + "&state=established")
+                let mine = try #require(established.first { $0["managed_socket_id"] as? String == client }, "\(established)")
+                #expect((mine["tcp_info"] as? [String: Any])?["state"] as? String == "established")
+                #expect((mine["congestion"] as? String)?.isEmpty == false && mine["cookie"] as? String != nil)
+                #expect((mine["peer_address"] as? [String: Any])?["port"] as? Int == 4242)
+                // The same filters as ss: counts of rows in a.
+                let ssListen = try rig.exec(a, ["ss", "-Htan", "state", "listening", "sport", "=", ":4242"]).split(separator: "\n").count
+                let ssEstablished = try rig.exec(a, ["ss", "-Htan", "state", "established"]).split(separator: "\n").count
+                #expect(listeners.count == ssListen && established.count == ssEstablished, "ss: \(ssListen) listening, \(ssEstablished) established")
+                let bad = try await service.request("GET", "/v1/host/sockets?port=70000")
+                try expectProblem(bad, status: 400)
+            }
+        }
+    }
+}
