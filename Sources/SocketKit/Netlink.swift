@@ -132,10 +132,7 @@ public final class NetlinkChannel: Sendable {
     /// extended acknowledgements on.
     public init(protocol netlinkProtocol: SocketProtocol, in namespace: NetworkNamespace? = nil) throws(Errno) {
         socket = try Socket.make(family: .netlink, type: .raw, protocol: netlinkProtocol, in: namespace)
-        _ = try? socket.withUnsafeFileDescriptor { fd throws(Errno) in
-            var on: CInt = 1
-            return try syscall { setsockopt(fd, 270, 11, &on, socklen_t(MemoryLayout<CInt>.size)) }  // SOL_NETLINK, NETLINK_EXT_ACK
-        }
+        try? socket.enableExtendedAcknowledgements()
     }
 
     deinit { try? socket.close() }
@@ -177,7 +174,7 @@ public final class NetlinkChannel: Sendable {
                     let code = answer.payload.count >= 4
                         ? answer.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : -EIO
                     if code == 0 { return (answers, interrupted) }  // the acknowledgement
-                    throw NetlinkError(errno: Errno(rawValue: -code), message: Self.extendedMessage(answer))
+                    throw Self.error(from: answer)
                 default:
                     answers.append(answer)
                     if answer.flags & NetlinkMessage.multipart == 0, flags & NetlinkMessage.acknowledge == 0 { return (answers, interrupted) }
@@ -196,6 +193,12 @@ public final class NetlinkChannel: Sendable {
         }
     }
 
+    /// What an `NLMSG_ERROR` message says: its errno (negated in the message) and extended acknowledgement text.
+    public static func error(from message: NetlinkMessage) -> NetlinkError {
+        let code = message.payload.count >= 4 ? message.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : -EIO
+        return NetlinkError(errno: Errno(rawValue: code < 0 ? -code : code), message: extendedMessage(message))
+    }
+
     /// The `NLMSGERR_ATTR_MSG` text after an error's echoed request header (`NLM_F_CAPPED` leaves the request out).
     private static func extendedMessage(_ error: NetlinkMessage) -> String? {
         guard error.payload.count >= 20 else { return nil }
@@ -203,5 +206,16 @@ public final class NetlinkChannel: Sendable {
         let echoed = capped ? 16 : Int(error.payload.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) })
         let attributes = NetlinkAttributes(error.payload, from: 4 + ((echoed + 3) & ~3))
         return attributes.string(1)  // NLMSGERR_ATTR_MSG
+    }
+}
+
+extension Socket {
+    /// Asks the kernel to explain its netlink errors (`NETLINK_EXT_ACK`): an `NLMSG_ERROR` then carries a text such as
+    /// "ipv4: Invalid prefix length".
+    public func enableExtendedAcknowledgements() throws(Errno) {
+        _ = try withUnsafeFileDescriptor { fd throws(Errno) in
+            var on: CInt = 1
+            return try syscall { setsockopt(fd, 270, 11, &on, socklen_t(MemoryLayout<CInt>.size)) }  // SOL_NETLINK, NETLINK_EXT_ACK
+        }
     }
 }

@@ -109,7 +109,8 @@ public struct SocketProtocol: RawRepresentable, Hashable, Sendable {
     public static let raw = SocketProtocol(rawValue: CInt(IPPROTO_RAW))
 
     private static let netlinkNames: [(name: String, value: SocketProtocol)] = [
-        ("route", .netlinkRoute), ("sock_diag", .netlinkSockDiag),
+        ("route", .netlinkRoute), ("sock_diag", .netlinkSockDiag), ("xfrm", .init(rawValue: 6)), ("selinux", .init(rawValue: 7)),
+        ("audit", .init(rawValue: 9)), ("netfilter", .init(rawValue: 12)), ("uevent", .init(rawValue: 15)), ("generic", .init(rawValue: 16)),
     ]
 
     // 0 on a packet socket means "receive nothing until bound to a protocol", hence its own name.

@@ -30,8 +30,8 @@ extension APIHandler {
                 errno: kind.errno, message: kind.message)
         }
         return .ok(.init(body: .json(.init(
-            rawSockets: .init(packetSockets: report.raw.packetSockets, protocols: report.raw.protocols, allowSpoofing: report.raw.allowSpoofing,
-                              sendRate: report.raw.sendRate),
+            rawSockets: .init(netlinkWrites: report.raw.netlinkWrites, packetSockets: report.raw.packetSockets, protocols: report.raw.protocols,
+                              allowSpoofing: report.raw.allowSpoofing, sendRate: report.raw.sendRate),
             netnsAllowed: report.netnsAllowed,
             history: historySettings(),
             targetPolicy: .init(allow: report.targetRules.allow, deny: report.targetRules.deny,

@@ -50,6 +50,9 @@ extension APIHandler {
             ethernetHeader: request.ethernetHeader.map(\.value1).map { header in
                 EthernetSpec(destination: header.dst, source: header.src, etherType: header.ethertype)
             },
+            netlink: request.netlink.map(\.value1).map { header in
+                NetlinkSpec(type: header._type, flags: header.flags ?? 5, sequence: Int(header.seq ?? 1))
+            },
             timeout: timeout)
         return .ok(.init(body: .json(.init(bytesSent: Int64(outcome.bytesSent), to: try outcome.to.map(Self.schema)))))
     }
@@ -84,6 +87,13 @@ extension APIHandler {
             ethernetHeader: outcome.ethernetHeader.map { header in
                 .init(dst: LinkAddress.text(header.destination), src: LinkAddress.text(header.source), ethertype: Int(header.etherType),
                       vlan: header.vlan.map { .init(id: $0.id, priority: $0.priority) })
+            },
+            netlinkMessages: outcome.netlinkMessages.isEmpty ? nil : try outcome.netlinkMessages.map { received in
+                .init(_type: Int(received.message.type), flags: Int(received.message.flags), seq: Int64(received.message.sequence),
+                      pid: Int64(received.message.portID),
+                      payload: try Payload.encode(received.message.payload, encoding: encoding.rawValue),
+                      errno: received.errno, errorMessage: received.errorMessage,
+                      attributes: try received.attributes?.map { .init(_type: $0.type, value: try Payload.encode($0.value, encoding: "hex")) })
             }))))
     }
 
@@ -121,6 +131,8 @@ extension APIHandler {
         case .InetAddress(let inet): .inet(host: inet.host, port: inet.port, scopeID: inet.scopeId)
         case .UnixPathAddress(let unix): .path(unix.path)
         case .UnixAbstractAddress(let abstract): .abstract(abstract.abstract)
+        case .NetlinkAddress(let netlink):
+            .netlink(pid: UInt32(clamping: netlink.netlink.pid), groups: UInt32(clamping: netlink.netlink.groups ?? 0))
         case .LinkAddress(let link):
             .link(LinkSpec(interface: link.interface, index: link.index.flatMap { UInt32(exactly: $0) }, protocol: link._protocol,
                            address: link.address))
@@ -134,7 +146,7 @@ extension APIHandler {
         case .inet(let host, let port, let scopeID): return .InetAddress(.init(host: host, port: port, scopeId: scopeID))
         case .path(let name): return .UnixPathAddress(.init(path: name))
         case .abstract(let name): return .UnixAbstractAddress(.init(abstract: name))
-        case .netlink: throw SockpitError(.internal, "a netlink address has no schema in this API")
+        case .netlink(let pid, let groups): return .NetlinkAddress(.init(netlink: .init(pid: Int64(pid), groups: Int64(groups))))
         case .link(let link):
             return .LinkAddress(.init(
                 interface: link.interface, index: link.index.map { Int64($0) }, _protocol: link.protocol, hardwareType: link.hardwareType,

@@ -17,7 +17,8 @@ public enum Address: Sendable, Equatable {
     /// reports it, the interface index, Ethernet protocol, hardware type, packet type and MAC.
     case link(LinkSpec)
 
-    /// The history's form: `{"host","port"[,"scope_id"]}`, `{"path"}`, `{"abstract"}` or `{"pid","groups"}`.
+    /// The history's form, the API's: `{"host","port"[,"scope_id"]}`, `{"path"}`, `{"abstract"}`, `{"interface",...}` or
+    /// `{"netlink": {"pid","groups"}}`.
     public var detail: Detail {
         switch self {
         case .inet(let host, let port, let scopeID):
@@ -27,7 +28,7 @@ public enum Address: Sendable, Equatable {
             return .object(members)
         case .path(let name): return .object(["path": .string(name)])
         case .abstract(let name): return .object(["abstract": .string(name)])
-        case .netlink(let pid, let groups): return .object(["pid": .int(Int64(pid)), "groups": .int(Int64(groups))])
+        case .netlink(let pid, let groups): return .object(["netlink": .object(["pid": .int(Int64(pid)), "groups": .int(Int64(groups))])])
         case .link(let link):
             var members: [String: Detail] = [:]
             if let name = link.interface { members["interface"] = .string(name) }
@@ -54,8 +55,8 @@ public enum Address: Sendable, Equatable {
                 interface: members["interface"]?.string, index: members["index"]?.int.flatMap(UInt32.init(exactly:)),
                 protocol: members["protocol"]?.int.map { Int($0) }, hardwareType: members["hardware_type"]?.int.map { Int($0) },
                 packetType: members["packet_type"]?.string, address: members["address"]?.string))
-        } else if let pid = members["pid"]?.int.flatMap(UInt32.init(exactly:)),
-                  let groups = members["groups"]?.int.flatMap(UInt32.init(exactly:)) {
+        } else if let netlink = members["netlink"]?.members, let pid = netlink["pid"]?.int.flatMap(UInt32.init(exactly:)),
+                  let groups = netlink["groups"]?.int.flatMap(UInt32.init(exactly:)) {
             self = .netlink(pid: pid, groups: groups)
         } else {
             return nil

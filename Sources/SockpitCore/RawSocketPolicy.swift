@@ -15,9 +15,13 @@ public struct RawSocketPolicy: Sendable {
     /// Whether packet sockets (`family: packet`) may be opened: they see every frame on an interface and can
     /// write any at layer 2.
     public var packetSockets: Bool
+    /// Whether managed netlink sockets may send the kernel requests that change something (RTM_NEW*, RTM_DEL*, ...).
+    public var netlinkWrites: Bool
 
-    /// Creates a policy; the defaults keep raw and packet sockets off.
-    public init(protocols: [String] = [], allowSpoofing: Bool = false, sendRate: Int = 1000, packetSockets: Bool = false) {
+    /// Creates a policy; the defaults keep raw and packet sockets and netlink writes off.
+    public init(protocols: [String] = [], allowSpoofing: Bool = false, sendRate: Int = 1000, packetSockets: Bool = false,
+                netlinkWrites: Bool = false) {
+        self.netlinkWrites = netlinkWrites
         self.protocols = protocols
         self.allowSpoofing = allowSpoofing
         self.sendRate = sendRate

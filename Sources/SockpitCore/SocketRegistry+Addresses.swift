@@ -68,8 +68,11 @@ extension SocketRegistry {
             do { return try SocketAddress(abstractName: name) } catch {
                 throw SockpitError(.invalid, "\(field).abstract: \(error)", field: "\(field).abstract")
             }
-        case .netlink:
-            throw SockpitError(.invalid, "\(field): netlink addresses are not taken by this operation", field: field)
+        case .netlink(let pid, let groups):
+            guard socket.family == .netlink else {
+                throw SockpitError(.conflict, "\(field) is a netlink address but this socket's family is \(socket.family.name)", field: field)
+            }
+            return .netlink(pid: pid, groups: groups)
         case .link(let link):
             guard socket.family == .packet else {
                 throw SockpitError(.conflict, "\(field) is a link-layer address but this socket's family is \(socket.family.name)", field: field)

@@ -34,6 +34,8 @@ public struct ReceiveOutcome: Sendable {
     public var ipHeader: IPv4Header?
     /// The Ethernet header that came before the payload (raw packet sockets).
     public var ethernetHeader: EthernetHeader?
+    /// A netlink socket's datagram, message by message.
+    public var netlinkMessages: [ReceivedNetlinkMessage] = []
 }
 
 extension SocketRegistry {
@@ -46,7 +48,7 @@ extension SocketRegistry {
     /// On a raw socket `ipHeader` (with `ip_hdrincl` on) writes the IPv4 header in front of `bytes`.
     public func send(id: String, bytes: [UInt8], to spec: Address?, flags: [String], rights: [String] = [],
                      credentials: Bool = false, ipHeader: IPHeaderSpec? = nil, ethernetHeader: EthernetSpec? = nil,
-                     timeout requested: Duration) async throws -> SendOutcome {
+                     netlink: NetlinkSpec? = nil, timeout requested: Duration) async throws -> SendOutcome {
         let timeout = min(requested, policy.maxWait)
         guard bytes.count <= policy.maxSendBytes else {
             throw SockpitError(.tooLarge, "data is \(bytes.count) bytes; max_send_bytes is \(policy.maxSendBytes)", field: "data")
@@ -67,6 +69,9 @@ extension SocketRegistry {
         if !rights.isEmpty { args["rights"] = .array(rights.map(Detail.string)) }
         if credentials { args["credentials"] = .bool(true) }
         if let ipHeader { args["ip_header"] = Self.detail(of: ipHeader) }
+        if let netlink {
+            args["netlink"] = .object(["type": .int(Int64(netlink.type)), "flags": .int(Int64(netlink.flags)), "seq": .int(Int64(netlink.sequence))])
+        }
         if let ethernetHeader {
             var header: [String: Detail] = ["dst": .string(ethernetHeader.destination), "ethertype": .int(Int64(ethernetHeader.etherType))]
             if let source = ethernetHeader.source { header["src"] = .string(source) }
@@ -89,6 +94,12 @@ extension SocketRegistry {
                 destination = address
             }
             var bytes = bytes
+            if managed.socket.family == .netlink {
+                bytes = try netlinkDatagram(bytes, header: netlink, on: managed)
+                if destination == nil { destination = .netlink(pid: 0, groups: 0) }
+            } else if netlink != nil {
+                throw SockpitError(.conflict, "netlink is for netlink sockets", field: "netlink")
+            }
             if managed.socket.family == .packet {
                 bytes = try linkFrame(bytes, header: ethernetHeader, on: managed)
             } else if ethernetHeader != nil {
@@ -228,6 +239,16 @@ extension SocketRegistry {
                                                  controlTruncated: message.control.truncated)
                     outcome.credentials = message.control.credentials
                     outcome.ipHeader = ipHeader
+                    if managed.socket.family == .netlink {
+                        outcome.netlinkMessages = Self.netlinkMessages(payload, protocol: managed.socket.protocol.rawValue)
+                        result["netlink_messages"] = .array(outcome.netlinkMessages.map { received in
+                            var item: [String: Detail] = ["type": .int(Int64(received.message.type)), "flags": .int(Int64(received.message.flags)),
+                                                          "seq": .int(Int64(received.message.sequence))]
+                            if let errno = received.errno { item["errno"] = .string(errno) }
+                            if let text = received.errorMessage { item["error_message"] = .string(text) }
+                            return .object(item)
+                        })
+                    }
                     outcome.ethernetHeader = ethernetHeader
                     outcome.destination = metadata.destination
                     outcome.interfaceIndex = message.control.packetInfo?.interfaceIndex

@@ -1,4 +1,5 @@
 public import SocketKit
+import Glibc
 import Storage
 import SystemPackage
 
@@ -177,6 +178,112 @@ extension SocketRegistry {
             case .v6(let host, _, _): .v6(host)
             default: nil
             }
+        }
+    }
+}
+
+/// A netlink header as the API takes it for a managed netlink socket's send: the message's type, flags and
+/// sequence number; `data` is its payload (the family's header and attributes).
+public struct NetlinkSpec: Sendable {
+    public var type: Int
+    public var flags: Int
+    public var sequence: Int
+
+    /// Creates a spec.
+    public init(type: Int, flags: Int, sequence: Int) {
+        self.type = type
+        self.flags = flags
+        self.sequence = sequence
+    }
+}
+
+/// A message a managed netlink socket received, with its attributes where the family's header size is known.
+public struct ReceivedNetlinkMessage: Sendable {
+    public var message: NetlinkMessage
+    /// `NLMSG_ERROR` (not 0): the errno and the extended acknowledgement's text.
+    public var errno: String?
+    public var errorMessage: String?
+    /// The attributes after the family's fixed header (rtnetlink, sock_diag), each type and bytes.
+    public var attributes: [(type: Int, value: [UInt8])]?
+}
+
+/// A netlink message (header and payload).
+public typealias NetlinkMessage = SocketKit.NetlinkMessage
+
+extension SocketRegistry {
+    /// A managed netlink socket's message: the header built in front of `payload`; a request that changes the
+    /// kernel's state (anything but a read: rtnetlink's GET types, sock_diag's dumps, generic netlink's family
+    /// lookups) is refused unless `--allow-netlink-writes`.
+    func netlinkMessage(_ payload: [UInt8], header spec: NetlinkSpec, on managed: ManagedSocket) throws -> [UInt8] {
+        guard (0...0xffff).contains(spec.type) else {
+            throw SockpitError(.invalid, "netlink.type must be 0 to 65535, got \(spec.type)", field: "netlink.type")
+        }
+        guard (0...0xffff).contains(spec.flags) else {
+            throw SockpitError(.invalid, "netlink.flags must be 0 to 65535, got \(spec.flags)", field: "netlink.flags")
+        }
+        guard (0...Int(UInt32.max)).contains(spec.sequence) else {
+            throw SockpitError(.invalid, "netlink.seq must be 0 to 4294967295", field: "netlink.seq")
+        }
+        if !policy.raw.netlinkWrites, !Self.isNetlinkRead(type: spec.type, payload: payload, protocol: managed.socket.protocol.rawValue) {
+            throw SockpitError(.forbidden, "netlink message type \(spec.type) would change the kernel's state: --allow-netlink-writes "
+                + "allows such requests (and the kernel wants CAP_NET_ADMIN)", field: "netlink.type")
+        }
+        return NetlinkMessage(type: UInt16(spec.type), flags: UInt16(spec.flags), sequence: UInt32(spec.sequence), payload: payload).encoded
+    }
+
+    /// What a netlink socket sends: one message built from `spec` and `payload`, or, without `spec`, the whole
+    /// messages `payload` holds, each checked the same way.
+    func netlinkDatagram(_ payload: [UInt8], header spec: NetlinkSpec?, on managed: ManagedSocket) throws -> [UInt8] {
+        if let spec { return try netlinkMessage(payload, header: spec, on: managed) }
+        let messages = NetlinkMessage.messages(in: payload)
+        guard !messages.isEmpty else {
+            throw SockpitError(.invalid, "data must be whole netlink messages (or give netlink: {type, flags, seq} and the payload)",
+                               field: "data")
+        }
+        for message in messages {
+            _ = try netlinkMessage(message.payload, header: NetlinkSpec(type: Int(message.type), flags: Int(message.flags),
+                                                                         sequence: Int(message.sequence)), on: managed)
+        }
+        return payload
+    }
+
+    /// Whether a request only reads: rtnetlink's GET types (16 + 4k + 2), sock_diag's SOCK_DIAG_BY_FAMILY (20),
+    /// generic netlink's CTRL_CMD_GETFAMILY (type 16, command 3), and netlink's own control messages (< 16).
+    static func isNetlinkRead(type: Int, payload: [UInt8], protocol proto: CInt) -> Bool {
+        if type < 16 { return true }
+        switch proto {
+        case 0: return (type - 16) % 4 == 2
+        case 4: return type == 20
+        case 16: return type == 16 && payload.first == 3
+        default: return false
+        }
+    }
+
+    /// The messages of a datagram a managed netlink socket received.
+    static func netlinkMessages(_ datagram: [UInt8], protocol proto: CInt) -> [ReceivedNetlinkMessage] {
+        NetlinkMessage.messages(in: datagram).map { message in
+            var received = ReceivedNetlinkMessage(message: message)
+            if message.type == NetlinkMessage.error, message.payload.count >= 4 {
+                let code = message.payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }
+                if code != 0 {
+                    let failure = NetlinkChannel.error(from: message)
+                    received.errno = failure.errno.name
+                    received.errorMessage = failure.message
+                }
+            }
+            // rtnetlink: ifinfomsg 16 (links), ifaddrmsg 8 (addresses), rtmsg 12 (routes), ndmsg 12 (neighbours);
+            // sock_diag: inet_diag_msg 72 or unix_diag_msg 16, by the family in the first byte.
+            let headerSize: Int? = switch (proto, message.type) {
+            case (0, 16...19): 16
+            case (0, 20...23): 8
+            case (0, 24...31): 12
+            case (4, 20): message.payload.first == UInt8(AF_UNIX) ? 16 : 72
+            default: nil
+            }
+            if let headerSize, message.payload.count >= headerSize {
+                received.attributes = NetlinkAttributes(message.payload, from: headerSize).entries.map { (Int($0.type), Array($0.value)) }
+            }
+            return received
         }
     }
 }

@@ -44,8 +44,11 @@ public final class SocketRegistry: Sendable {
     /// namespace (`/run/netns/NAME`, when `--allow-netns` allows it) for its whole life.
     public func create(family: String, type: String, protocol: String?, label: String?,
                        options: [(SocketOption, SocketOptionValue)]? = nil, netns: String? = nil) async throws -> SocketSnapshot {
-        guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix, .packet].contains(addressFamily) else {
-            throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix, packet", field: "family")
+        guard let addressFamily = AddressFamily(name: family), [.inet, .inet6, .unix, .packet, .netlink].contains(addressFamily) else {
+            throw SockpitError(.invalid, "family '\(family)' is not one of inet, inet6, unix, packet, netlink", field: "family")
+        }
+        if addressFamily == .netlink, type != "raw", type != "dgram" {
+            throw SockpitError(.invalid, "a netlink socket's type is raw or dgram", field: "type")
         }
         if addressFamily == .packet {
             guard policy.raw.packetSockets else {
@@ -59,7 +62,7 @@ public final class SocketRegistry: Sendable {
         guard let socketType = SocketType(name: type), [.stream, .dgram, .seqpacket, .raw].contains(socketType) else {
             throw SockpitError(.invalid, "type '\(type)' is not one of stream, dgram, seqpacket, raw", field: "type")
         }
-        if socketType == .raw, addressFamily != .packet {
+        if socketType == .raw, addressFamily != .packet, addressFamily != .netlink {
             guard addressFamily != .unix else {
                 throw SockpitError(.invalid, "raw sockets are IP sockets: family inet or inet6", field: "family")
             }
@@ -75,7 +78,7 @@ public final class SocketRegistry: Sendable {
             ?? (addressFamily == .unix ? SocketProtocol(name: protocolName, in: .inet) : nil) else {
             throw SockpitError(.invalid, "protocol '\(protocolName)' does not exist for family \(family)", field: "protocol")
         }
-        if socketType == .raw, addressFamily != .packet {
+        if socketType == .raw, addressFamily != .packet, addressFamily != .netlink {
             protocolName = socketProtocol.name(in: addressFamily)
             try policy.raw.check(socketProtocol, named: protocolName)
         }
@@ -98,6 +101,7 @@ public final class SocketRegistry: Sendable {
         var record = SocketRecord(
             id: Identifier.make(prefix: "sk"), family: family, type: type, protocol: protocolName, label: label,
             state: SocketState.created.rawValue, createdAt: started)
+        if addressFamily == .netlink { try? socket.enableExtendedAcknowledgements() }  // errors explained, as `ip` asks
         do { record.netns = try placement(of: socket, meant: namespace) } catch {
             try? socket.close()
             throw error
@@ -228,6 +232,7 @@ public final class SocketRegistry: Sendable {
 
     private static func defaultProtocol(family: AddressFamily, type: SocketType) -> String {
         if family == .packet { return "all" }
+        if family == .netlink { return "route" }
         guard family == .inet || family == .inet6 else { return "default" }
         switch type {
         case .stream: return "tcp"

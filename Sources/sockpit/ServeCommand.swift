@@ -89,6 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-packet-sockets"), help: "Let clients open packet sockets (family packet): they see every frame on an interface and can write any. Needs CAP_NET_RAW. [env: SOCKPIT_ALLOW_PACKET_SOCKETS=1]")
     var allowPacketSockets = false
 
+    @Flag(name: .customLong("allow-netlink-writes"), help: "Let managed netlink sockets send requests that change the kernel's state (RTM_NEWADDR, RTM_DELROUTE, ...). The kernel also wants CAP_NET_ADMIN. [env: SOCKPIT_ALLOW_NETLINK_WRITES=1]")
+    var allowNetlinkWrites = false
+
     @Flag(name: .customLong("allow-spoofing"), help: "Let a raw socket's ip_hdrincl header carry a source address that is not one of the host's. [env: SOCKPIT_ALLOW_SPOOFING=1]")
     var allowSpoofing = false
 

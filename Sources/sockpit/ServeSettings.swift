@@ -74,7 +74,9 @@ struct ServeSettings {
             allowSpoofing: command.allowSpoofing || ["1", "true", "yes"].contains(env("SOCKPIT_ALLOW_SPOOFING")?.lowercased() ?? ""),
             sendRate: try integer(command.rawSendRate, "SOCKPIT_RAW_SEND_RATE", "raw-send-rate", default: 1000, range: 1...1_000_000),
             packetSockets: command.allowPacketSockets
-                || ["1", "true", "yes"].contains(env("SOCKPIT_ALLOW_PACKET_SOCKETS")?.lowercased() ?? ""))
+                || ["1", "true", "yes"].contains(env("SOCKPIT_ALLOW_PACKET_SOCKETS")?.lowercased() ?? ""),
+            netlinkWrites: command.allowNetlinkWrites
+                || ["1", "true", "yes"].contains(env("SOCKPIT_ALLOW_NETLINK_WRITES")?.lowercased() ?? ""))
         for name in allowNetns where name != "*" && !NetworkNamespaceName.isValid(name) {
             throw ValidationError("--allow-netns '\(name)' is not a namespace name (a file name under /run/netns, no '/'), nor *")
         }

@@ -154,3 +154,80 @@ extension EndToEndTests.HostNetworkTests {
         }
     }
 }
+
+extension EndToEndTests.HostNetworkTests {
+    /// The hex of an rtnetlink attribute (`struct rtattr` and its value, padded to 4 bytes).
+    static func attribute(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {
+        let length = UInt16(4 + value.count)
+        return [UInt8(length & 0xff), UInt8(length >> 8), UInt8(type & 0xff), UInt8(type >> 8)] + value
+            + [UInt8](repeating: 0, count: (4 - value.count % 4) % 4)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// RTM_NEWADDR's payload: ifaddrmsg (AF_INET, prefix length, flags 0, scope 0, interface index) and IFA_LOCAL.
+    static func newAddress(prefix: UInt8, index: UInt32, address: [UInt8]) -> String {
+        hex([2, prefix, 0, 0] + withUnsafeBytes(of: index.littleEndian, Array.init) + attribute(2, address))
+    }
+
+    @Test("a managed route netlink socket dumps the links the view shows; a write is 403 without --allow-netlink-writes, and with it the kernel's errno and text")
+    func managedNetlinkSockets() async throws {
+        try await NamespaceRig.with(hosts: 1) { rig in
+            let a = rig.hosts[0]
+            var options = ServiceOptions()
+            options.allowNetns = [a.name]
+            try await withService(options) { service in
+                let socket = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                      ["family": "netlink", "type": "raw", "protocol": "route", "netns": a.name])["id"] as? String)
+                let bound = try await service.bind(socket, ["netlink": ["pid": 0]])
+                #expect(((bound["local_address"] as? [String: Any])?["netlink"] as? [String: Any])?["pid"] as? Int ?? 0 > 0, "\(bound)")
+                // RTM_GETLINK dump (NLM_F_REQUEST | NLM_F_DUMP), an empty ifinfomsg.
+                try await service.expecting(200, "POST", "/v1/sockets/\(socket)/send", [
+                    "data": String(repeating: "00", count: 16), "encoding": "hex", "netlink": ["type": 18, "flags": 0x301, "seq": 9],
+                ])
+                var names: [String] = []
+                var done = false
+                while !done {
+                    let received = try await service.expecting(200, "POST", "/v1/sockets/\(socket)/receive",
+                                                               ["timeout_ms": 2000, "encoding": "hex", "max_bytes": 65536])
+                    let messages = try #require(received["netlink_messages"] as? [[String: Any]], "\(received)")
+                    for message in messages {
+                        #expect(message["seq"] as? Int == 9)
+                        if message["type"] as? Int == 3 { done = true }
+                        guard message["type"] as? Int == 16 else { continue }
+                        let ifname = (message["attributes"] as? [[String: Any]] ?? []).first { $0["type"] as? Int == 3 }?["value"] as? String ?? ""
+                        let bytes = stride(from: 0, to: ifname.count, by: 2).compactMap { UInt8(ifname.dropFirst($0).prefix(2), radix: 16) }
+                        names.append(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self))
+                    }
+                }
+                let view = try await Self.all(service, "/v1/host/links?netns=\(a.name)")
+                #expect(names.sorted() == view.compactMap { $0["ifname"] as? String }.sorted(), "\(names)")
+                // RTM_NEWADDR changes the kernel's state: refused without the flag.
+                let write = try await service.request("POST", "/v1/sockets/\(socket)/send", json: [
+                    "data": Self.newAddress(prefix: 24, index: 1, address: [10, 1, 1, 1]), "encoding": "hex", "netlink": ["type": 20],
+                ])
+                let problem = try expectProblem(write, status: 403, field: "netlink.type")
+                #expect((problem["detail"] as? String)?.contains("--allow-netlink-writes") == true)
+            }
+            options.raw.netlinkWrites = true
+            try await withService(options) { service in
+                let socket = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                      ["family": "netlink", "type": "raw", "protocol": "route", "netns": a.name])["id"] as? String)
+                try await service.expecting(200, "POST", "/v1/sockets/\(socket)/send", [
+                    "data": Self.newAddress(prefix: 33, index: 1, address: [10, 1, 1, 1]), "encoding": "hex", "netlink": ["type": 20],
+                ])
+                let refused = try await service.expecting(200, "POST", "/v1/sockets/\(socket)/receive", ["timeout_ms": 2000, "encoding": "hex"])
+                let error = try #require((refused["netlink_messages"] as? [[String: Any]])?.first, "\(refused)")
+                #expect(error["type"] as? Int == 2 && error["errno"] as? String == "EINVAL")
+                #expect((error["error_message"] as? String)?.contains("Invalid prefix length") == true, "\(error)")
+                try await service.expecting(200, "POST", "/v1/sockets/\(socket)/send", [
+                    "data": Self.newAddress(prefix: 24, index: 1, address: [10, 1, 1, 1]), "encoding": "hex", "netlink": ["type": 20],
+                ])
+                let acknowledged = try await service.expecting(200, "POST", "/v1/sockets/\(socket)/receive", ["timeout_ms": 2000, "encoding": "hex"])
+                #expect((acknowledged["netlink_messages"] as? [[String: Any]])?.first?["errno"] == nil, "an ack: \(acknowledged)")
+                let addresses = try await Self.all(service, "/v1/host/addresses?netns=\(a.name)")
+                #expect(addresses.contains { $0["local"] as? String == "10.1.1.1" && $0["prefixlen"] as? Int == 24 })
+            }
+        }
+    }
+}

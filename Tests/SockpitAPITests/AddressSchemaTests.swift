@@ -14,6 +14,8 @@ import Testing
         .path("dir/echo.sock"),
         .path("é \"quoted\"/x.sock"),
         .abstract("sockpit\u{0}name"),
+        .netlink(pid: 1234, groups: 17),
+        .link(LinkSpec(interface: "eth0", index: 2, protocol: 0x88b5)),
     ]
 
     @Test("The schema shown for a stored address equals the schema decoded from its column text")
@@ -28,10 +30,10 @@ import Testing
         }
     }
 
-    @Test("A stored value of no address shape is no address; a netlink address has no API schema yet")
+    @Test("A stored value of no address shape is no address")
     func unknownShapeIsRefused() {
         #expect(Address(detail: .object(["pid": .int(1)])) == nil)
-        #expect(Address(detail: .object(["pid": .int(1), "groups": .int(0)])) == .netlink(pid: 1, groups: 0))
-        #expect(throws: SockpitError.self) { try APIHandler.schema(.netlink(pid: 1, groups: 0)) }
+        #expect(Address(detail: .object(["netlink": .object(["pid": .int(1)])])) == nil)
+        #expect(Address(detail: .object(["netlink": .object(["pid": .int(1), "groups": .int(0)])])) == .netlink(pid: 1, groups: 0))
     }
 }

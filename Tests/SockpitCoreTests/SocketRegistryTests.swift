@@ -172,7 +172,7 @@ import Testing
         try await withHistory { history in
             let registry = history.registry
             let family = try await #require(throws: SockpitError.self) {
-                try await registry.create(family: "netlink", type: "dgram", protocol: nil, label: nil)
+                try await registry.create(family: "vsock", type: "stream", protocol: nil, label: nil)
             }
             #expect(family.kind == .invalid && family.field == "family")
             let type = try await #require(throws: SockpitError.self) {
