@@ -137,10 +137,11 @@ public final class NetlinkChannel: Sendable {
 
     deinit { try? socket.close() }
 
-    /// Every message of a dump of `type` with `payload` (the family's request header), read again (up to 5 times)
-    /// when the kernel says it was interrupted.
+    /// Every message of a dump of `type` with `payload` (the family's request header), read again (up to 6 times,
+    /// 10 ms apart and doubling) when the kernel says it was interrupted by a change.
     public func dump(type: UInt16, payload: [UInt8], timeout: Duration = .seconds(5)) async throws -> [NetlinkMessage] {
-        for _ in 0..<5 {
+        for attempt in 0..<6 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(10 << (attempt - 1))) }
             let (messages, interrupted) = try await exchange(type: type, flags: NetlinkMessage.request | NetlinkMessage.dump,
                                                              payload: payload, timeout: timeout)
             if !interrupted { return messages }
@@ -180,6 +181,29 @@ public final class NetlinkChannel: Sendable {
                     if answer.flags & NetlinkMessage.multipart == 0, flags & NetlinkMessage.acknowledge == 0 { return (answers, interrupted) }
                 }
             }
+        }
+    }
+
+    /// What a subscription heard: messages, or that the kernel dropped some (`ENOBUFS`: the receive buffer was full).
+    public enum Notification: Sendable {
+        case messages([NetlinkMessage])
+        case overrun
+    }
+
+    /// Joins the multicast `groups` (`RTMGRP_*` bits) and, when given, sets the receive buffer (`SO_RCVBUF`):
+    /// from now on the kernel sends this socket what changes.
+    public func subscribe(groups: UInt32, receiveBuffer: Int? = nil) throws(Errno) {
+        if let receiveBuffer { try socket.setOption(.so_rcvbuf, .int(receiveBuffer)) }
+        try socket.bind(to: .netlink(pid: 0, groups: groups))
+    }
+
+    /// The next notification of a subscription, or nil when none came before `deadline`.
+    public func notification(until deadline: ContinuousClock.Instant) async throws -> Notification? {
+        do {
+            guard let datagram = try await receiveWhole(until: deadline) else { return nil }
+            return .messages(NetlinkMessage.messages(in: datagram.bytes))
+        } catch let error as Errno where error == .noBufferSpace {
+            return .overrun
         }
     }
 

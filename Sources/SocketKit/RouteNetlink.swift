@@ -261,3 +261,40 @@ public enum RouteNetlink {
                             12: "bird", 13: "dnrouted", 14: "xorp", 15: "ntk", 16: "dhcp", 17: "mrouted", 18: "keepalived", 42: "babel",
                             99: "openr", 186: "bgp", 187: "isis", 188: "ospf", 189: "rip", 192: "eigrp"]
 }
+
+/// One change the kernel announced to an rtnetlink subscriber (`RTM_NEW*` / `RTM_DEL*`), decoded like the dumps.
+public enum RouteChange: Sendable {
+    case link(deleted: Bool, LinkInfo)
+    case address(deleted: Bool, AddressInfo)
+    case route(deleted: Bool, RouteInfo)
+    case neighbour(deleted: Bool, NeighbourInfo)
+
+    /// The change a notification message stands for; nil for any other message.
+    public init?(_ message: NetlinkMessage) {
+        let deleted = message.type % 4 == 1
+        let size = message.payload.count
+        switch message.type {
+        case 16, 17:
+            guard size >= 16 else { return nil }
+            self = .link(deleted: deleted, RouteNetlink.link(message))
+        case 20, 21:
+            guard size >= 8 else { return nil }
+            self = .address(deleted: deleted, RouteNetlink.address(message))
+        case 24, 25:
+            guard size >= 12, let route = RouteNetlink.route(message) else { return nil }
+            self = .route(deleted: deleted, route)
+        case 28, 29:
+            guard size >= 12, let neighbour = RouteNetlink.neighbour(message) else { return nil }
+            self = .neighbour(deleted: deleted, neighbour)
+        default: return nil
+        }
+    }
+
+    /// The `RTMGRP_*` bits of a kind of change: link 0x1; address 0x10 (IPv4) | 0x100 (IPv6); route 0x40 | 0x400;
+    /// neighbour 0x4.
+    public static func groups(_ kinds: [String]) -> UInt32 {
+        kinds.reduce(0) { bits, kind in
+            bits | (["link": 0x1, "address": 0x110, "route": 0x440, "neighbour": 0x4][kind] ?? 0)
+        }
+    }
+}

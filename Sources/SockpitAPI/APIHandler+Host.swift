@@ -6,48 +6,56 @@ extension APIHandler {
         let links = try await runtime.host.links(netns: input.query.netns)
         let names = Dictionary(links.map { ($0.index, $0.name) }) { first, _ in first }
         let (page, next) = try Self.hostPage(links, limit: input.query.limit, cursor: input.query.cursor)
-        return .ok(.init(body: .json(.init(items: page.map { link in
-            .init(ifindex: link.index, ifname: link.name, flags: link.flags, mtu: link.mtu, qdisc: link.qdisc, operstate: link.operstate,
-                  linkmode: link.linkmode, group: link.group, txqlen: link.txqlen, linkType: link.linkType, address: link.address,
-                  broadcast: link.broadcast, link: link.linkNetnsid == nil ? link.linkIndex.flatMap { names[$0] } : nil,
-                  linkIndex: link.linkIndex, linkNetnsid: link.linkNetnsid,
-                  master: link.masterIndex.flatMap { names[$0] }, kind: link.kind,
-                  stats64: link.stats.map { .init(rx: $0["rx"].map { .init(additionalProperties: $0.mapValues(Int64.init)) },
-                                                  tx: $0["tx"].map { .init(additionalProperties: $0.mapValues(Int64.init)) }) })
-        }, nextCursor: next))))
+        return .ok(.init(body: .json(.init(items: page.map { Self.schema($0, names: names) }, nextCursor: next))))
+    }
+
+    static func schema(_ link: LinkInfo, names: [Int: String]) -> Components.Schemas.HostLink {
+        .init(ifindex: link.index, ifname: link.name, flags: link.flags, mtu: link.mtu, qdisc: link.qdisc, operstate: link.operstate,
+              linkmode: link.linkmode, group: link.group, txqlen: link.txqlen, linkType: link.linkType, address: link.address,
+              broadcast: link.broadcast, link: link.linkNetnsid == nil ? link.linkIndex.flatMap { names[$0] } : nil,
+              linkIndex: link.linkIndex, linkNetnsid: link.linkNetnsid,
+              master: link.masterIndex.flatMap { names[$0] }, kind: link.kind,
+              stats64: link.stats.map { .init(rx: $0["rx"].map { .init(additionalProperties: $0.mapValues(Int64.init)) },
+                                              tx: $0["tx"].map { .init(additionalProperties: $0.mapValues(Int64.init)) }) })
     }
 
     /// `GET /v1/host/addresses`.
     func listHostAddresses(_ input: Operations.ListHostAddresses.Input) async throws -> Operations.ListHostAddresses.Output {
         let (page, next) = try Self.hostPage(try await runtime.host.addresses(netns: input.query.netns), limit: input.query.limit,
                                              cursor: input.query.cursor)
-        return .ok(.init(body: .json(.init(items: page.map { address, ifname in
-            .init(ifindex: address.index, ifname: ifname, family: address.family, local: address.local, address: address.peer,
-                  prefixlen: address.prefixLength, broadcast: address.broadcast, scope: address.scope, label: address.label,
-                  validLifeTime: address.validLifetime.map(Int64.init), preferredLifeTime: address.preferredLifetime.map(Int64.init),
-                  flags: address.flags)
-        }, nextCursor: next))))
+        return .ok(.init(body: .json(.init(items: page.map { Self.schema($0.0, ifname: $0.ifname) }, nextCursor: next))))
+    }
+
+    static func schema(_ address: AddressInfo, ifname: String?) -> Components.Schemas.HostAddress {
+        .init(ifindex: address.index, ifname: ifname, family: address.family, local: address.local, address: address.peer,
+              prefixlen: address.prefixLength, broadcast: address.broadcast, scope: address.scope, label: address.label,
+              validLifeTime: address.validLifetime.map(Int64.init), preferredLifeTime: address.preferredLifetime.map(Int64.init),
+              flags: address.flags)
     }
 
     /// `GET /v1/host/routes`.
     func listHostRoutes(_ input: Operations.ListHostRoutes.Input) async throws -> Operations.ListHostRoutes.Output {
         let (page, next) = try Self.hostPage(try await runtime.host.routes(netns: input.query.netns), limit: input.query.limit,
                                              cursor: input.query.cursor)
-        return .ok(.init(body: .json(.init(items: page.map { route, dev in
-            .init(family: route.family, _type: route.type, dst: route.destination, gateway: route.gateway, dev: dev, table: route.table,
-                  _protocol: route.protocol, scope: route.scope, prefsrc: route.preferredSource, metric: route.metric.map(Int64.init),
-                  flags: route.flags, pref: route.preference)
-        }, nextCursor: next))))
+        return .ok(.init(body: .json(.init(items: page.map { Self.schema($0.0, dev: $0.dev) }, nextCursor: next))))
+    }
+
+    static func schema(_ route: RouteInfo, dev: String?) -> Components.Schemas.HostRoute {
+        .init(family: route.family, _type: route.type, dst: route.destination, gateway: route.gateway, dev: dev, table: route.table,
+              _protocol: route.protocol, scope: route.scope, prefsrc: route.preferredSource, metric: route.metric.map(Int64.init),
+              flags: route.flags, pref: route.preference)
     }
 
     /// `GET /v1/host/neighbours`.
     func listHostNeighbours(_ input: Operations.ListHostNeighbours.Input) async throws -> Operations.ListHostNeighbours.Output {
         let (page, next) = try Self.hostPage(try await runtime.host.neighbours(netns: input.query.netns), limit: input.query.limit,
                                              cursor: input.query.cursor)
-        return .ok(.init(body: .json(.init(items: page.map { neighbour, dev in
-            .init(family: neighbour.family, dst: neighbour.destination, dev: dev, lladdr: neighbour.lladdr, state: neighbour.state,
-                  flags: neighbour.flags)
-        }, nextCursor: next))))
+        return .ok(.init(body: .json(.init(items: page.map { Self.schema($0.0, dev: $0.dev) }, nextCursor: next))))
+    }
+
+    static func schema(_ neighbour: NeighbourInfo, dev: String?) -> Components.Schemas.HostNeighbour {
+        .init(family: neighbour.family, dst: neighbour.destination, dev: dev, lladdr: neighbour.lladdr, state: neighbour.state,
+              flags: neighbour.flags)
     }
 
     /// `GET /v1/host/sockets`.

@@ -121,6 +121,9 @@ public final class EventHub: Sendable {
         return subscription
     }
 
+    /// Whether the server is stopping (``shutdown()`` was called): streams of their own end too.
+    public var isShutDown: Bool { ended.load(ordering: .acquiring) }
+
     /// Ends every subscription (server stopping) and the heartbeats.
     public func shutdown() {
         ended.store(true, ordering: .releasing)

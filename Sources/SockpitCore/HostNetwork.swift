@@ -125,3 +125,47 @@ public typealias RouteInfo = SocketKit.RouteInfo
 public typealias NeighbourInfo = SocketKit.NeighbourInfo
 /// A socket of the host as socket diagnostics report it.
 public typealias HostSocket = SocketKit.HostSocket
+
+/// A change to the host's network, as a subscriber hears it.
+public typealias RouteChange = SocketKit.RouteChange
+
+extension HostNetwork {
+    /// A subscription to the host's network changes (`GET /v1/host/events`).
+    public final class Watch: Sendable {
+        let channel: NetlinkChannel
+
+        init(channel: NetlinkChannel) { self.channel = channel }
+
+        /// What the kernel said next.
+        public enum Notification: Sendable {
+            /// Changes, decoded (messages of no kind asked for are left out).
+            case changes([RouteChange])
+            /// The kernel dropped changes (`ENOBUFS`): what a subscriber knows may be stale.
+            case overrun
+            /// Nothing before the deadline.
+            case idle
+        }
+
+        /// The next notification, or `.idle` at `deadline`.
+        public func next(until deadline: ContinuousClock.Instant) async throws -> Notification {
+            switch try await channel.notification(until: deadline) {
+            case nil: .idle
+            case .overrun?: .overrun
+            case .messages(let messages)?: .changes(messages.compactMap(RouteChange.init))
+            }
+        }
+    }
+
+    /// Subscribes to changes of `kinds` (link, address, route, neighbour) in `netns`; `receiveBuffer` sets the
+    /// subscription's `SO_RCVBUF` (small ones overrun sooner).
+    public func watch(netns: String?, kinds: [String], receiveBuffer: Int?) throws -> Watch {
+        let namespace = try netns.map { try namespaces.open($0) }
+        do {
+            let channel = try NetlinkChannel(protocol: .netlinkRoute, in: namespace)
+            try channel.subscribe(groups: RouteChange.groups(kinds), receiveBuffer: receiveBuffer)
+            return Watch(channel: channel)
+        } catch {
+            throw SockpitError.system(error, during: "subscribing to the host's network changes")
+        }
+    }
+}

@@ -40,6 +40,7 @@ extension SockpitServer {
         Lane(.get, "/v1/host/routes", .taskPool),
         Lane(.get, "/v1/host/neighbours", .taskPool),
         Lane(.get, "/v1/host/sockets", .taskPool),
+        Lane(.get, "/v1/host/events", .taskPool),
         Lane(.get, "/v1/stats", .taskPool),
         Lane(.get, "/metrics", .taskPool),
     ]

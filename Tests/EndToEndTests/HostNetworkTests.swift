@@ -231,3 +231,65 @@ extension EndToEndTests.HostNetworkTests {
         }
     }
 }
+
+extension EndToEndTests.HostNetworkTests {
+    @Test("live link events in order (a veth added, brought up, deleted); a tiny buffer and 300 address changes give an overrun and a snapshot that, with the changes after it, equals ip -j addr")
+    func liveHostEvents() async throws {
+        try await NamespaceRig.with(hosts: 1) { rig in
+            let a = rig.hosts[0]
+            var options = ServiceOptions()
+            options.allowNetns = [a.name]
+            try await withService(options) { service in
+                // Links.
+                let links = try await offload { try EventStreamClient(port: service.port, target: "/v1/host/events?netns=\(a.name)&groups=link") }
+                defer { links.close() }
+                #expect(links.status == 200)
+                _ = try await offload { try links.next() }  // ": connected": subscribed
+                try rig.exec(a, ["ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1"])
+                try rig.exec(a, ["ip", "link", "set", "t0", "up"])
+                try rig.exec(a, ["ip", "link", "del", "t0"])
+                var seen: [String] = []
+                while !seen.contains("del t0") {
+                    let frame = try #require(try await offload { try links.nextEvent() })
+                    guard frame.event == "link", let json = frame.json, let item = json["item"] as? [String: Any],
+                          item["ifname"] as? String == "t0" else { continue }
+                    let up = (item["flags"] as? [String] ?? []).contains("UP")
+                    seen.append("\(json["action"] as? String ?? "") t0\(up ? " up" : "")")
+                }
+                let firstNew = seen.firstIndex(of: "new t0"), firstUp = seen.firstIndex(of: "new t0 up")
+                #expect(firstNew != nil && firstUp != nil && firstNew! < firstUp! && seen.last == "del t0", "\(seen)")
+                // Addresses: overrun, snapshot, then changes; the state they make equals ip's.
+                let addresses = try await offload {
+                    try EventStreamClient(port: service.port, target: "/v1/host/events?netns=\(a.name)&groups=address&receive_buffer=1024")
+                }
+                defer { addresses.close() }
+                _ = try await offload { try addresses.next() }
+                let batch = (1...300).map { "addr add 10.50.\($0 / 250).\($0 % 250 + 1)/32 dev lo" }.joined(separator: "\n")
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("sockpit-events-batch-\(getpid())")
+                try batch.write(to: file, atomically: true, encoding: .utf8)
+                defer { try? FileManager.default.removeItem(at: file) }
+                try rig.exec(a, ["ip", "-batch", file.path])
+                let expected = Set(try Self.ip(rig, a, ["addr"]).flatMap { link in
+                    (link["addr_info"] as? [[String: Any]] ?? []).map { "\(link["ifindex"] ?? 0) \($0["local"] ?? "")" }
+                })
+                var state: Set<String> = []
+                var overrun = false, snapshot = false
+                while !(snapshot && state == expected) {
+                    let frame = try #require(try await offload { try addresses.nextEvent() }, "state \(state.count) of \(expected.count)")
+                    switch frame.event {
+                    case "overrun": overrun = true
+                    case "snapshot":
+                        snapshot = true
+                        state = Set((frame.json?["items"] as? [[String: Any]] ?? []).map { "\($0["ifindex"] ?? 0) \($0["local"] ?? "")" })
+                    case "address":
+                        guard let json = frame.json, let item = json["item"] as? [String: Any] else { continue }
+                        let key = "\(item["ifindex"] ?? 0) \(item["local"] ?? "")"
+                        if json["action"] as? String == "del" { state.remove(key) } else { state.insert(key) }
+                    default: break
+                    }
+                }
+                #expect(overrun && snapshot && state == expected)
+            }
+        }
+    }
+}
