@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The host views against the tools they replace, in one run (issue 15), inside a network namespace made here:
+#   1. GET /v1/host/sockets?protocol=tcp (every page, 1,000 a page, one keep-alive connection) against `ss -tanp`,
+#      with BENCH_CONNECTIONS TCP connections open on loopback (a Python process holds both ends);
+#   2. GET /v1/host/links against `ip -j link`.
+# Median wall time of each over BENCH_ROUNDS rounds (sides alternating), the ratio, and the row counts, which
+# must agree. Target: the sockets walk at most 2.0x ss's wall time.
+#
+# Environment (all optional):
+#   SOCKPIT_BIN=/path       use this sockpit binary instead of building (`swift build -c release --scratch-path .build-bench`)
+#   BENCH_CONNECTIONS=10000 TCP connections held open
+#   BENCH_ROUNDS=5          measured rounds
+#   BENCH_TARGET=2.0        the sockets walk's wall time must be at most this times ss's
+set -euo pipefail
+BENCH_NAME=host_views
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+CONNECTIONS=${BENCH_CONNECTIONS:-10000}
+ROUNDS=${BENCH_ROUNDS:-5}
+TARGET=${BENCH_TARGET:-2.0}
+[[ $(id -u) == 0 ]] || die "needs root (a network namespace of its own)"
+need_tools ss ip curl python3 awk
+sockpit_binary --scratch-path "$REPO/.build-bench"
+declare -A PID=()
+make_tmp sockpit-host-views
+NS="sphv$$"
+trap 'ip netns del "$NS" 2>/dev/null || true; cleanup' EXIT
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ulimit -n $((CONNECTIONS * 2 + 1000))
+
+# The connections: a listener and CONNECTIONS client/server pairs, held until stdin closes.
+mkfifo "$TMP/hold"
+cat >"$TMP/holder.py" <<'PY'
+import socket, sys
+count = int(sys.argv[1])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(4096)
+port = listener.getsockname()[1]
+held = []
+for _ in range(count):
+    client = socket.create_connection(("127.0.0.1", port))
+    server, _ = listener.accept()
+    held += [client, server]
+print("ready", port, flush=True)
+sys.stdin.read()
+PY
+ip netns exec "$NS" python3 "$TMP/holder.py" "$CONNECTIONS" <"$TMP/hold" >"$TMP/holder.out" &
+PID[holder]=$!
+exec 3>"$TMP/hold"   # keeps the holder's stdin open until this script exits
+for ((i = 0; i < 600; i++)); do grep -q ready "$TMP/holder.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$TMP/holder.out" || die "the connections were not made"
+
+# The service runs in this namespace and reads NS's through --allow-netns (?netns=), as a user would point it at one.
+start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$TMP/data" --log-level warning --allow-netns "$NS"
+walk() { # path: every page on one keep-alive connection; prints milliseconds and rows
+    python3 - "${PORT[sockpit]}" "$1" <<'PY'
+import http.client, json, sys, time
+port, path = int(sys.argv[1]), sys.argv[2]
+connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+started, rows, cursor = time.perf_counter(), 0, None
+while True:
+    connection.request("GET", path + ("&cursor=" + cursor if cursor else ""))
+    page = json.loads(connection.getresponse().read())
+    rows += len(page["items"])
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
+print(f"{(time.perf_counter() - started) * 1000:.1f} {rows}")
+PY
+}
+now_ns() { date +%s%N; }
+declare -a T_SS=() T_SP=() T_IP=() T_LINKS=()
+ROWS_SS=0 ROWS_SP=0 ROWS_IP=0 ROWS_LINKS=0
+for ((r = 0; r < ROUNDS; r++)); do
+    t0=$(now_ns); ROWS_SS=$(ip netns exec "$NS" ss -Htanp | wc -l); T_SS+=($((($(now_ns) - t0) / 1000)))
+    read -r ms ROWS_SP <<<"$(walk "/v1/host/sockets?protocol=tcp&limit=1000&netns=$NS")"; T_SP+=("${ms%.*}000")
+    t0=$(now_ns); ROWS_IP=$(ip netns exec "$NS" ip -j link | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'); T_IP+=($((($(now_ns) - t0) / 1000)))
+    read -r ms ROWS_LINKS <<<"$(walk "/v1/host/links?limit=1000&netns=$NS")"; T_LINKS+=("${ms%.*}000")
+done
+ms_of() { awk -v us="$(med "$1")" 'BEGIN { printf "%.1f", us / 1000 }'; }
+SS=$(ms_of "${T_SS[*]}") SP=$(ms_of "${T_SP[*]}") IP=$(ms_of "${T_IP[*]}") LINKS=$(ms_of "${T_LINKS[*]}")
+RATIO=$(awk -v a="$SP" -v b="$SS" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+echo "host views, $CONNECTIONS TCP connections on loopback in a namespace, $ROUNDS rounds (median wall time):"
+echo "  ss -tanp:                                         $SS ms  ($ROWS_SS rows)"
+echo "  GET /v1/host/sockets?protocol=tcp, every page:    $SP ms  ($ROWS_SP rows)   ratio ${RATIO}x (target <= ${TARGET}x)"
+echo "  ip -j link (with its JSON parsed):                $IP ms  ($ROWS_IP links)"
+echo "  GET /v1/host/links:                               $LINKS ms  ($ROWS_LINKS links)"
+awk -v r="$RATIO" -v t="$TARGET" 'BEGIN { exit !(r <= t) }' && echo "  verdict: met" || echo "  verdict: MISSED"
