@@ -26,29 +26,38 @@ NS="sphv$$"
 trap 'ip netns del "$NS" 2>/dev/null || true; cleanup' EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ulimit -n $((CONNECTIONS * 2 + 1000))
-
-# The connections: a listener and CONNECTIONS client/server pairs, held until stdin closes.
+# Each end of the connections in a process of its own (a process may hold 20,000 descriptors here at most):
+# the server side listens and accepts CONNECTIONS, the client side makes them; both hold them until their stdin closes.
+(( CONNECTIONS + 100 <= $(ulimit -Hn) )) || die "BENCH_CONNECTIONS $CONNECTIONS is more than ulimit -Hn $(ulimit -Hn) allows one process"
+ulimit -Sn "$(ulimit -Hn)"
 mkfifo "$TMP/hold"
 cat >"$TMP/holder.py" <<'PY'
 import socket, sys
-count = int(sys.argv[1])
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(4096)
-port = listener.getsockname()[1]
+side, count = sys.argv[1], int(sys.argv[2])
 held = []
-for _ in range(count):
-    client = socket.create_connection(("127.0.0.1", port))
-    server, _ = listener.accept()
-    held += [client, server]
-print("ready", port, flush=True)
+if side == "server":
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4096)
+    print("port", listener.getsockname()[1], flush=True)
+    for _ in range(count):
+        held.append(listener.accept()[0])
+else:
+    port = int(sys.argv[3])
+    for _ in range(count):
+        held.append(socket.create_connection(("127.0.0.1", port)))
+print("ready", flush=True)
 sys.stdin.read()
 PY
-ip netns exec "$NS" python3 "$TMP/holder.py" "$CONNECTIONS" <"$TMP/hold" >"$TMP/holder.out" &
-PID[holder]=$!
-exec 3>"$TMP/hold"   # keeps the holder's stdin open until this script exits
-for ((i = 0; i < 600; i++)); do grep -q ready "$TMP/holder.out" 2>/dev/null && break; sleep 0.1; done
+exec 3<>"$TMP/hold"   # read-write: opening never blocks, and the holders' stdin stays open until this script exits
+ip netns exec "$NS" python3 "$TMP/holder.py" server "$CONNECTIONS" <"$TMP/hold" >"$TMP/server.out" &
+PID[server_side]=$!
+for ((i = 0; i < 100; i++)); do grep -q port "$TMP/server.out" 2>/dev/null && break; sleep 0.1; done
+LISTEN_PORT=$(awk '$1 == "port" { print $2 }' "$TMP/server.out")
+[[ -n $LISTEN_PORT ]] || die "the listener did not start"
+ip netns exec "$NS" python3 "$TMP/holder.py" client "$CONNECTIONS" "$LISTEN_PORT" <"$TMP/hold" >"$TMP/holder.out" &
+PID[client_side]=$!
+for ((i = 0; i < 1200; i++)); do grep -q ready "$TMP/holder.out" 2>/dev/null && grep -q ready "$TMP/server.out" && break; sleep 0.1; done
 grep -q ready "$TMP/holder.out" || die "the connections were not made"
 
 # The service runs in this namespace and reads NS's through --allow-netns (?netns=), as a user would point it at one.
