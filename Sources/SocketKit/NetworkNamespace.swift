@@ -48,9 +48,10 @@ public final class NetworkNamespace: Sendable {
         try thread.run(body)
     }
 
-    /// Whether `name` can name a namespace: a file name (no `/`, not `.` or `..`), 1 to 255 bytes, no NUL.
+    /// Whether `name` can name a namespace: a file name (not empty, no `/` or NUL, not `.` or `..`); one too long for
+    /// the file system is simply not found.
     public static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 255 && name != "." && name != ".." && !name.utf8.contains(0) && !name.contains("/")
+        !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(0) && !name.contains("/")
     }
 
     /// The names under ``directory`` now, sorted; none when it does not exist.

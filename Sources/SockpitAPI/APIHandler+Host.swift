@@ -86,7 +86,7 @@ extension APIHandler {
         let size = try Paging.limit(limit)
         var start = 0
         if let cursor {
-            guard let position = Int(cursor), position >= 0 else {
+            guard (1...9).contains(cursor.count), cursor.allSatisfy(\.isASCII), let position = Int(cursor), position >= 0 else {
                 throw APIProblem.validation("cursor must be a next_cursor as it was given", field: "cursor")
             }
             start = min(position, items.count)

@@ -4,7 +4,7 @@ import SystemPackage
 
 /// What may name a network namespace (for the command line, which sees no SocketKit).
 public enum NetworkNamespaceName {
-    /// A file name under `/run/netns`: 1 to 255 bytes, no `/`, not `.` or `..`.
+    /// A file name under `/run/netns`: not empty, no `/` or NUL, not `.` or `..`.
     public static func isValid(_ name: String) -> Bool { NetworkNamespace.isValidName(name) }
 }
 
@@ -48,7 +48,7 @@ public final class Namespaces: Sendable {
     public func open(_ name: String, field: String = "netns") throws -> NetworkNamespace {
         guard NetworkNamespace.isValidName(name) else {
             throw SockpitError(.invalid, "\(field) '\(name)' is not a namespace name: a file name under \(NetworkNamespace.directory), "
-                + "1 to 255 bytes, no '/'", field: field)
+                + "not empty, no '/' or NUL, not . or ..", field: field)
         }
         guard allows(name) else {
             let how = allowed.isEmpty ? "namespaces are off; --allow-netns NAME (or *) turns them on"
