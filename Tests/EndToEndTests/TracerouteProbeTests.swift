@@ -19,16 +19,20 @@ extension EndToEndTests {
                 try await withService(Self.options()) { service in
                     let probe = try await service.probe(["kind": "traceroute", "target": hosts[3].ipv4, "method": method, "netns": hosts[0].name,
                                                          "max_hops": 10, "timeout_ms": 2000], results: "all")
-                    #expect(probe["outcome"] as? String == "success", "\(probe)")
+                    // As with traceroute, a probe may be lost on the way (a `*`, state timeout); every answer is the
+                    // right hop's, and each hop answers.
+                    #expect(["success", "partial"].contains(probe["outcome"] as? String ?? ""), "\(probe)")
                     #expect(probe["netns"] as? String == hosts[0].name)
                     let rows = attempts(probe)
                     #expect(rows.map { $0["hop"] as? Int } == [1, 1, 1, 2, 2, 2, 3, 3, 3], "\(rows)")
                     for (hop, expected) in [(1, hosts[1].ipv4), (2, hosts[2].ipv4), (3, hosts[3].ipv4)] {
-                        let hopRows = rows.filter { $0["hop"] as? Int == hop }
-                        #expect(hopRows.allSatisfy { $0["address"] as? String == expected && ($0["rtt_ms"] as? Double ?? -1) >= 0 },
-                                "hop \(hop): \(hopRows)")
-                        #expect(hopRows.allSatisfy { $0["state"] as? String == (hop == 3 ? "reached" : "hop") })
+                        let answered = rows.filter { $0["hop"] as? Int == hop && $0["state"] as? String != "timeout" }
+                        #expect(!answered.isEmpty && answered.allSatisfy { row in
+                            row["address"] as? String == expected && (row["rtt_ms"] as? Double ?? -1) >= 0
+                                && row["state"] as? String == (hop == 3 ? "reached" : "hop")
+                        }, "hop \(hop): \(rows)")
                     }
+                    #expect(rows.filter { $0["state"] as? String == "timeout" }.count <= 1, "at most one probe lost: \(rows)")
                     if method != "tcp" {
                         #expect(rows.first?["icmp_type"] as? Int == 11, "time exceeded from r1: \(rows.first ?? [:])")
                     }

@@ -97,6 +97,16 @@ public struct NamespaceRig: Sendable {
                 try command(["-n", west.name, "link", "set", "east", "up"])
                 try command(["-n", east.name, "link", "set", "west", "up"])
             }
+            // Ready when every link end has its carrier (a probe sent before would be dropped on the way).
+            let deadline = Date().addingTimeInterval(10)
+            for (index, host) in hosts.enumerated() {
+                for interface in [index > 0 ? "west" : nil, index < count - 1 ? "east" : nil].compactMap({ $0 }) {
+                    while try !command(["-n", host.name, "-o", "link", "show", interface]).contains("state UP") {
+                        guard Date() < deadline else { throw RigError(message: "\(host.name)'s \(interface) did not come up") }
+                        usleep(5_000)
+                    }
+                }
+            }
             // a and the routers but the last send everything east; the last router and c send it west; routers
             // reach the subnets west of them through their west neighbour.
             for (index, host) in hosts.enumerated() {
