@@ -99,7 +99,7 @@ extension APIHandler {
         if let ttl = request.ttl, !(1...255).contains(ttl) {
             throw APIProblem.validation("ttl must be between 1 and 255, got \(ttl)", field: "ttl")
         }
-        let encoding = request.encoding?.rawValue ?? "utf8"
+        let encoding = request.encoding?.value1.rawValue ?? "utf8"
         let payload = try request.payload.map { try Payload.decode($0, encoding: encoding, field: "payload") }
         var expectation: ProbeExpectation?
         if let expect = request.expect?.value1 {
@@ -110,7 +110,7 @@ extension APIHandler {
             default: throw APIProblem.validation("expect takes regex or contains, not both", field: "expect")
             }
         }
-        let family: AddressFamily? = switch request.ipFamily?.rawValue {
+        let family: AddressFamily? = switch request.ipFamily?.value1.rawValue {
         case "inet": .inet
         case "inet6": .inet6
         default: nil

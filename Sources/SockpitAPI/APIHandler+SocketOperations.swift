@@ -61,7 +61,7 @@ extension APIHandler {
     func receiveSocket(_ input: Operations.ReceiveSocket.Input) async throws -> Operations.ReceiveSocket.Output {
         guard case .json(let request) = input.body else { throw APIProblem.unsupportedMediaType("send application/json") }
         let timeout = try Self.timeout(request.timeoutMs, default: 0, field: "timeout_ms")
-        let encoding = request.encoding?.value1 ?? Components.Schemas.Encoding.utf8
+        var encoding = request.encoding?.value1 ?? Components.Schemas.Encoding.utf8
         let outcome = try await runtime.sockets.receive(
             id: input.path.id, maxBytes: request.maxBytes ?? 65536, timeout: timeout, peek: request.peek ?? false,
             oob: request.oob ?? false, maxRights: request.maxRights ?? 0)
@@ -69,6 +69,8 @@ extension APIHandler {
             Components.Schemas.ReceivedRight(kind: right.kind, socketId: right.socketID,
                                              sameKernelSocketAs: right.sameKernelSocketAs, closed: right.closed)
         }
+        // Without an encoding asked for, bytes that are not UTF-8 come in base64, and the answer says so.
+        if request.encoding == nil, String(validating: outcome.bytes, as: UTF8.self) == nil { encoding = .base64 }
         return .ok(.init(body: .json(.init(
             data: try Payload.encode(outcome.bytes, encoding: encoding.rawValue), encoding: encoding,
             bytes: Int64(outcome.bytes.count), from: try outcome.from.map(Self.schema), eof: outcome.endOfFile,

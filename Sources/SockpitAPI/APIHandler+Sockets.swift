@@ -69,7 +69,7 @@ extension APIHandler {
     }
 
     static func event(_ event: Event) throws -> Components.Schemas.Event {
-        let outcome = Components.Schemas.Event.OutcomePayload(rawValue: event.outcome.rawValue) ?? .error
+        let outcome = Components.Schemas.EventOutcome(rawValue: event.outcome.rawValue) ?? .error
         let durationMs: Double? = event.durationUs.map { Double($0) / 1000 }
         let args = try event.args.map { Components.Schemas.Event.ArgsPayload(additionalProperties: try $0.container()) }
         let result = try event.result.map { Components.Schemas.Event.ResultPayload(additionalProperties: try $0.container()) }

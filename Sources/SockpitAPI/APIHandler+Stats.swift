@@ -19,7 +19,7 @@ extension APIHandler {
             probes: .init(
                 success: stats.probes["success"] ?? 0, partial: stats.probes["partial"] ?? 0,
                 failure: stats.probes["failure"] ?? 0, running: stats.probes["running"] ?? 0),
-            eventStreams: .init(subscribers: stats.subscribers, lastEventId: stats.lastEventID)))))
+            eventStreams: .init(subscribers: stats.subscribers, lastEventId: String(stats.lastEventID))))))
     }
 
     /// `GET /metrics`: the Prometheus exposition rendered by swift-prometheus.

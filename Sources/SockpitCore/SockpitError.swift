@@ -5,7 +5,7 @@ import SocketKit
 /// a problem `type`; the domain knows nothing of HTTP.
 public struct SockpitError: Error, Sendable, CustomStringConvertible {
     /// The kind of failure, stable for scripts to branch on.
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         /// A field of the request is invalid (`field` names it).
         case invalid
         /// No such resource.

@@ -50,6 +50,22 @@ extension EndToEndTests {
             }
         }
 
+        @Test("bytes that are not UTF-8 come in base64 when no encoding was asked for, and the answer says so; utf8 asked for is a 422")
+        func invalidUTF8IsNotLost() async throws {
+            try await withService { service in
+                let (a, _) = try await boundDatagramSocket(service, family: "inet", host: "127.0.0.1")
+                let (b, bAddress) = try await boundDatagramSocket(service, family: "inet", host: "127.0.0.1")
+                try await service.send(a, "//4=", encoding: "base64", to: bAddress.json)  // 0xff 0xfe
+                let received = try await service.expecting(200, "POST", "/v1/sockets/\(b)/receive", ["timeout_ms": 2000])
+                #expect(received["encoding"] as? String == "base64" && received["data"] as? String == "//4=", "\(received)")
+                try await service.send(a, "//4=", encoding: "base64", to: bAddress.json)
+                let refused = try await service.request("POST", "/v1/sockets/\(b)/receive", json: ["timeout_ms": 2000, "encoding": "utf8"])
+                try expectProblem(refused, status: 422, kind: "not-utf8", field: "encoding")
+                try await service.send(a, "plain", to: bAddress.json)
+                #expect(try await service.expecting(200, "POST", "/v1/sockets/\(b)/receive", ["timeout_ms": 2000])["encoding"] as? String == "utf8")
+            }
+        }
+
         /// A datagram socket bound to `host` port 0, with its address.
         private func boundDatagramSocket(_ service: Service, family: String, host: String) async throws -> (String, Address) {
             let id = try await service.createSocketID(family: family, type: "dgram")
