@@ -12,7 +12,8 @@ import Testing
     /// The text of the Problem schema's description in openapi.yaml.
     static func documented() throws -> String {
         let contract = try String(contentsOf: root.appendingPathComponent("openapi.yaml"), encoding: .utf8)
-        let start = try #require(contract.range(of: "\n    Problem:\n"))
+        let schemas = try #require(contract.range(of: "\n  schemas:\n"))
+        let start = try #require(contract.range(of: "\n    Problem:\n", range: schemas.upperBound..<contract.endIndex))
         let end = try #require(contract.range(of: "      required:", range: start.upperBound..<contract.endIndex))
         return String(contract[start.upperBound..<end.lowerBound])
     }
