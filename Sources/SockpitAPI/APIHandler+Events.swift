@@ -14,30 +14,48 @@ extension APIHandler {
     /// `GET /v1/events`.
     func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
         let query = input.query
-        try Self.checkEventFilters(socketID: query.socketId, probeID: query.probeId, op: query.op)
+        let events = try Self.eventQuery(
+            socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue, since: query.since,
+            until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
+        let wantsLines = query.format == .ndjson
+            || (query.format == nil && !input.headers.accept.isEmpty
+                && input.headers.accept.allSatisfy { $0.contentType == .applicationXNdjson })
+        if wantsLines { return .ok(.init(body: .applicationXNdjson(exportBody(events, cap: query.limit)))) }
+        let page = try await runtime.events(events)
+        return .ok(.init(body: .json(.init(items: try page.items.map(Self.event), nextCursor: page.nextCursor.map(String.init)))))
+    }
+
+    /// `GET /v1/events/export`: the ndjson answer of `GET /v1/events` as an operation of its own.
+    func exportEvents(_ input: Operations.ExportEvents.Input) async throws -> Operations.ExportEvents.Output {
+        let query = input.query
+        let events = try Self.eventQuery(
+            socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue, since: query.since,
+            until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
+        return .ok(.init(body: .applicationXNdjson(exportBody(events, cap: query.limit))))
+    }
+
+    /// Every matching event, streamed page by page: memory stays at one page however long the export.
+    private func exportBody(_ query: EventQuery, cap: Int?) -> HTTPBody {
+        var query = query
+        query.limit = 1000
+        return HTTPBody(EventPages(runtime: runtime, query: query, cap: cap), length: .unknown, iterationBehavior: .single)
+    }
+
+    /// The history query both event operations take, checked.
+    private static func eventQuery(socketID: String?, probeID: String?, op: String?, outcome: String?, since: Date?, until: Date?,
+                                   after: String?, limit: Int?, cursor: String?, order: String?) throws -> EventQuery {
+        try checkEventFilters(socketID: socketID, probeID: probeID, op: op)
         var events = EventQuery(
-            socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue,
-            since: query.since.map(Self.micros), until: query.until.map(Self.micros),
-            limit: try Paging.limit(query.limit), cursor: try Paging.cursor(query.cursor), order: Paging.order(query.order?.rawValue))
-        if let after = query.after {
+            socketID: socketID, probeID: probeID, op: op, outcome: outcome, since: since.map(Self.micros), until: until.map(Self.micros),
+            limit: try Paging.limit(limit), cursor: try Paging.cursor(cursor), order: Paging.order(order))
+        if let after {
             // Its own field name in the problem (Paging.cursor would name `cursor`).
             guard let value = Paging.decimalID(after) else {
                 throw APIProblem.validation("after '\(after)' is not an event id (decimal digits, at most 18)", field: "after")
             }
             events.after = value
         }
-        let wantsLines = query.format == .ndjson
-            || (query.format == nil && !input.headers.accept.isEmpty
-                && input.headers.accept.allSatisfy { $0.contentType == .applicationXNdjson })
-        if wantsLines {
-            // Every matching event, streamed page by page: memory stays at one page however long the export.
-            events.limit = 1000
-            let pages = EventPages(runtime: runtime, query: events, cap: query.limit)
-            let body = HTTPBody(pages, length: .unknown, iterationBehavior: .single)
-            return .ok(.init(body: .applicationXNdjson(body)))
-        }
-        let page = try await runtime.events(events)
-        return .ok(.init(body: .json(.init(items: try page.items.map(Self.event), nextCursor: page.nextCursor.map(String.init)))))
+        return events
     }
 }
 

@@ -33,6 +33,7 @@ extension SockpitServer {
         Lane(.get, "/v1/probes", .taskPool),
         Lane(.get, "/v1/probes/{id}", .taskPool),
         Lane(.get, "/v1/events", .taskPool),
+        Lane(.get, "/v1/events/export", .taskPool),
         Lane(.get, "/v1/events/stream", .taskPool),
         Lane(.get, "/v1/netns", .taskPool),
         Lane(.get, "/v1/host/links", .taskPool),

@@ -35,6 +35,12 @@ extension EndToEndTests {
                 #expect((reason as? NSDictionary)?["errno"] as? String == "ECONNREFUSED", "probe.finish: \(failedFinish)")
                 #expect(lines.count == page.count)
                 for (line, item) in zip(lines, page) { #expect(line == item, "ndjson \(String(describing: line)) vs page \(item)") }
+                // The export as an operation of its own answers the same bytes.
+                let exported = try await service.request("GET", "/v1/events/export?order=asc")
+                #expect(exported.status == 200 && exported.headers["content-type"]?.hasPrefix("application/x-ndjson") == true)
+                #expect(exported.body == export.body, "GET /v1/events/export and ?format=ndjson differ")
+                let capped = try await service.request("GET", "/v1/events/export?order=asc&limit=3&op=send")
+                #expect(String(decoding: capped.body, as: UTF8.self).split(separator: "\n").count == 1, "one send event")
 
                 let stream = try await EventStreamTests.open(service, "/v1/events/stream?last_event_id=0")
                 defer { stream.close() }
