@@ -64,7 +64,7 @@ public struct IPv4Header: Sendable, Equatable {
     public var length: Int { ihl * 4 }
 
     /// The options bytes in lowercase hex, two digits each; empty when there are none.
-    public var optionsHex: String { options.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+    public var optionsHex: String { options.map(hexByte).joined() }
 
     /// The 20-byte header (no options) for a payload of `payloadLength` bytes: total length and checksum
     /// computed here (the kernel fills them in again for `IP_HDRINCL`, as raw(7) says).

@@ -35,7 +35,7 @@ public struct LinkAddress: Hashable, Sendable {
 
     /// `aa:bb:cc:dd:ee:ff`.
     public static func text(_ address: [UInt8]) -> String {
-        address.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+        address.map(hexByte).joined(separator: ":")
     }
 
     /// Parses `aa:bb:cc:dd:ee:ff` (1 to 8 bytes, two hex digits each); nil when it is not that.
@@ -100,3 +100,6 @@ public struct EthernetHeader: Sendable, Equatable {
             && lhs.vlan?.id == rhs.vlan?.id && lhs.vlan?.priority == rhs.vlan?.priority
     }
 }
+
+/// A byte as two lowercase hex digits (MACs, IP options).
+func hexByte(_ byte: UInt8) -> String { (byte < 16 ? "0" : "") + String(byte, radix: 16) }

@@ -48,6 +48,12 @@ public final class NetworkNamespace: Sendable {
         try thread.run(body)
     }
 
+    /// Runs `body` in `namespace` (on its thread), or on the calling thread, which is in the process's own, when nil.
+    public static func run<T: Sendable>(in namespace: NetworkNamespace?, _ body: @escaping @Sendable () throws(Errno) -> T) throws(Errno) -> T {
+        guard let namespace else { return try body() }
+        return try namespace.perform(body)
+    }
+
     /// Whether `name` can name a namespace: a file name (not empty, no `/` or NUL, not `.` or `..`); one too long for
     /// the file system is simply not found.
     public static func isValidName(_ name: String) -> Bool {
@@ -88,8 +94,7 @@ extension Socket {
     /// Opens a socket in `namespace` (on its thread), or, when nil, in this thread's, which is the process's own.
     public static func make(family: AddressFamily, type: SocketType, protocol: SocketProtocol = .default,
                             in namespace: NetworkNamespace?) throws(Errno) -> Socket {
-        guard let namespace else { return try Socket(family: family, type: type, protocol: `protocol`) }
-        return try namespace.perform { () throws(Errno) in try Socket(family: family, type: type, protocol: `protocol`) }
+        try NetworkNamespace.run(in: namespace) { () throws(Errno) in try Socket(family: family, type: type, protocol: `protocol`) }
     }
 
     /// The inode of the network namespace this socket was made in (`SIOCGSKNS`).

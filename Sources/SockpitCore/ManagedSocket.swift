@@ -1,6 +1,7 @@
 import SocketKit
 import Storage
 import Synchronization
+import SystemPackage
 
 /// An open socket and its session row, kept in memory while open.
 final class ManagedSocket: Sendable {
@@ -33,6 +34,24 @@ final class ManagedSocket: Sendable {
     }
 
     func snapshot() -> SocketRecord { record.withLock { $0 } }
+
+    /// Runs `body` where this socket's interfaces and names are: on its namespace's thread, or here.
+    func inNamespace<T: Sendable>(_ body: @escaping @Sendable () throws(Errno) -> T) throws(Errno) -> T {
+        try NetworkNamespace.run(in: namespace, body)
+    }
+
+    /// The index of the interface named `name` in this socket's namespace; 409 naming `field` when there is none.
+    func interfaceIndex(named name: String, field: String) throws -> UInt32 {
+        do throws(Errno) { return try inNamespace { () throws(Errno) in try Socket.interfaceIndex(named: name) } } catch {
+            throw SockpitError(.conflict, "\(field): no interface named '\(name)' in this socket's network namespace (\(error.name))",
+                               field: field, errno: error.name)
+        }
+    }
+
+    /// The name of the interface with `index` in this socket's namespace, nil when there is none.
+    func interfaceName(index: UInt32) -> String? {
+        (try? inNamespace { Socket.interfaceName(index: index) }) ?? nil
+    }
 
     /// Applies a change to the row and returns the new row.
     func update(_ change: (inout SocketRecord) -> Void) -> SocketRecord {

@@ -32,14 +32,9 @@ extension SocketRegistry {
                 throw SockpitError(.invalid, "\(field).scope_id is out of range", field: "\(field).scope_id")
             }
             let numericHost = scopeID.map { host.contains("%") ? host : "\(host)%\($0)" } ?? host
-            let numeric: SocketAddress?
-            if let namespace = managed.namespace, numericHost.contains("%") {
-                let parsed = try? namespace.perform { Result { () throws(SocketAddressError) in try SocketAddress(host: numericHost, port: port) } }
-                numeric = try? parsed?.get()
-            } else {
-                numeric = try? SocketAddress(host: numericHost, port: port)
-            }
-            if let numeric { return numeric }
+            // A zone may name an interface, which only the socket's namespace knows.
+            let parsed = try? managed.inNamespace { Result { () throws(SocketAddressError) in try SocketAddress(host: numericHost, port: port) } }
+            if let numeric = try? parsed?.get() { return numeric }
             do {
                 let found = try await Resolver.resolve(host: host, port: UInt16(port), family: socket.family, type: socket.type)
                 guard let first = found.first else {
@@ -85,18 +80,7 @@ extension SocketRegistry {
     /// index, the socket's own protocol unless another is given, the MAC when given.
     private func linkAddress(_ link: LinkSpec, for managed: ManagedSocket, field: String) throws -> LinkAddress {
         var index = link.index ?? 0
-        if let name = link.interface {
-            do throws(Errno) {
-                if let namespace = managed.namespace {
-                    index = try namespace.perform { () throws(Errno) in try Socket.interfaceIndex(named: name) }
-                } else {
-                    index = try Socket.interfaceIndex(named: name)
-                }
-            } catch {
-                throw SockpitError(.conflict, "\(field).interface: no interface named '\(name)' in this socket's network namespace (\(error.name))",
-                                   field: "\(field).interface", errno: error.name)
-            }
-        }
+        if let name = link.interface { index = try managed.interfaceIndex(named: name, field: "\(field).interface") }
         guard index != 0 else {
             throw SockpitError(.invalid, "\(field) names no interface: give interface (a name) or index", field: "\(field).interface")
         }
@@ -132,9 +116,7 @@ extension SocketRegistry {
     func shown(_ address: SocketAddress, of managed: ManagedSocket) -> Address? {
         guard case .link(let link) = address else { return shown(address, of: managed.socket) }
         let index = link.interfaceIndex
-        let name = managed.namespace.map { namespace in try? namespace.perform { Socket.interfaceName(index: index) } }
-            ?? Socket.interfaceName(index: index)
-        return .link(LinkSpec(interface: name, index: index, protocol: Int(link.protocol), hardwareType: Int(link.hardwareType),
+        return .link(LinkSpec(interface: managed.interfaceName(index: index), index: index, protocol: Int(link.protocol), hardwareType: Int(link.hardwareType),
                               packetType: link.packetTypeName, address: link.address.isEmpty ? nil : LinkAddress.text(link.address)))
     }
 

@@ -57,15 +57,7 @@ extension SocketRegistry {
     private func resolved(_ value: SocketOptionValue, for managed: ManagedSocket, field: String) throws -> SocketOptionValue {
         func index(_ choice: InterfaceChoice) throws -> InterfaceChoice {
             guard case .name(let name) = choice else { return choice }
-            do {
-                if let namespace = managed.namespace {
-                    return .index(try namespace.perform { () throws(Errno) in try Socket.interfaceIndex(named: name) })
-                }
-                return .index(try Socket.interfaceIndex(named: name))
-            } catch {
-                throw SockpitError(.conflict, "\(field): no interface named '\(name)' in this socket's network namespace (\(error.name))",
-                                   field: field, errno: error.name)
-            }
+            return .index(try managed.interfaceIndex(named: name, field: field))
         }
         switch value {
         case .interface(let choice): return .interface(try index(choice))
@@ -112,9 +104,7 @@ extension SocketRegistry {
     private func interfaceNames(_ indexes: [UInt32], of managed: ManagedSocket) -> [UInt32: String] {
         var names: [UInt32: String] = [:]
         for index in Set(indexes) {
-            let name = managed.namespace.map { namespace in try? namespace.perform { Socket.interfaceName(index: index) } }
-                ?? Socket.interfaceName(index: index)
-            if let name { names[index] = name }
+            if let name = managed.interfaceName(index: index) { names[index] = name }
         }
         return names
     }

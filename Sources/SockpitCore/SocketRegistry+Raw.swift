@@ -163,13 +163,7 @@ extension SocketRegistry {
     /// This host's addresses, or those of the socket's namespace (`getifaddrs` there).
     private func ownAddresses(of managed: ManagedSocket) throws -> [IPAddress] {
         let addresses: [SocketAddress]
-        do {
-            if let namespace = managed.namespace {
-                addresses = try namespace.perform { () throws(Errno) in try InterfaceAddresses.all() }
-            } else {
-                addresses = try InterfaceAddresses.all()
-            }
-        } catch {
+        do { addresses = try managed.inNamespace { () throws(Errno) in try InterfaceAddresses.all() } } catch {
             throw SockpitError.system(error, during: "getifaddrs")
         }
         return addresses.compactMap { address in
