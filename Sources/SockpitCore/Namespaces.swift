@@ -17,6 +17,11 @@ public final class Namespaces: Sendable {
     /// The names allowed; `*` allows every namespace under `/run/netns`. Empty: the feature is off.
     public let allowed: [String]
     private let opened = Mutex<[String: NetworkNamespace]>([:])
+    private let enteredAny = Atomic<Bool>(false)
+
+    /// Whether a namespace thread was ever started: until one is, no thread of this process is anywhere but in
+    /// its own namespace.
+    public var anyEntered: Bool { enteredAny.load(ordering: .relaxed) }
 
     /// Allows the namespaces `allowed` names (`*`: all).
     public init(allowed: [String]) {
@@ -82,6 +87,7 @@ public final class Namespaces: Sendable {
             // holds them (a socket keeps its namespace alive in the kernel, not through this thread).
             opened = opened.filter { (try? NetworkNamespace.inode(of: $0.key)) == $0.value.inode }
             opened[name] = namespace
+            enteredAny.store(true, ordering: .relaxed)
             return namespace
         }
     }

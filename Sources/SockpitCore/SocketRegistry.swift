@@ -148,7 +148,10 @@ public final class SocketRegistry: Sendable {
     /// The namespace a new socket is in, as the kernel says (`SIOCGSKNS`), checked against the one it was made
     /// for: a socket made without `netns` that is not in the service's own namespace means a thread was left in
     /// another one, and nothing may be made on it.
+    /// Until a namespace thread exists no thread can be in another namespace, and the check is left out (it costs
+    /// three syscalls on every create).
     func placement(of socket: Socket, meant namespace: NetworkNamespace?) throws -> String? {
+        guard namespace != nil || policy.namespaces.anyEntered else { return nil }
         let inode: UInt64
         do { inode = try socket.namespaceInode() } catch {
             return namespace?.name  // without CAP_NET_ADMIN the kernel does not say; socket(2) ran where asked
