@@ -55,15 +55,6 @@ enum { SOCKPIT_SCM_CREDENTIALS = 2 };
 static inline size_t sockpit_cmsg_len(size_t length) { return CMSG_LEN(length); }
 #endif
 
-/* Socket diagnostics (SocketKit/Socket+UnixPeer.swift): netlink and unix_diag's request and reply layouts
-   (sock_diag(7)). Its own guard, an append-only block like the ones above. */
-#ifndef SOCKPIT_CLINUX_DIAG_H
-#define SOCKPIT_CLINUX_DIAG_H
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
-#endif
-
 /* Network namespaces (SocketKit/NetworkNamespace.swift): setns(2) and the numbers Glibc's module leaves out
    (<sched.h> declares setns only under _GNU_SOURCE). Its own guard, an append-only block like the ones above. */
 #ifndef SOCKPIT_CLINUX_NETNS_H

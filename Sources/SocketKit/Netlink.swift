@@ -154,6 +154,12 @@ public final class NetlinkChannel: Sendable {
         try await exchange(type: type, flags: NetlinkMessage.request | NetlinkMessage.acknowledge | flags, payload: payload, timeout: timeout).0
     }
 
+    /// Sends one request that is answered with one message (`NLM_F_REQUEST` alone, such as a sock_diag lookup of
+    /// one socket) and returns that answer.
+    public func query(type: UInt16, payload: [UInt8], timeout: Duration = .seconds(5)) async throws -> NetlinkMessage? {
+        try await exchange(type: type, flags: NetlinkMessage.request, payload: payload, timeout: timeout).0.first
+    }
+
     private func exchange(type: UInt16, flags: UInt16, payload: [UInt8], timeout: Duration) async throws -> ([NetlinkMessage], Bool) {
         let sequence = nextSequence.withLock { value in defer { value &+= 1 }; return value }
         let message = NetlinkMessage(type: type, flags: flags, sequence: sequence, payload: payload)

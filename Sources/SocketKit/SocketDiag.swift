@@ -58,11 +58,13 @@ public enum SocketDiag {
         return [UInt8(family.rawValue), UInt8(proto), extensions, 0, 0xff, 0xff, 0xff, 0xff] + [UInt8](repeating: 0, count: 48)
     }
 
-    /// `struct unix_diag_req` for every state, with name, peer, queue lengths, uid and memory.
-    private static func unixRequest() -> [UInt8] {
+    /// `struct unix_diag_req` for every state (or the socket with `inode`), with name, peer, queue lengths, uid and
+    /// memory.
+    static func unixRequest(inode: UInt32 = 0) -> [UInt8] {
         // UDIAG_SHOW_NAME 0x1, PEER 0x4, RQLEN 0x10, MEMINFO 0x8, UID 0x40.
         let show: UInt32 = 0x1 | 0x4 | 0x8 | 0x10 | 0x40
-        var bytes: [UInt8] = [UInt8(AF_UNIX), 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]
+        var bytes: [UInt8] = [UInt8(AF_UNIX), 0, 0, 0, 0xff, 0xff, 0xff, 0xff]
+        withUnsafeBytes(of: inode.littleEndian) { bytes += $0 }
         withUnsafeBytes(of: show.littleEndian) { bytes += $0 }
         return bytes + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]  // any cookie
     }
@@ -94,7 +96,7 @@ public enum SocketDiag {
         return socket
     }
 
-    private static func unixSocket(_ message: NetlinkMessage) -> HostSocket? {
+    static func unixSocket(_ message: NetlinkMessage) -> HostSocket? {
         let p = message.payload
         guard p.count >= 16 else { return nil }
         let type = SocketType(rawValue: CInt(p[1]))

@@ -136,7 +136,7 @@ extension SocketRegistry {
             var result: [String: Detail] = ["bytes_sent": .int(Int64(sent))]
             result["to"] = to?.detail
             if !passed.isEmpty {
-                for (key, value) in follow(passed, from: managed, to: destination) { result[key] = value }
+                for (key, value) in await follow(passed, from: managed, to: destination) { result[key] = value }
             }
             let count = Int64(sent)
             return Step(value: SendOutcome(bytesSent: sent, to: to), result: .object(result), bytes: count) { record in

@@ -71,14 +71,14 @@ extension SocketRegistry {
 
     /// Notes where a send's rights went (the managed socket whose queue holds them, else the process at the
     /// other end) and answers that for the send's event: `rights_to`, or `rights_to_pid`.
-    func follow(_ passed: [ManagedSocket], from sender: ManagedSocket, to destination: SocketAddress?) -> [String: Detail] {
+    func follow(_ passed: [ManagedSocket], from sender: ManagedSocket, to destination: SocketAddress?) async -> [String: Detail] {
         let receiver: ManagedSocket?
         if let destination, let shown = shown(destination)?.detail {
             receiver = open.withLock { sockets in sockets.values.first { $0.snapshot().localAddress == shown } }
         } else {
             let cookie: String?
-            do { cookie = try sender.socket.unixPeerCookie().map { String($0) } } catch {
-                logger.debug("the peer of a Unix socket could not be found", metadata: ["socket.id": "\(sender.id)", "error": "\(error.name)"])
+            do { cookie = try await sender.socket.unixPeerCookie(in: sender.namespace).map { String($0) } } catch {
+                logger.debug("the peer of a Unix socket could not be found", metadata: ["socket.id": "\(sender.id)", "error": "\(error)"])
                 cookie = nil
             }
             receiver = cookie.flatMap { cookie in open.withLock { sockets in sockets.values.first { $0.snapshot().cookie == cookie } } }

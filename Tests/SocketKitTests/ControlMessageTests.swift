@@ -194,11 +194,11 @@ extension AdoptionTests {
     func unixPeerCookie() async throws {
         let (left, right) = try Socket.pair(type: .stream)
         defer { try? left.close(); try? right.close() }
-        #expect(try left.unixPeerCookie() == right.cookie())
-        #expect(try right.unixPeerCookie() == left.cookie())
+        #expect(try await left.unixPeerCookie() == right.cookie())
+        #expect(try await right.unixPeerCookie() == left.cookie())
         let lone = try Socket(family: .unix, type: .dgram)
         defer { try? lone.close() }
-        #expect(try lone.unixPeerCookie() == nil, "an unconnected socket has no peer")
+        #expect(try await lone.unixPeerCookie() == nil, "an unconnected socket has no peer")
         // A listener's accepted connection: its peer is the connecting socket, not the listener.
         let listener = try Socket(family: .unix, type: .stream)
         defer { try? listener.close() }
@@ -210,7 +210,7 @@ extension AdoptionTests {
         _ = try await listener.wait(for: .readable, until: .now + .seconds(2))
         let accepted = try #require(try listener.accept()).socket
         defer { try? accepted.close() }
-        #expect(try accepted.unixPeerCookie() == client.cookie())
-        #expect(try client.unixPeerCookie() == accepted.cookie())
+        #expect(try await accepted.unixPeerCookie() == client.cookie())
+        #expect(try await client.unixPeerCookie() == accepted.cookie())
     }
 }
