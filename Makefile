@@ -11,7 +11,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 # alone, against a 50 ms bound).
 ALONE_TESTS := healthStaysFastWhileReceivesWait
 
-.PHONY: run test deps python-deps build release unit contract fuzz bench clean
+.PHONY: run test deps python-deps build release unit contract fuzz bench clean generate
 
 ## Install missing Debian packages (needs root; otherwise prints what to install).
 deps:
@@ -39,12 +39,18 @@ run: release
 
 ## Every test: Swift tests of every module, then the contract checks against the live server.
 test: deps python-deps
+	bash Tests/codegen/generate.sh --check
+	bash Tests/codegen/check_fails_on_change.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip '$(ALONE_TESTS)'
 	$(SWIFT) test --skip-build --filter '$(ALONE_TESTS)'
 	bash Tests/e2e/run.sh
 	bash Tests/contract/run.sh
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
+
+## Rewrite the committed Swift code generated from openapi.yaml (Sources/*/Generated) with the pinned generator.
+generate:
+	bash Tests/codegen/generate.sh
 
 unit: deps
 	$(SWIFT) test

@@ -14,7 +14,6 @@ let package = Package(
         .executable(name: "sockpit", targets: ["sockpit"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-openapi-generator", exact: "1.14.3"),
         .package(url: "https://github.com/apple/swift-openapi-runtime", exact: "1.13.4"),
         .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -78,16 +77,38 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The contract's types, generated from openapi.yaml by the pinned swift-openapi-generator and committed
+        // (Sources/*/Generated; `make generate` writes them, `make test` checks they are current): a build never
+        // compiles the generator.
+        .target(
+            name: "SockpitContract",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SockpitAPI",
             dependencies: [
+                "SockpitContract",
                 "SockpitCore",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings,
-            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+            swiftSettings: swiftSettings
+        ),
+        // The generated client of the same contract, on Foundation's URLSession (StreamingTransport.swift says
+        // why not a transport package): what the `sockpit` commands other than `serve` and `migrate` use.
+        .target(
+            name: "SockpitClient",
+            dependencies: [
+                "SockpitContract",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
         ),
         // The wiring of SockpitAPI onto HTTPServer, shared by `sockpit serve` and the test harnesses.
         .target(
@@ -100,6 +121,8 @@ let package = Package(
             dependencies: [
                 "SockpitServer",
                 "SockpitAPI",
+                "SockpitClient",
+                "SockpitContract",
                 "SockpitCore",
                 "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -143,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SockpitAPITests",
-            dependencies: ["SockpitServer", "SockpitAPI", "SockpitCore", "Storage", "HTTPServer",
+            dependencies: ["SockpitServer", "SockpitAPI", "SockpitContract", "SockpitCore", "Storage", "HTTPServer",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

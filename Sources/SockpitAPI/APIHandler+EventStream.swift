@@ -1,12 +1,13 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `GET /v1/events/stream`.
     func streamEvents(_ input: Operations.StreamEvents.Input) async throws -> Operations.StreamEvents.Output {
         let query = input.query
-        try Self.checkEventFilters(socketID: query.socketId, probeID: query.probeId, op: query.op)
+        try Self.checkEventFilters(socketID: query.socketId, probeID: query.probeId)
         if let token = query.accessToken, token.unicodeScalars.count > 1024 {
             throw APIProblem.validation("access_token is longer than 1024 characters", field: "access_token")
         }
@@ -16,7 +17,7 @@ extension APIHandler {
         let fromHeader = try input.headers.lastEventID.map { try Self.eventID($0, field: "Last-Event-ID") }
         let resumeAfter = fromHeader ?? fromQuery
         let admission = try runtime.admitStream()
-        let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome.flatMap { Event.Outcome(rawValue: $0.rawValue) })
+        let filter = EventFilter(socketID: query.socketId, probeID: query.probeId, op: query.op?.rawValue, outcome: query.outcome.flatMap { Event.Outcome(rawValue: $0.rawValue) })
         let stream = EventStream(runtime: runtime, lines: eventLines, filter: filter, resumeAfter: resumeAfter, admission: admission)
         return .ok(.init(body: .textEventStream(HTTPBody(stream, length: .unknown, iterationBehavior: .single))))
     }

@@ -1,12 +1,13 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// The length limits of the event filters (the generated code does not check `maxLength`); shared by the
     /// history list and the event stream.
-    static func checkEventFilters(socketID: String?, probeID: String?, op: String?) throws {
-        for (name, value) in [("socket_id", socketID), ("probe_id", probeID), ("op", op)] {
+    static func checkEventFilters(socketID: String?, probeID: String?) throws {
+        for (name, value) in [("socket_id", socketID), ("probe_id", probeID)] {
             if let value, value.unicodeScalars.count > 64 { throw APIProblem.validation("\(name) is longer than 64 characters", field: name) }
         }
     }
@@ -15,7 +16,7 @@ extension APIHandler {
     func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
         let query = input.query
         let events = try Self.eventQuery(
-            socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue, since: query.since,
+            socketID: query.socketId, probeID: query.probeId, op: query.op?.rawValue, outcome: query.outcome?.rawValue, since: query.since,
             until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
         let wantsLines = query.format == .ndjson
             || (query.format == nil && !input.headers.accept.isEmpty
@@ -29,7 +30,7 @@ extension APIHandler {
     func exportEvents(_ input: Operations.ExportEvents.Input) async throws -> Operations.ExportEvents.Output {
         let query = input.query
         let events = try Self.eventQuery(
-            socketID: query.socketId, probeID: query.probeId, op: query.op, outcome: query.outcome?.rawValue, since: query.since,
+            socketID: query.socketId, probeID: query.probeId, op: query.op?.rawValue, outcome: query.outcome?.rawValue, since: query.since,
             until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
         return .ok(.init(body: .applicationXNdjson(exportBody(events, cap: query.limit))))
     }
@@ -44,7 +45,7 @@ extension APIHandler {
     /// The history query both event operations take, checked.
     private static func eventQuery(socketID: String?, probeID: String?, op: String?, outcome: String?, since: Date?, until: Date?,
                                    after: String?, limit: Int?, cursor: String?, order: String?) throws -> EventQuery {
-        try checkEventFilters(socketID: socketID, probeID: probeID, op: op)
+        try checkEventFilters(socketID: socketID, probeID: probeID)
         var events = EventQuery(
             socketID: socketID, probeID: probeID, op: op, outcome: outcome, since: since.map(Self.micros), until: until.map(Self.micros),
             limit: try Paging.limit(limit), cursor: try Paging.cursor(cursor), order: Paging.order(order))

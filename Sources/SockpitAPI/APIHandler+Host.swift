@@ -1,4 +1,5 @@
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `GET /v1/host/links`.

@@ -1,4 +1,5 @@
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// The PATCH body as (option, value) pairs in the schema's order, with the ranges the schema documents

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `POST /v1/probes`: 201 with the result, or 202 at once with `wait=false`.
@@ -177,10 +178,10 @@ extension APIHandler {
             let closed = ProbeResults.closed(stored.results)
             closedPorts = .init(count: closed.count, ranges: closed.ranges)
         }
-        let kind = Components.Schemas.ProbeKind(rawValue: probe.kind) ?? .tcp
+        let kind = try Components.Schemas.ProbeKind(listed: probe.kind)
         let isEcho = probe.kind == "icmp"
         let isTrace = probe.kind == "traceroute"
-        let results: [Components.Schemas.ProbeAttempt]? = includeResults ? view.results.map { row in
+        let results: [Components.Schemas.ProbeAttempt]? = includeResults ? try view.results.map { row in
             let detail = row.detail?.members ?? [:]
             let reply = detail["reply"]?.members?["preview"]?.string
             var expectMatched: Bool?
@@ -189,7 +190,7 @@ extension APIHandler {
                 port: isEcho || isTrace ? nil : row.position, sequence: isEcho ? row.position : nil,
                 hop: isTrace ? row.position : nil, query: isTrace ? detail["query"]?.int.map { Int($0) } : nil,
                 address: detail["address"]?.string,
-                icmpType: detail["icmp_type"]?.int.map { Int($0) }, icmpCode: detail["icmp_code"]?.int.map { Int($0) }, state: row.state,
+                icmpType: detail["icmp_type"]?.int.map { Int($0) }, icmpCode: detail["icmp_code"]?.int.map { Int($0) }, state: try .init(listed: row.state),
                 rttMs: row.rttUs.map { Double($0) / 1000 }, ttl: row.ttl, bytes: row.bytes, errno: row.errno,
                 expectMatched: expectMatched, reply: reply)
         } : nil

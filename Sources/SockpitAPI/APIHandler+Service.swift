@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `GET /v1/health`.

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `POST /v1/sockets/{id}/bind`.

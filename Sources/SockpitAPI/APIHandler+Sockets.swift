@@ -1,6 +1,7 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `POST /v1/sockets`.
@@ -50,10 +51,10 @@ extension APIHandler {
     // MARK: - Translation
 
     static func socket(_ socket: SocketSnapshot) throws -> Components.Schemas.Socket {
-        guard let family = Components.Schemas.SocketFamily(rawValue: socket.family),
-              let type = Components.Schemas.SocketType(rawValue: socket.type),
-              let state = Components.Schemas.SocketState(rawValue: socket.state.rawValue)
-        else { throw SockpitError(.internal, "socket \(socket.id) has a family, type or state the API does not know") }
+        let family = try Components.Schemas.SocketFamily(listed: socket.family)
+        let type = try Components.Schemas.SocketType(listed: socket.type)
+        let state = try Components.Schemas.SocketState(listed: socket.state.rawValue)
+        let closeReason = try socket.closeReason.map { try Components.Schemas.CloseReason(listed: $0) }
         return .init(
             id: socket.id, family: family, _type: type, _protocol: socket.protocol, state: state,
             label: socket.label, parentId: socket.parentID, cookie: socket.cookie,
@@ -63,7 +64,7 @@ extension APIHandler {
             localAddress: try socket.localAddress.map(Self.schema), peerAddress: try socket.peerAddress.map(Self.schema),
             options: try socket.options.map { try $0.decoded() },
             createdAt: Time.date(micros: socket.createdAt),
-            closedAt: socket.closedAt.map(Time.date(micros:)), closeReason: socket.closeReason,
+            closedAt: socket.closedAt.map(Time.date(micros:)), closeReason: closeReason.map { .init(value1: $0) },
             counters: .init(bytesSent: socket.bytesSent, bytesReceived: socket.bytesReceived,
                             messagesSent: socket.messagesSent, messagesReceived: socket.messagesReceived))
     }
@@ -75,7 +76,7 @@ extension APIHandler {
         let result = try event.result.map { Components.Schemas.Event.ResultPayload(additionalProperties: try $0.container()) }
         return Components.Schemas.Event(
             id: String(event.id), at: Time.date(micros: event.at), socketId: event.socketID,
-            probeId: event.probeID, netns: event.netns, op: event.op, outcome: outcome, errno: event.errno,
+            probeId: event.probeID, netns: event.netns, op: try .init(listed: event.op), outcome: outcome, errno: event.errno,
             errorMessage: event.errorMessage, durationMs: durationMs, bytes: event.bytes, args: args, result: result)
     }
 

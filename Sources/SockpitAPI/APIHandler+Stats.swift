@@ -1,6 +1,7 @@
 import FoundationEssentials
 import OpenAPIRuntime
 import SockpitCore
+import SockpitContract
 
 extension APIHandler {
     /// `GET /v1/stats`.

@@ -1,16 +1,17 @@
-public import Logging
-public import SockpitCore
+import Logging
+import SockpitCore
+import SockpitContract
 
 /// Implements the generated `APIProtocol`: each operation translates between the API schemas and
 /// `SockpitCore`, nothing more. Operations live in `APIHandler+<Area>.swift` files.
-public struct APIHandler: APIProtocol {
+struct APIHandler: APIProtocol {
     let runtime: SockpitRuntime
     let logger: Logger
     /// Rendered lines of recent events, shared by the event streams.
     let eventLines = EventLineCache()
 
     /// Creates the handler over the domain runtime.
-    public init(runtime: SockpitRuntime, logger: Logger) {
+    init(runtime: SockpitRuntime, logger: Logger) {
         self.runtime = runtime
         self.logger = logger
     }

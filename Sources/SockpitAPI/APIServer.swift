@@ -1,11 +1,14 @@
 import FoundationEssentials
-import Logging
+public import Logging
 public import OpenAPIRuntime
+public import SockpitCore
 
-extension APIHandler {
+/// The API's operations, for the one place that serves them (SockpitServer). The handler and the contract's
+/// generated types stay inside this module and SockpitContract.
+public enum APIOperations {
     /// Registers every operation on `transport`, behind the problem, auth and JSON-body middlewares.
-    public func register(on transport: any ServerTransport, token: String?) throws {
-        try registerHandlers(
+    public static func register(_ runtime: SockpitRuntime, on transport: any ServerTransport, token: String?, logger: Logger) throws {
+        try APIHandler(runtime: runtime, logger: logger).registerHandlers(
             on: transport,
             serverURL: URL(string: "/")!,
             configuration: Configuration(

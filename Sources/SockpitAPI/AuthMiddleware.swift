@@ -1,6 +1,7 @@
 import FoundationEssentials
 public import HTTPTypes
 public import OpenAPIRuntime
+import SockpitContract
 
 /// Bearer-token authentication: with a token configured, every operation except those listed as public
 /// needs `Authorization: Bearer <token>`; otherwise 401 problem. Runs before the request is decoded.

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import SockpitCore
+import SockpitContract
 import Synchronization
 
 /// One event as a compact JSON object on one line, for the two outputs that write events one by one — the

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import HTTPTypes
 import OpenAPIRuntime
+import SockpitContract
 
 /// An RFC 9457 problem the API answers with. Domain errors are translated into one of these
 /// (`APIProblem.init(domain:)`), and so are the runtime's decoding and content-type errors.
@@ -42,7 +43,7 @@ struct APIProblem: Error, Sendable {
     private func document(instance path: String) -> Data {
         let document = Components.Schemas.Problem(
             _type: Self.typeBase + kind, title: title, status: status.code, detail: detail,
-            instance: path, field: field, errno: errno, state: state, tookEffect: tookEffect)
+            instance: path, field: field, errno: errno, state: state.flatMap(Components.Schemas.SocketState.init(rawValue:)), tookEffect: tookEffect)
         return (try? Self.encoder.encode(document)) ?? Data()
     }
 

@@ -11,7 +11,7 @@ public enum SockpitServer {
     public static func install(_ runtime: SockpitRuntime, on transport: MicroHTTPDTransport, token: String?,
                                logger: Logger) throws {
         try transport.declare(lanes: lanes)
-        try APIHandler(runtime: runtime, logger: logger).register(on: transport, token: token)
+        try APIOperations.register(runtime, on: transport, token: token, logger: logger)
     }
 
     /// The transport's per-request observer that feeds the request metrics of `runtime` (`/metrics`).

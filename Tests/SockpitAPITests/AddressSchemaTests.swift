@@ -1,6 +1,7 @@
 import Foundation
 @testable import SockpitAPI
 @testable import SockpitCore
+import SockpitContract
 import Storage
 import Testing
 
