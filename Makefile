@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libmicrohttpd-dev libsqlite3-dev pkg-config curl wrk socat nmap iproute2 sqlite3 libcap2-bin chromium chromium-driver
-PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client selenium==4.*
+PYTHON_PACKAGES := schemathesis==4.* openapi-spec-validator prometheus-client selenium==4.* openapi-python-client==0.29.1 datamodel-code-generator==0.97.0
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Latency checks run in a test process of their own: Swift Testing runs every other suite beside them, each
@@ -24,7 +24,7 @@ deps:
 
 ## Install the Python tools the contract checks use.
 python-deps:
-	@python3 -c "import schemathesis, openapi_spec_validator, prometheus_client, selenium" 2>/dev/null || \
+	@python3 -c "import schemathesis, openapi_spec_validator, prometheus_client, selenium, openapi_python_client, datamodel_code_generator" 2>/dev/null || \
 	  python3 -m pip install -q --disable-pip-version-check $(PYTHON_PACKAGES)
 
 build: deps
@@ -46,6 +46,7 @@ test: deps python-deps
 	$(SWIFT) test --skip-build --filter '$(ALONE_TESTS)'
 	bash Tests/e2e/run.sh
 	bash Tests/contract/run.sh
+	bash Tests/client/run.sh
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 
 ## Rewrite the committed Swift code generated from openapi.yaml (Sources/*/Generated) with the pinned generator.

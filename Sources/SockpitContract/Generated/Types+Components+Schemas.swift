@@ -26,6 +26,2463 @@ extension Components {
             case unix = "unix"
             case traceroute = "traceroute"
         }
+        /// A payload as history keeps it, its size and at most its first 64 bytes.
+        ///
+        /// - Remark: Generated from `#/components/schemas/PayloadPreview`.
+        public struct PayloadPreview: Codable, Hashable, Sendable {
+            /// The payload's whole length in bytes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PayloadPreview/bytes`.
+            public var bytes: Swift.Int64
+            /// The first 64 bytes at most: as text when they are valid UTF-8 without control characters (other than tab, CR, LF), else lowercase hex.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PayloadPreview/preview`.
+            public var preview: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PayloadPreview/preview_encoding`.
+            public var previewEncoding: Components.Schemas.PreviewEncoding
+            /// Present (true) only when the payload is longer than 64 bytes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PayloadPreview/preview_truncated`.
+            public var previewTruncated: Swift.Bool?
+            /// Creates a new `PayloadPreview`.
+            ///
+            /// - Parameters:
+            ///   - bytes: The payload's whole length in bytes.
+            ///   - preview: The first 64 bytes at most: as text when they are valid UTF-8 without control characters (other than tab, CR, LF), else lowercase hex.
+            ///   - previewEncoding:
+            ///   - previewTruncated: Present (true) only when the payload is longer than 64 bytes.
+            public init(
+                bytes: Swift.Int64,
+                preview: Swift.String,
+                previewEncoding: Components.Schemas.PreviewEncoding,
+                previewTruncated: Swift.Bool? = nil
+            ) {
+                self.bytes = bytes
+                self.preview = preview
+                self.previewEncoding = previewEncoding
+                self.previewTruncated = previewTruncated
+            }
+            public enum CodingKeys: String, CodingKey {
+                case bytes
+                case preview
+                case previewEncoding = "preview_encoding"
+                case previewTruncated = "preview_truncated"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.bytes = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .bytes
+                )
+                self.preview = try container.decode(
+                    Swift.String.self,
+                    forKey: .preview
+                )
+                self.previewEncoding = try container.decode(
+                    Components.Schemas.PreviewEncoding.self,
+                    forKey: .previewEncoding
+                )
+                self.previewTruncated = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .previewTruncated
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "bytes",
+                    "preview",
+                    "preview_encoding",
+                    "preview_truncated"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CreateEventArgs`.
+        public struct CreateEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CreateEventArgs/family`.
+            public var family: Components.Schemas.SocketFamily
+            /// - Remark: Generated from `#/components/schemas/CreateEventArgs/type`.
+            public var _type: Components.Schemas.SocketType
+            /// The protocol in use, the default filled in (tcp, udp, sctp, default, route, all, an IP protocol's name or number, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CreateEventArgs/protocol`.
+            public var _protocol: Swift.String
+            /// Always present; null when the socket has none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CreateEventArgs/label`.
+            public var label: Swift.String?
+            /// The network namespace asked for; absent for the service's own.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CreateEventArgs/netns`.
+            public var netns: Swift.String?
+            /// Creates a new `CreateEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - family:
+            ///   - _type:
+            ///   - _protocol: The protocol in use, the default filled in (tcp, udp, sctp, default, route, all, an IP protocol's name or number, ...).
+            ///   - label: Always present; null when the socket has none.
+            ///   - netns: The network namespace asked for; absent for the service's own.
+            public init(
+                family: Components.Schemas.SocketFamily,
+                _type: Components.Schemas.SocketType,
+                _protocol: Swift.String,
+                label: Swift.String? = nil,
+                netns: Swift.String? = nil
+            ) {
+                self.family = family
+                self._type = _type
+                self._protocol = _protocol
+                self.label = label
+                self.netns = netns
+            }
+            public enum CodingKeys: String, CodingKey {
+                case family
+                case _type = "type"
+                case _protocol = "protocol"
+                case label
+                case netns
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.family = try container.decode(
+                    Components.Schemas.SocketFamily.self,
+                    forKey: .family
+                )
+                self._type = try container.decode(
+                    Components.Schemas.SocketType.self,
+                    forKey: ._type
+                )
+                self._protocol = try container.decode(
+                    Swift.String.self,
+                    forKey: ._protocol
+                )
+                self.label = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .label
+                )
+                self.netns = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .netns
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "family",
+                    "type",
+                    "protocol",
+                    "label",
+                    "netns"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SocketpairEventArgs`.
+        public struct SocketpairEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SocketpairEventArgs/type`.
+            public var _type: Components.Schemas.UnixSocketType
+            /// The other socket of the pair.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SocketpairEventArgs/peer_id`.
+            public var peerId: Swift.String
+            /// Creates a new `SocketpairEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - peerId: The other socket of the pair.
+            public init(
+                _type: Components.Schemas.UnixSocketType,
+                peerId: Swift.String
+            ) {
+                self._type = _type
+                self.peerId = peerId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case peerId = "peer_id"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self._type = try container.decode(
+                    Components.Schemas.UnixSocketType.self,
+                    forKey: ._type
+                )
+                self.peerId = try container.decode(
+                    Swift.String.self,
+                    forKey: .peerId
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "type",
+                    "peer_id"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BindEventArgs`.
+        public struct BindEventArgs: Codable, Hashable, Sendable {
+            /// The address as the client gave it (before resolution and confinement).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BindEventArgs/address`.
+            public struct AddressPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/BindEventArgs/address/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `AddressPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The address as the client gave it (before resolution and confinement).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BindEventArgs/address`.
+            public var address: Components.Schemas.BindEventArgs.AddressPayload
+            /// Creates a new `BindEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - address: The address as the client gave it (before resolution and confinement).
+            public init(address: Components.Schemas.BindEventArgs.AddressPayload) {
+                self.address = address
+            }
+            public enum CodingKeys: String, CodingKey {
+                case address
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.address = try container.decode(
+                    Components.Schemas.BindEventArgs.AddressPayload.self,
+                    forKey: .address
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "address"
+                ])
+            }
+        }
+        /// Absent (no result) when the kernel reports no address the API can show.
+        ///
+        /// - Remark: Generated from `#/components/schemas/BindEventResult`.
+        public struct BindEventResult: Codable, Hashable, Sendable {
+            /// The address bound, as the kernel reports it (port 0 resolved).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BindEventResult/local_address`.
+            public struct LocalAddressPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/BindEventResult/local_address/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `LocalAddressPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The address bound, as the kernel reports it (port 0 resolved).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BindEventResult/local_address`.
+            public var localAddress: Components.Schemas.BindEventResult.LocalAddressPayload
+            /// Creates a new `BindEventResult`.
+            ///
+            /// - Parameters:
+            ///   - localAddress: The address bound, as the kernel reports it (port 0 resolved).
+            public init(localAddress: Components.Schemas.BindEventResult.LocalAddressPayload) {
+                self.localAddress = localAddress
+            }
+            public enum CodingKeys: String, CodingKey {
+                case localAddress = "local_address"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.localAddress = try container.decode(
+                    Components.Schemas.BindEventResult.LocalAddressPayload.self,
+                    forKey: .localAddress
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "local_address"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ListenEventArgs`.
+        public struct ListenEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ListenEventArgs/backlog`.
+            public var backlog: Swift.Int
+            /// Creates a new `ListenEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - backlog:
+            public init(backlog: Swift.Int) {
+                self.backlog = backlog
+            }
+            public enum CodingKeys: String, CodingKey {
+                case backlog
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.backlog = try container.decode(
+                    Swift.Int.self,
+                    forKey: .backlog
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "backlog"
+                ])
+            }
+        }
+        /// Absent (no result) when the kernel reports no address the API can show.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ListenEventResult`.
+        public struct ListenEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ListenEventResult/local_address`.
+            public var localAddress: Components.Schemas.Address
+            /// Creates a new `ListenEventResult`.
+            ///
+            /// - Parameters:
+            ///   - localAddress:
+            public init(localAddress: Components.Schemas.Address) {
+                self.localAddress = localAddress
+            }
+            public enum CodingKeys: String, CodingKey {
+                case localAddress = "local_address"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.localAddress = try container.decode(
+                    Components.Schemas.Address.self,
+                    forKey: .localAddress
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "local_address"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AcceptEventArgs`.
+        public struct AcceptEventArgs: Codable, Hashable, Sendable {
+            /// The wait actually used (the request's, capped at the server's longest wait).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AcceptEventArgs/timeout_ms`.
+            public var timeoutMs: Swift.Int
+            /// Creates a new `AcceptEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - timeoutMs: The wait actually used (the request's, capped at the server's longest wait).
+            public init(timeoutMs: Swift.Int) {
+                self.timeoutMs = timeoutMs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case timeoutMs = "timeout_ms"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.timeoutMs = try container.decode(
+                    Swift.Int.self,
+                    forKey: .timeoutMs
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "timeout_ms"
+                ])
+            }
+        }
+        /// Exactly one member: `socket_id` (outcome ok) or `timed_out` (outcome timeout).
+        ///
+        /// - Remark: Generated from `#/components/schemas/AcceptEventResult`.
+        public struct AcceptEventResult: Codable, Hashable, Sendable {
+            /// The new socket (whose first event is `accepted`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AcceptEventResult/socket_id`.
+            public var socketId: Swift.String?
+            /// No connection arrived before the deadline.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AcceptEventResult/timed_out`.
+            public var timedOut: Swift.Bool?
+            /// Creates a new `AcceptEventResult`.
+            ///
+            /// - Parameters:
+            ///   - socketId: The new socket (whose first event is `accepted`).
+            ///   - timedOut: No connection arrived before the deadline.
+            public init(
+                socketId: Swift.String? = nil,
+                timedOut: Swift.Bool? = nil
+            ) {
+                self.socketId = socketId
+                self.timedOut = timedOut
+            }
+            public enum CodingKeys: String, CodingKey {
+                case socketId = "socket_id"
+                case timedOut = "timed_out"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.socketId = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .socketId
+                )
+                self.timedOut = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .timedOut
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "socket_id",
+                    "timed_out"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AcceptedEventArgs`.
+        public struct AcceptedEventArgs: Codable, Hashable, Sendable {
+            /// The listening socket that accepted this one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AcceptedEventArgs/parent_id`.
+            public var parentId: Swift.String
+            /// Creates a new `AcceptedEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - parentId: The listening socket that accepted this one.
+            public init(parentId: Swift.String) {
+                self.parentId = parentId
+            }
+            public enum CodingKeys: String, CodingKey {
+                case parentId = "parent_id"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.parentId = try container.decode(
+                    Swift.String.self,
+                    forKey: .parentId
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "parent_id"
+                ])
+            }
+        }
+        /// Absent (no result) when the peer has no address the API can show (an unnamed Unix socket).
+        ///
+        /// - Remark: Generated from `#/components/schemas/AcceptedEventResult`.
+        public struct AcceptedEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AcceptedEventResult/peer_address`.
+            public var peerAddress: Components.Schemas.Address
+            /// Creates a new `AcceptedEventResult`.
+            ///
+            /// - Parameters:
+            ///   - peerAddress:
+            public init(peerAddress: Components.Schemas.Address) {
+                self.peerAddress = peerAddress
+            }
+            public enum CodingKeys: String, CodingKey {
+                case peerAddress = "peer_address"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.peerAddress = try container.decode(
+                    Components.Schemas.Address.self,
+                    forKey: .peerAddress
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "peer_address"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ConnectEventArgs`.
+        public struct ConnectEventArgs: Codable, Hashable, Sendable {
+            /// The address as the client gave it (a host name stays a name).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConnectEventArgs/address`.
+            public struct AddressPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ConnectEventArgs/address/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `AddressPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The address as the client gave it (a host name stays a name).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConnectEventArgs/address`.
+            public var address: Components.Schemas.ConnectEventArgs.AddressPayload
+            /// The deadline actually used (the request's, capped at the server's longest wait).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConnectEventArgs/timeout_ms`.
+            public var timeoutMs: Swift.Int
+            /// Creates a new `ConnectEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - address: The address as the client gave it (a host name stays a name).
+            ///   - timeoutMs: The deadline actually used (the request's, capped at the server's longest wait).
+            public init(
+                address: Components.Schemas.ConnectEventArgs.AddressPayload,
+                timeoutMs: Swift.Int
+            ) {
+                self.address = address
+                self.timeoutMs = timeoutMs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case address
+                case timeoutMs = "timeout_ms"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.address = try container.decode(
+                    Components.Schemas.ConnectEventArgs.AddressPayload.self,
+                    forKey: .address
+                )
+                self.timeoutMs = try container.decode(
+                    Swift.Int.self,
+                    forKey: .timeoutMs
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "address",
+                    "timeout_ms"
+                ])
+            }
+        }
+        /// Always present on success; either member is absent when there is no address to show (e.g. an unbound Unix client).
+        ///
+        /// - Remark: Generated from `#/components/schemas/ConnectEventResult`.
+        public struct ConnectEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ConnectEventResult/local_address`.
+            public var localAddress: Components.Schemas.Address?
+            /// The numeric address connected to (a host name resolved).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConnectEventResult/peer_address`.
+            public struct PeerAddressPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ConnectEventResult/peer_address/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `PeerAddressPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The numeric address connected to (a host name resolved).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConnectEventResult/peer_address`.
+            public var peerAddress: Components.Schemas.ConnectEventResult.PeerAddressPayload?
+            /// Creates a new `ConnectEventResult`.
+            ///
+            /// - Parameters:
+            ///   - localAddress:
+            ///   - peerAddress: The numeric address connected to (a host name resolved).
+            public init(
+                localAddress: Components.Schemas.Address? = nil,
+                peerAddress: Components.Schemas.ConnectEventResult.PeerAddressPayload? = nil
+            ) {
+                self.localAddress = localAddress
+                self.peerAddress = peerAddress
+            }
+            public enum CodingKeys: String, CodingKey {
+                case localAddress = "local_address"
+                case peerAddress = "peer_address"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.localAddress = try container.decodeIfPresent(
+                    Components.Schemas.Address.self,
+                    forKey: .localAddress
+                )
+                self.peerAddress = try container.decodeIfPresent(
+                    Components.Schemas.ConnectEventResult.PeerAddressPayload.self,
+                    forKey: .peerAddress
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "local_address",
+                    "peer_address"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SendEventArgs`.
+        public struct SendEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/data`.
+            public var data: Components.Schemas.PayloadPreview
+            /// The deadline actually used (the request's, capped at the server's longest wait).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/timeout_ms`.
+            public var timeoutMs: Swift.Int
+            /// The destination as the client gave it; absent without `to`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/to`.
+            public struct ToPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SendEventArgs/to/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `ToPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The destination as the client gave it; absent without `to`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/to`.
+            public var to: Components.Schemas.SendEventArgs.ToPayload?
+            /// Absent when no flags were given.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/flags`.
+            public var flags: [Components.Schemas.SendFlag]?
+            /// The socket ids passed (SCM_RIGHTS); absent when none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/rights`.
+            public var rights: [Swift.String]?
+            /// Present (true) only when SCM_CREDENTIALS was asked for.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/credentials`.
+            public var credentials: Swift.Bool?
+            /// The IPv4 header's fields as the client gave them.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/ip_header`.
+            public struct IpHeaderPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SendEventArgs/ip_header/value1`.
+                public var value1: Components.Schemas.IPHeaderRequest
+                /// Creates a new `IpHeaderPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.IPHeaderRequest) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The IPv4 header's fields as the client gave them.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/ip_header`.
+            public var ipHeader: Components.Schemas.SendEventArgs.IpHeaderPayload?
+            /// The Ethernet header's fields as the client gave them.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/ethernet_header`.
+            public struct EthernetHeaderPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SendEventArgs/ethernet_header/value1`.
+                public var value1: Components.Schemas.EthernetHeaderRequest
+                /// Creates a new `EthernetHeaderPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.EthernetHeaderRequest) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The Ethernet header's fields as the client gave them.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/ethernet_header`.
+            public var ethernetHeader: Components.Schemas.SendEventArgs.EthernetHeaderPayload?
+            /// The netlink header asked for; type, flags and seq are always all present (defaults filled in).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/netlink`.
+            public struct NetlinkPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SendEventArgs/netlink/value1`.
+                public var value1: Components.Schemas.NetlinkHeaderRequest
+                /// Creates a new `NetlinkPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.NetlinkHeaderRequest) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The netlink header asked for; type, flags and seq are always all present (defaults filled in).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventArgs/netlink`.
+            public var netlink: Components.Schemas.SendEventArgs.NetlinkPayload?
+            /// Creates a new `SendEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - data:
+            ///   - timeoutMs: The deadline actually used (the request's, capped at the server's longest wait).
+            ///   - to: The destination as the client gave it; absent without `to`.
+            ///   - flags: Absent when no flags were given.
+            ///   - rights: The socket ids passed (SCM_RIGHTS); absent when none.
+            ///   - credentials: Present (true) only when SCM_CREDENTIALS was asked for.
+            ///   - ipHeader: The IPv4 header's fields as the client gave them.
+            ///   - ethernetHeader: The Ethernet header's fields as the client gave them.
+            ///   - netlink: The netlink header asked for; type, flags and seq are always all present (defaults filled in).
+            public init(
+                data: Components.Schemas.PayloadPreview,
+                timeoutMs: Swift.Int,
+                to: Components.Schemas.SendEventArgs.ToPayload? = nil,
+                flags: [Components.Schemas.SendFlag]? = nil,
+                rights: [Swift.String]? = nil,
+                credentials: Swift.Bool? = nil,
+                ipHeader: Components.Schemas.SendEventArgs.IpHeaderPayload? = nil,
+                ethernetHeader: Components.Schemas.SendEventArgs.EthernetHeaderPayload? = nil,
+                netlink: Components.Schemas.SendEventArgs.NetlinkPayload? = nil
+            ) {
+                self.data = data
+                self.timeoutMs = timeoutMs
+                self.to = to
+                self.flags = flags
+                self.rights = rights
+                self.credentials = credentials
+                self.ipHeader = ipHeader
+                self.ethernetHeader = ethernetHeader
+                self.netlink = netlink
+            }
+            public enum CodingKeys: String, CodingKey {
+                case data
+                case timeoutMs = "timeout_ms"
+                case to
+                case flags
+                case rights
+                case credentials
+                case ipHeader = "ip_header"
+                case ethernetHeader = "ethernet_header"
+                case netlink
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decode(
+                    Components.Schemas.PayloadPreview.self,
+                    forKey: .data
+                )
+                self.timeoutMs = try container.decode(
+                    Swift.Int.self,
+                    forKey: .timeoutMs
+                )
+                self.to = try container.decodeIfPresent(
+                    Components.Schemas.SendEventArgs.ToPayload.self,
+                    forKey: .to
+                )
+                self.flags = try container.decodeIfPresent(
+                    [Components.Schemas.SendFlag].self,
+                    forKey: .flags
+                )
+                self.rights = try container.decodeIfPresent(
+                    [Swift.String].self,
+                    forKey: .rights
+                )
+                self.credentials = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .credentials
+                )
+                self.ipHeader = try container.decodeIfPresent(
+                    Components.Schemas.SendEventArgs.IpHeaderPayload.self,
+                    forKey: .ipHeader
+                )
+                self.ethernetHeader = try container.decodeIfPresent(
+                    Components.Schemas.SendEventArgs.EthernetHeaderPayload.self,
+                    forKey: .ethernetHeader
+                )
+                self.netlink = try container.decodeIfPresent(
+                    Components.Schemas.SendEventArgs.NetlinkPayload.self,
+                    forKey: .netlink
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "timeout_ms",
+                    "to",
+                    "flags",
+                    "rights",
+                    "credentials",
+                    "ip_header",
+                    "ethernet_header",
+                    "netlink"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SendEventResult`.
+        public struct SendEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SendEventResult/bytes_sent`.
+            public var bytesSent: Swift.Int64
+            /// Where the bytes went, numeric: the resolved `to`; on a netlink socket without `to` the kernel
+            /// (`{"netlink": {"pid": 0, "groups": 0}}`); on a raw IPv4 socket with a header, the header's destination.
+            /// Absent for a send on a connected socket.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventResult/to`.
+            public struct ToPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SendEventResult/to/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `ToPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// Where the bytes went, numeric: the resolved `to`; on a netlink socket without `to` the kernel
+            /// (`{"netlink": {"pid": 0, "groups": 0}}`); on a raw IPv4 socket with a header, the header's destination.
+            /// Absent for a send on a connected socket.
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventResult/to`.
+            public var to: Components.Schemas.SendEventResult.ToPayload?
+            /// The managed socket whose receive queue holds the passed sockets (only with `rights`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventResult/rights_to`.
+            public var rightsTo: Swift.String?
+            /// The process at the other end, when the receiver is not a managed socket (only with `rights`; never with `rights_to`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SendEventResult/rights_to_pid`.
+            public var rightsToPid: Swift.Int64?
+            /// Creates a new `SendEventResult`.
+            ///
+            /// - Parameters:
+            ///   - bytesSent:
+            ///   - to: Where the bytes went, numeric: the resolved `to`; on a netlink socket without `to` the kernel
+            ///   - rightsTo: The managed socket whose receive queue holds the passed sockets (only with `rights`).
+            ///   - rightsToPid: The process at the other end, when the receiver is not a managed socket (only with `rights`; never with `rights_to`).
+            public init(
+                bytesSent: Swift.Int64,
+                to: Components.Schemas.SendEventResult.ToPayload? = nil,
+                rightsTo: Swift.String? = nil,
+                rightsToPid: Swift.Int64? = nil
+            ) {
+                self.bytesSent = bytesSent
+                self.to = to
+                self.rightsTo = rightsTo
+                self.rightsToPid = rightsToPid
+            }
+            public enum CodingKeys: String, CodingKey {
+                case bytesSent = "bytes_sent"
+                case to
+                case rightsTo = "rights_to"
+                case rightsToPid = "rights_to_pid"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.bytesSent = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .bytesSent
+                )
+                self.to = try container.decodeIfPresent(
+                    Components.Schemas.SendEventResult.ToPayload.self,
+                    forKey: .to
+                )
+                self.rightsTo = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .rightsTo
+                )
+                self.rightsToPid = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .rightsToPid
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "bytes_sent",
+                    "to",
+                    "rights_to",
+                    "rights_to_pid"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReceiveEventArgs`.
+        public struct ReceiveEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventArgs/max_bytes`.
+            public var maxBytes: Swift.Int64
+            /// The wait actually used (the request's, capped at the server's longest wait).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventArgs/timeout_ms`.
+            public var timeoutMs: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventArgs/peek`.
+            public var peek: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventArgs/oob`.
+            public var oob: Swift.Bool
+            /// Present only when greater than 0.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventArgs/max_rights`.
+            public var maxRights: Swift.Int?
+            /// Creates a new `ReceiveEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - maxBytes:
+            ///   - timeoutMs: The wait actually used (the request's, capped at the server's longest wait).
+            ///   - peek:
+            ///   - oob:
+            ///   - maxRights: Present only when greater than 0.
+            public init(
+                maxBytes: Swift.Int64,
+                timeoutMs: Swift.Int,
+                peek: Swift.Bool,
+                oob: Swift.Bool,
+                maxRights: Swift.Int? = nil
+            ) {
+                self.maxBytes = maxBytes
+                self.timeoutMs = timeoutMs
+                self.peek = peek
+                self.oob = oob
+                self.maxRights = maxRights
+            }
+            public enum CodingKeys: String, CodingKey {
+                case maxBytes = "max_bytes"
+                case timeoutMs = "timeout_ms"
+                case peek
+                case oob
+                case maxRights = "max_rights"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.maxBytes = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .maxBytes
+                )
+                self.timeoutMs = try container.decode(
+                    Swift.Int.self,
+                    forKey: .timeoutMs
+                )
+                self.peek = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .peek
+                )
+                self.oob = try container.decode(
+                    Swift.Bool.self,
+                    forKey: .oob
+                )
+                self.maxRights = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .maxRights
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "max_bytes",
+                    "timeout_ms",
+                    "peek",
+                    "oob",
+                    "max_rights"
+                ])
+            }
+        }
+        /// One of three shapes. A message (outcome ok): `data`, `eof` and `truncated`, with the other members as they
+        /// apply. Out-of-band receive that found the peer gone (outcome ok): `{"eof": true}` only. Nothing before the
+        /// deadline (outcome timeout): `{"timed_out": true}` only.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/ReceiveEventResult`.
+        public struct ReceiveEventResult: Codable, Hashable, Sendable {
+            /// The payload (after the IPv4 or Ethernet header on raw sockets; the event's `bytes` counts the whole message).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/data`.
+            public struct DataPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/data/value1`.
+                public var value1: Components.Schemas.PayloadPreview
+                /// Creates a new `DataPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.PayloadPreview) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The payload (after the IPv4 or Ethernet header on raw sockets; the event's `bytes` counts the whole message).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/data`.
+            public var data: Components.Schemas.ReceiveEventResult.DataPayload?
+            /// The peer shut down its writing side.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/eof`.
+            public var eof: Swift.Bool?
+            /// The datagram was longer than max_bytes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/truncated`.
+            public var truncated: Swift.Bool?
+            /// Present (true) only when nothing arrived before the deadline.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/timed_out`.
+            public var timedOut: Swift.Bool?
+            /// The sender, when the kernel names one the API can show (datagrams; a raw socket's port is 0).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/from`.
+            public struct FromPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/from/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `FromPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// The sender, when the kernel names one the API can show (datagrams; a raw socket's port is 0).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/from`.
+            public var from: Components.Schemas.ReceiveEventResult.FromPayload?
+            /// The descriptors that came with the message; absent when none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/rights`.
+            public var rights: [Components.Schemas.ReceivedRight]?
+            /// Present (true) only when more descriptors came than max_rights took (MSG_CTRUNC).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/ctrunc`.
+            public var ctrunc: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/credentials`.
+            public var credentials: Components.Schemas.Credentials?
+            /// Where the datagram was addressed, port 0 (ip_pktinfo / ipv6_recvpktinfo on).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/destination`.
+            public struct DestinationPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/destination/value1`.
+                public var value1: Components.Schemas.Address
+                /// Creates a new `DestinationPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.Address) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// Where the datagram was addressed, port 0 (ip_pktinfo / ipv6_recvpktinfo on).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/destination`.
+            public var destination: Components.Schemas.ReceiveEventResult.DestinationPayload?
+            /// The interface the datagram came in on (ip_pktinfo / ipv6_recvpktinfo on).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/interface_index`.
+            public var interfaceIndex: Swift.Int?
+            /// TTL / hop limit (ip_recvttl / ipv6_recvhoplimit on).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/ttl`.
+            public var ttl: Swift.Int?
+            /// When the kernel received the message, Unix microseconds (so_timestampns on); the HTTP answer's `kernel_time`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/kernel_time_us`.
+            public var kernelTimeUs: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/ip_header`.
+            public var ipHeader: Components.Schemas.IPHeader?
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/ethernet_header`.
+            public var ethernetHeader: Components.Schemas.EthernetHeader?
+            /// A netlink socket's datagram, message by message (always present on a netlink socket's message, possibly empty).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceiveEventResult/netlink_messages`.
+            public var netlinkMessages: [Components.Schemas.NetlinkMessageHeadline]?
+            /// Creates a new `ReceiveEventResult`.
+            ///
+            /// - Parameters:
+            ///   - data: The payload (after the IPv4 or Ethernet header on raw sockets; the event's `bytes` counts the whole message).
+            ///   - eof: The peer shut down its writing side.
+            ///   - truncated: The datagram was longer than max_bytes.
+            ///   - timedOut: Present (true) only when nothing arrived before the deadline.
+            ///   - from: The sender, when the kernel names one the API can show (datagrams; a raw socket's port is 0).
+            ///   - rights: The descriptors that came with the message; absent when none.
+            ///   - ctrunc: Present (true) only when more descriptors came than max_rights took (MSG_CTRUNC).
+            ///   - credentials:
+            ///   - destination: Where the datagram was addressed, port 0 (ip_pktinfo / ipv6_recvpktinfo on).
+            ///   - interfaceIndex: The interface the datagram came in on (ip_pktinfo / ipv6_recvpktinfo on).
+            ///   - ttl: TTL / hop limit (ip_recvttl / ipv6_recvhoplimit on).
+            ///   - kernelTimeUs: When the kernel received the message, Unix microseconds (so_timestampns on); the HTTP answer's `kernel_time`.
+            ///   - ipHeader:
+            ///   - ethernetHeader:
+            ///   - netlinkMessages: A netlink socket's datagram, message by message (always present on a netlink socket's message, possibly empty).
+            public init(
+                data: Components.Schemas.ReceiveEventResult.DataPayload? = nil,
+                eof: Swift.Bool? = nil,
+                truncated: Swift.Bool? = nil,
+                timedOut: Swift.Bool? = nil,
+                from: Components.Schemas.ReceiveEventResult.FromPayload? = nil,
+                rights: [Components.Schemas.ReceivedRight]? = nil,
+                ctrunc: Swift.Bool? = nil,
+                credentials: Components.Schemas.Credentials? = nil,
+                destination: Components.Schemas.ReceiveEventResult.DestinationPayload? = nil,
+                interfaceIndex: Swift.Int? = nil,
+                ttl: Swift.Int? = nil,
+                kernelTimeUs: Swift.Int64? = nil,
+                ipHeader: Components.Schemas.IPHeader? = nil,
+                ethernetHeader: Components.Schemas.EthernetHeader? = nil,
+                netlinkMessages: [Components.Schemas.NetlinkMessageHeadline]? = nil
+            ) {
+                self.data = data
+                self.eof = eof
+                self.truncated = truncated
+                self.timedOut = timedOut
+                self.from = from
+                self.rights = rights
+                self.ctrunc = ctrunc
+                self.credentials = credentials
+                self.destination = destination
+                self.interfaceIndex = interfaceIndex
+                self.ttl = ttl
+                self.kernelTimeUs = kernelTimeUs
+                self.ipHeader = ipHeader
+                self.ethernetHeader = ethernetHeader
+                self.netlinkMessages = netlinkMessages
+            }
+            public enum CodingKeys: String, CodingKey {
+                case data
+                case eof
+                case truncated
+                case timedOut = "timed_out"
+                case from
+                case rights
+                case ctrunc
+                case credentials
+                case destination
+                case interfaceIndex = "interface_index"
+                case ttl
+                case kernelTimeUs = "kernel_time_us"
+                case ipHeader = "ip_header"
+                case ethernetHeader = "ethernet_header"
+                case netlinkMessages = "netlink_messages"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.data = try container.decodeIfPresent(
+                    Components.Schemas.ReceiveEventResult.DataPayload.self,
+                    forKey: .data
+                )
+                self.eof = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .eof
+                )
+                self.truncated = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .truncated
+                )
+                self.timedOut = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .timedOut
+                )
+                self.from = try container.decodeIfPresent(
+                    Components.Schemas.ReceiveEventResult.FromPayload.self,
+                    forKey: .from
+                )
+                self.rights = try container.decodeIfPresent(
+                    [Components.Schemas.ReceivedRight].self,
+                    forKey: .rights
+                )
+                self.ctrunc = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ctrunc
+                )
+                self.credentials = try container.decodeIfPresent(
+                    Components.Schemas.Credentials.self,
+                    forKey: .credentials
+                )
+                self.destination = try container.decodeIfPresent(
+                    Components.Schemas.ReceiveEventResult.DestinationPayload.self,
+                    forKey: .destination
+                )
+                self.interfaceIndex = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .interfaceIndex
+                )
+                self.ttl = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ttl
+                )
+                self.kernelTimeUs = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .kernelTimeUs
+                )
+                self.ipHeader = try container.decodeIfPresent(
+                    Components.Schemas.IPHeader.self,
+                    forKey: .ipHeader
+                )
+                self.ethernetHeader = try container.decodeIfPresent(
+                    Components.Schemas.EthernetHeader.self,
+                    forKey: .ethernetHeader
+                )
+                self.netlinkMessages = try container.decodeIfPresent(
+                    [Components.Schemas.NetlinkMessageHeadline].self,
+                    forKey: .netlinkMessages
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "data",
+                    "eof",
+                    "truncated",
+                    "timed_out",
+                    "from",
+                    "rights",
+                    "ctrunc",
+                    "credentials",
+                    "destination",
+                    "interface_index",
+                    "ttl",
+                    "kernel_time_us",
+                    "ip_header",
+                    "ethernet_header",
+                    "netlink_messages"
+                ])
+            }
+        }
+        /// A received netlink message as history keeps it (the answer to the receive has it whole).
+        ///
+        /// - Remark: Generated from `#/components/schemas/NetlinkMessageHeadline`.
+        public struct NetlinkMessageHeadline: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/NetlinkMessageHeadline/type`.
+            public var _type: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/NetlinkMessageHeadline/flags`.
+            public var flags: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/NetlinkMessageHeadline/seq`.
+            public var seq: Swift.Int64
+            /// An NLMSG_ERROR's errno; absent for an acknowledgement and other messages.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NetlinkMessageHeadline/errno`.
+            public var errno: Swift.String?
+            /// The kernel's extended acknowledgement text (NETLINK_EXT_ACK), when it gave one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/NetlinkMessageHeadline/error_message`.
+            public var errorMessage: Swift.String?
+            /// Creates a new `NetlinkMessageHeadline`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - flags:
+            ///   - seq:
+            ///   - errno: An NLMSG_ERROR's errno; absent for an acknowledgement and other messages.
+            ///   - errorMessage: The kernel's extended acknowledgement text (NETLINK_EXT_ACK), when it gave one.
+            public init(
+                _type: Swift.Int,
+                flags: Swift.Int,
+                seq: Swift.Int64,
+                errno: Swift.String? = nil,
+                errorMessage: Swift.String? = nil
+            ) {
+                self._type = _type
+                self.flags = flags
+                self.seq = seq
+                self.errno = errno
+                self.errorMessage = errorMessage
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case flags
+                case seq
+                case errno
+                case errorMessage = "error_message"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self._type = try container.decode(
+                    Swift.Int.self,
+                    forKey: ._type
+                )
+                self.flags = try container.decode(
+                    Swift.Int.self,
+                    forKey: .flags
+                )
+                self.seq = try container.decode(
+                    Swift.Int64.self,
+                    forKey: .seq
+                )
+                self.errno = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .errno
+                )
+                self.errorMessage = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .errorMessage
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "type",
+                    "flags",
+                    "seq",
+                    "errno",
+                    "error_message"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReceivedEventArgs`.
+        public struct ReceivedEventArgs: Codable, Hashable, Sendable {
+            /// The managed socket whose receive brought this one (SCM_RIGHTS).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceivedEventArgs/via_socket`.
+            public var viaSocket: Swift.String
+            /// The open managed socket that is the same kernel socket (matched by SO_COOKIE), when there is one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReceivedEventArgs/same_kernel_socket_as`.
+            public var sameKernelSocketAs: Swift.String?
+            /// Creates a new `ReceivedEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - viaSocket: The managed socket whose receive brought this one (SCM_RIGHTS).
+            ///   - sameKernelSocketAs: The open managed socket that is the same kernel socket (matched by SO_COOKIE), when there is one.
+            public init(
+                viaSocket: Swift.String,
+                sameKernelSocketAs: Swift.String? = nil
+            ) {
+                self.viaSocket = viaSocket
+                self.sameKernelSocketAs = sameKernelSocketAs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case viaSocket = "via_socket"
+                case sameKernelSocketAs = "same_kernel_socket_as"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.viaSocket = try container.decode(
+                    Swift.String.self,
+                    forKey: .viaSocket
+                )
+                self.sameKernelSocketAs = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .sameKernelSocketAs
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "via_socket",
+                    "same_kernel_socket_as"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ShutdownEventArgs`.
+        public struct ShutdownEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ShutdownEventArgs/how`.
+            public var how: Components.Schemas.ShutdownHow
+            /// Creates a new `ShutdownEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - how:
+            public init(how: Components.Schemas.ShutdownHow) {
+                self.how = how
+            }
+            public enum CodingKeys: String, CodingKey {
+                case how
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.how = try container.decode(
+                    Components.Schemas.ShutdownHow.self,
+                    forKey: .how
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "how"
+                ])
+            }
+        }
+        /// The options set, by their C names in lowercase: exactly those given in the PATCH body (or in `options` at
+        /// create), in the value the client gave (interfaces as named, not yet resolved to indexes; `icmp_filter` sorted
+        /// without duplicates; a membership's group in its canonical text). Values are never null except where noted.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs`.
+        public struct SetsockoptEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_reuseaddr`.
+            public var soReuseaddr: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_reuseport`.
+            public var soReuseport: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_keepalive`.
+            public var soKeepalive: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_broadcast`.
+            public var soBroadcast: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_rcvbuf`.
+            public var soRcvbuf: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_sndbuf`.
+            public var soSndbuf: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_linger`.
+            public var soLinger: Components.Schemas.Linger?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_oobinline`.
+            public var soOobinline: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/tcp_nodelay`.
+            public var tcpNodelay: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/tcp_keepidle`.
+            public var tcpKeepidle: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/tcp_keepintvl`.
+            public var tcpKeepintvl: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/tcp_keepcnt`.
+            public var tcpKeepcnt: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_ttl`.
+            public var ipTtl: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_tos`.
+            public var ipTos: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_v6only`.
+            public var ipv6V6only: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_passcred`.
+            public var soPasscred: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_timestampns`.
+            public var soTimestampns: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_pktinfo`.
+            public var ipPktinfo: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_recvttl`.
+            public var ipRecvttl: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_recvpktinfo`.
+            public var ipv6Recvpktinfo: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_recvhoplimit`.
+            public var ipv6Recvhoplimit: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_multicast_ttl`.
+            public var ipMulticastTtl: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_multicast_loop`.
+            public var ipMulticastLoop: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_multicast_all`.
+            public var ipMulticastAll: Swift.Bool?
+            /// One of name, index or address as given; null when `{}` was given (the kernel's choice).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_multicast_if`.
+            public struct IpMulticastIfPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_multicast_if/value1`.
+                public var value1: Components.Schemas.InterfaceRef
+                /// Creates a new `IpMulticastIfPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.InterfaceRef) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// One of name, index or address as given; null when `{}` was given (the kernel's choice).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_multicast_if`.
+            public var ipMulticastIf: Components.Schemas.SetsockoptEventArgs.IpMulticastIfPayload?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_multicast_hops`.
+            public var ipv6MulticastHops: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_multicast_loop`.
+            public var ipv6MulticastLoop: Swift.Bool?
+            /// Name or index as given; null when `{}` was given (the kernel's choice).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_multicast_if`.
+            public struct Ipv6MulticastIfPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_multicast_if/value1`.
+                public var value1: Components.Schemas.InterfaceRef
+                /// Creates a new `Ipv6MulticastIfPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.InterfaceRef) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// Name or index as given; null when `{}` was given (the kernel's choice).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_multicast_if`.
+            public var ipv6MulticastIf: Components.Schemas.SetsockoptEventArgs.Ipv6MulticastIfPayload?
+            /// The interface name; null when "" was given (unbind).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/so_bindtodevice`.
+            public var soBindtodevice: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_add_membership`.
+            public var ipAddMembership: Components.Schemas.MembershipRequest?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_drop_membership`.
+            public var ipDropMembership: Components.Schemas.MembershipRequest?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_join_group`.
+            public var ipv6JoinGroup: Components.Schemas.MembershipRequest?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_leave_group`.
+            public var ipv6LeaveGroup: Components.Schemas.MembershipRequest?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ip_hdrincl`.
+            public var ipHdrincl: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/icmp_filter`.
+            public var icmpFilter: [Swift.Int]?
+            /// - Remark: Generated from `#/components/schemas/SetsockoptEventArgs/ipv6_checksum`.
+            public var ipv6Checksum: Swift.Int?
+            /// Creates a new `SetsockoptEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - soReuseaddr:
+            ///   - soReuseport:
+            ///   - soKeepalive:
+            ///   - soBroadcast:
+            ///   - soRcvbuf:
+            ///   - soSndbuf:
+            ///   - soLinger:
+            ///   - soOobinline:
+            ///   - tcpNodelay:
+            ///   - tcpKeepidle:
+            ///   - tcpKeepintvl:
+            ///   - tcpKeepcnt:
+            ///   - ipTtl:
+            ///   - ipTos:
+            ///   - ipv6V6only:
+            ///   - soPasscred:
+            ///   - soTimestampns:
+            ///   - ipPktinfo:
+            ///   - ipRecvttl:
+            ///   - ipv6Recvpktinfo:
+            ///   - ipv6Recvhoplimit:
+            ///   - ipMulticastTtl:
+            ///   - ipMulticastLoop:
+            ///   - ipMulticastAll:
+            ///   - ipMulticastIf: One of name, index or address as given; null when `{}` was given (the kernel's choice).
+            ///   - ipv6MulticastHops:
+            ///   - ipv6MulticastLoop:
+            ///   - ipv6MulticastIf: Name or index as given; null when `{}` was given (the kernel's choice).
+            ///   - soBindtodevice: The interface name; null when "" was given (unbind).
+            ///   - ipAddMembership:
+            ///   - ipDropMembership:
+            ///   - ipv6JoinGroup:
+            ///   - ipv6LeaveGroup:
+            ///   - ipHdrincl:
+            ///   - icmpFilter:
+            ///   - ipv6Checksum:
+            public init(
+                soReuseaddr: Swift.Bool? = nil,
+                soReuseport: Swift.Bool? = nil,
+                soKeepalive: Swift.Bool? = nil,
+                soBroadcast: Swift.Bool? = nil,
+                soRcvbuf: Swift.Int? = nil,
+                soSndbuf: Swift.Int? = nil,
+                soLinger: Components.Schemas.Linger? = nil,
+                soOobinline: Swift.Bool? = nil,
+                tcpNodelay: Swift.Bool? = nil,
+                tcpKeepidle: Swift.Int? = nil,
+                tcpKeepintvl: Swift.Int? = nil,
+                tcpKeepcnt: Swift.Int? = nil,
+                ipTtl: Swift.Int? = nil,
+                ipTos: Swift.Int? = nil,
+                ipv6V6only: Swift.Bool? = nil,
+                soPasscred: Swift.Bool? = nil,
+                soTimestampns: Swift.Bool? = nil,
+                ipPktinfo: Swift.Bool? = nil,
+                ipRecvttl: Swift.Bool? = nil,
+                ipv6Recvpktinfo: Swift.Bool? = nil,
+                ipv6Recvhoplimit: Swift.Bool? = nil,
+                ipMulticastTtl: Swift.Int? = nil,
+                ipMulticastLoop: Swift.Bool? = nil,
+                ipMulticastAll: Swift.Bool? = nil,
+                ipMulticastIf: Components.Schemas.SetsockoptEventArgs.IpMulticastIfPayload? = nil,
+                ipv6MulticastHops: Swift.Int? = nil,
+                ipv6MulticastLoop: Swift.Bool? = nil,
+                ipv6MulticastIf: Components.Schemas.SetsockoptEventArgs.Ipv6MulticastIfPayload? = nil,
+                soBindtodevice: Swift.String? = nil,
+                ipAddMembership: Components.Schemas.MembershipRequest? = nil,
+                ipDropMembership: Components.Schemas.MembershipRequest? = nil,
+                ipv6JoinGroup: Components.Schemas.MembershipRequest? = nil,
+                ipv6LeaveGroup: Components.Schemas.MembershipRequest? = nil,
+                ipHdrincl: Swift.Bool? = nil,
+                icmpFilter: [Swift.Int]? = nil,
+                ipv6Checksum: Swift.Int? = nil
+            ) {
+                self.soReuseaddr = soReuseaddr
+                self.soReuseport = soReuseport
+                self.soKeepalive = soKeepalive
+                self.soBroadcast = soBroadcast
+                self.soRcvbuf = soRcvbuf
+                self.soSndbuf = soSndbuf
+                self.soLinger = soLinger
+                self.soOobinline = soOobinline
+                self.tcpNodelay = tcpNodelay
+                self.tcpKeepidle = tcpKeepidle
+                self.tcpKeepintvl = tcpKeepintvl
+                self.tcpKeepcnt = tcpKeepcnt
+                self.ipTtl = ipTtl
+                self.ipTos = ipTos
+                self.ipv6V6only = ipv6V6only
+                self.soPasscred = soPasscred
+                self.soTimestampns = soTimestampns
+                self.ipPktinfo = ipPktinfo
+                self.ipRecvttl = ipRecvttl
+                self.ipv6Recvpktinfo = ipv6Recvpktinfo
+                self.ipv6Recvhoplimit = ipv6Recvhoplimit
+                self.ipMulticastTtl = ipMulticastTtl
+                self.ipMulticastLoop = ipMulticastLoop
+                self.ipMulticastAll = ipMulticastAll
+                self.ipMulticastIf = ipMulticastIf
+                self.ipv6MulticastHops = ipv6MulticastHops
+                self.ipv6MulticastLoop = ipv6MulticastLoop
+                self.ipv6MulticastIf = ipv6MulticastIf
+                self.soBindtodevice = soBindtodevice
+                self.ipAddMembership = ipAddMembership
+                self.ipDropMembership = ipDropMembership
+                self.ipv6JoinGroup = ipv6JoinGroup
+                self.ipv6LeaveGroup = ipv6LeaveGroup
+                self.ipHdrincl = ipHdrincl
+                self.icmpFilter = icmpFilter
+                self.ipv6Checksum = ipv6Checksum
+            }
+            public enum CodingKeys: String, CodingKey {
+                case soReuseaddr = "so_reuseaddr"
+                case soReuseport = "so_reuseport"
+                case soKeepalive = "so_keepalive"
+                case soBroadcast = "so_broadcast"
+                case soRcvbuf = "so_rcvbuf"
+                case soSndbuf = "so_sndbuf"
+                case soLinger = "so_linger"
+                case soOobinline = "so_oobinline"
+                case tcpNodelay = "tcp_nodelay"
+                case tcpKeepidle = "tcp_keepidle"
+                case tcpKeepintvl = "tcp_keepintvl"
+                case tcpKeepcnt = "tcp_keepcnt"
+                case ipTtl = "ip_ttl"
+                case ipTos = "ip_tos"
+                case ipv6V6only = "ipv6_v6only"
+                case soPasscred = "so_passcred"
+                case soTimestampns = "so_timestampns"
+                case ipPktinfo = "ip_pktinfo"
+                case ipRecvttl = "ip_recvttl"
+                case ipv6Recvpktinfo = "ipv6_recvpktinfo"
+                case ipv6Recvhoplimit = "ipv6_recvhoplimit"
+                case ipMulticastTtl = "ip_multicast_ttl"
+                case ipMulticastLoop = "ip_multicast_loop"
+                case ipMulticastAll = "ip_multicast_all"
+                case ipMulticastIf = "ip_multicast_if"
+                case ipv6MulticastHops = "ipv6_multicast_hops"
+                case ipv6MulticastLoop = "ipv6_multicast_loop"
+                case ipv6MulticastIf = "ipv6_multicast_if"
+                case soBindtodevice = "so_bindtodevice"
+                case ipAddMembership = "ip_add_membership"
+                case ipDropMembership = "ip_drop_membership"
+                case ipv6JoinGroup = "ipv6_join_group"
+                case ipv6LeaveGroup = "ipv6_leave_group"
+                case ipHdrincl = "ip_hdrincl"
+                case icmpFilter = "icmp_filter"
+                case ipv6Checksum = "ipv6_checksum"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.soReuseaddr = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soReuseaddr
+                )
+                self.soReuseport = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soReuseport
+                )
+                self.soKeepalive = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soKeepalive
+                )
+                self.soBroadcast = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soBroadcast
+                )
+                self.soRcvbuf = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .soRcvbuf
+                )
+                self.soSndbuf = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .soSndbuf
+                )
+                self.soLinger = try container.decodeIfPresent(
+                    Components.Schemas.Linger.self,
+                    forKey: .soLinger
+                )
+                self.soOobinline = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soOobinline
+                )
+                self.tcpNodelay = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .tcpNodelay
+                )
+                self.tcpKeepidle = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .tcpKeepidle
+                )
+                self.tcpKeepintvl = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .tcpKeepintvl
+                )
+                self.tcpKeepcnt = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .tcpKeepcnt
+                )
+                self.ipTtl = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ipTtl
+                )
+                self.ipTos = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ipTos
+                )
+                self.ipv6V6only = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipv6V6only
+                )
+                self.soPasscred = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soPasscred
+                )
+                self.soTimestampns = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .soTimestampns
+                )
+                self.ipPktinfo = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipPktinfo
+                )
+                self.ipRecvttl = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipRecvttl
+                )
+                self.ipv6Recvpktinfo = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipv6Recvpktinfo
+                )
+                self.ipv6Recvhoplimit = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipv6Recvhoplimit
+                )
+                self.ipMulticastTtl = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ipMulticastTtl
+                )
+                self.ipMulticastLoop = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipMulticastLoop
+                )
+                self.ipMulticastAll = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipMulticastAll
+                )
+                self.ipMulticastIf = try container.decodeIfPresent(
+                    Components.Schemas.SetsockoptEventArgs.IpMulticastIfPayload.self,
+                    forKey: .ipMulticastIf
+                )
+                self.ipv6MulticastHops = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ipv6MulticastHops
+                )
+                self.ipv6MulticastLoop = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipv6MulticastLoop
+                )
+                self.ipv6MulticastIf = try container.decodeIfPresent(
+                    Components.Schemas.SetsockoptEventArgs.Ipv6MulticastIfPayload.self,
+                    forKey: .ipv6MulticastIf
+                )
+                self.soBindtodevice = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .soBindtodevice
+                )
+                self.ipAddMembership = try container.decodeIfPresent(
+                    Components.Schemas.MembershipRequest.self,
+                    forKey: .ipAddMembership
+                )
+                self.ipDropMembership = try container.decodeIfPresent(
+                    Components.Schemas.MembershipRequest.self,
+                    forKey: .ipDropMembership
+                )
+                self.ipv6JoinGroup = try container.decodeIfPresent(
+                    Components.Schemas.MembershipRequest.self,
+                    forKey: .ipv6JoinGroup
+                )
+                self.ipv6LeaveGroup = try container.decodeIfPresent(
+                    Components.Schemas.MembershipRequest.self,
+                    forKey: .ipv6LeaveGroup
+                )
+                self.ipHdrincl = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .ipHdrincl
+                )
+                self.icmpFilter = try container.decodeIfPresent(
+                    [Swift.Int].self,
+                    forKey: .icmpFilter
+                )
+                self.ipv6Checksum = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ipv6Checksum
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "so_reuseaddr",
+                    "so_reuseport",
+                    "so_keepalive",
+                    "so_broadcast",
+                    "so_rcvbuf",
+                    "so_sndbuf",
+                    "so_linger",
+                    "so_oobinline",
+                    "tcp_nodelay",
+                    "tcp_keepidle",
+                    "tcp_keepintvl",
+                    "tcp_keepcnt",
+                    "ip_ttl",
+                    "ip_tos",
+                    "ipv6_v6only",
+                    "so_passcred",
+                    "so_timestampns",
+                    "ip_pktinfo",
+                    "ip_recvttl",
+                    "ipv6_recvpktinfo",
+                    "ipv6_recvhoplimit",
+                    "ip_multicast_ttl",
+                    "ip_multicast_loop",
+                    "ip_multicast_all",
+                    "ip_multicast_if",
+                    "ipv6_multicast_hops",
+                    "ipv6_multicast_loop",
+                    "ipv6_multicast_if",
+                    "so_bindtodevice",
+                    "ip_add_membership",
+                    "ip_drop_membership",
+                    "ipv6_join_group",
+                    "ipv6_leave_group",
+                    "ip_hdrincl",
+                    "icmp_filter",
+                    "ipv6_checksum"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CloseEventResult`.
+        public struct CloseEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CloseEventResult/reason`.
+            public var reason: Components.Schemas.CloseReason
+            /// Sockets passed with `rights` and not received yet that this close involves; absent when none.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CloseEventResult/rights_in_flight`.
+            public var rightsInFlight: [Components.Schemas.RightsInFlight]?
+            /// Creates a new `CloseEventResult`.
+            ///
+            /// - Parameters:
+            ///   - reason:
+            ///   - rightsInFlight: Sockets passed with `rights` and not received yet that this close involves; absent when none.
+            public init(
+                reason: Components.Schemas.CloseReason,
+                rightsInFlight: [Components.Schemas.RightsInFlight]? = nil
+            ) {
+                self.reason = reason
+                self.rightsInFlight = rightsInFlight
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reason
+                case rightsInFlight = "rights_in_flight"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.reason = try container.decode(
+                    Components.Schemas.CloseReason.self,
+                    forKey: .reason
+                )
+                self.rightsInFlight = try container.decodeIfPresent(
+                    [Components.Schemas.RightsInFlight].self,
+                    forKey: .rightsInFlight
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "reason",
+                    "rights_in_flight"
+                ])
+            }
+        }
+        /// A socket passed with `rights` and not received yet, as a close records it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/RightsInFlight`.
+        public struct RightsInFlight: Codable, Hashable, Sendable {
+            /// The passed socket.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RightsInFlight/socket_id`.
+            public var socketId: Swift.String
+            /// The managed socket that sent it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RightsInFlight/from`.
+            public var from: Swift.String
+            /// The managed socket whose queue holds it; absent when that is not a managed socket.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RightsInFlight/to`.
+            public var to: Swift.String?
+            /// The process at the receiving end, when it was not a managed socket and SO_PEERCRED named one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RightsInFlight/peer_pid`.
+            public var peerPid: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/RightsInFlight/fate`.
+            public var fate: Components.Schemas.RightsFate
+            /// Creates a new `RightsInFlight`.
+            ///
+            /// - Parameters:
+            ///   - socketId: The passed socket.
+            ///   - from: The managed socket that sent it.
+            ///   - to: The managed socket whose queue holds it; absent when that is not a managed socket.
+            ///   - peerPid: The process at the receiving end, when it was not a managed socket and SO_PEERCRED named one.
+            ///   - fate:
+            public init(
+                socketId: Swift.String,
+                from: Swift.String,
+                to: Swift.String? = nil,
+                peerPid: Swift.Int64? = nil,
+                fate: Components.Schemas.RightsFate
+            ) {
+                self.socketId = socketId
+                self.from = from
+                self.to = to
+                self.peerPid = peerPid
+                self.fate = fate
+            }
+            public enum CodingKeys: String, CodingKey {
+                case socketId = "socket_id"
+                case from
+                case to
+                case peerPid = "peer_pid"
+                case fate
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.socketId = try container.decode(
+                    Swift.String.self,
+                    forKey: .socketId
+                )
+                self.from = try container.decode(
+                    Swift.String.self,
+                    forKey: .from
+                )
+                self.to = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .to
+                )
+                self.peerPid = try container.decodeIfPresent(
+                    Swift.Int64.self,
+                    forKey: .peerPid
+                )
+                self.fate = try container.decode(
+                    Components.Schemas.RightsFate.self,
+                    forKey: .fate
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "socket_id",
+                    "from",
+                    "to",
+                    "peer_pid",
+                    "fate"
+                ])
+            }
+        }
+        /// Where a passed socket went: `queued` (still waiting in `to`'s queue), `discarded` (dropped with this
+        /// socket's queue), `outside` (went to process `peer_pid`, followed no further), `untracked` (where it went
+        /// is not known).
+        ///
+        ///
+        /// - Remark: Generated from `#/components/schemas/RightsFate`.
+        @frozen public enum RightsFate: String, Codable, Hashable, Sendable, CaseIterable {
+            case queued = "queued"
+            case discarded = "discarded"
+            case outside = "outside"
+            case untracked = "untracked"
+        }
+        /// How a payload preview is written: `utf8` text, or lowercase `hex` when the bytes are not printable UTF-8.
+        ///
+        /// - Remark: Generated from `#/components/schemas/PreviewEncoding`.
+        @frozen public enum PreviewEncoding: String, Codable, Hashable, Sendable, CaseIterable {
+            case utf8 = "utf8"
+            case hex = "hex"
+        }
+        /// The probe request, defaults filled in.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs`.
+        public struct ProbeStartEventArgs: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/kind`.
+            public var kind: Components.Schemas.ProbeKind
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/target`.
+            public var target: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/count`.
+            public var count: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/interval_ms`.
+            public var intervalMs: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/timeout_ms`.
+            public var timeoutMs: Swift.Int
+            /// The ports as ranges ("22,80,8000-8100"); present only when the probe has ports (tcp, udp, a traceroute given one).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/ports`.
+            public var ports: Swift.String?
+            /// Present only together with `ports`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/concurrency`.
+            public var concurrency: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/payload`.
+            public var payload: Components.Schemas.PayloadPreview?
+            /// Present only when the request gave one.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/ttl`.
+            public var ttl: Swift.Int?
+            /// icmp only (ICMP echo payload bytes).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/size`.
+            public var size: Swift.Int?
+            /// Present only when the request asked for inet or inet6 (not for `any`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/ip_family`.
+            public struct IpFamilyPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/ip_family/value1`.
+                public var value1: Components.Schemas.IPFamilyChoice
+                /// Creates a new `IpFamilyPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.IPFamilyChoice) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try decoder.decodeFromSingleValueContainer()
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeToSingleValueContainer(self.value1)
+                }
+            }
+            /// Present only when the request asked for inet or inet6 (not for `any`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/ip_family`.
+            public var ipFamily: Components.Schemas.ProbeStartEventArgs.IpFamilyPayload?
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/netns`.
+            public var netns: Swift.String?
+            /// traceroute only (always present there).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/method`.
+            public struct MethodPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/method/value1`.
+                public var value1: Components.Schemas.TraceMethod
+                /// Creates a new `MethodPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.TraceMethod) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try decoder.decodeFromSingleValueContainer()
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeToSingleValueContainer(self.value1)
+                }
+            }
+            /// traceroute only (always present there).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/method`.
+            public var method: Components.Schemas.ProbeStartEventArgs.MethodPayload?
+            /// traceroute only (always present there).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/max_hops`.
+            public var maxHops: Swift.Int?
+            /// traceroute only (always present there).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/first_hop`.
+            public var firstHop: Swift.Int?
+            /// Present (true) only when the request asked for it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/read_banner`.
+            public var readBanner: Swift.Bool?
+            /// As given (`contains` in the request's encoding, which is not recorded); members never null.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/expect`.
+            public struct ExpectPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/expect/value1`.
+                public var value1: Components.Schemas.ProbeExpect
+                /// Creates a new `ExpectPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.ProbeExpect) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// As given (`contains` in the request's encoding, which is not recorded); members never null.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventArgs/expect`.
+            public var expect: Components.Schemas.ProbeStartEventArgs.ExpectPayload?
+            /// Creates a new `ProbeStartEventArgs`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - target:
+            ///   - count:
+            ///   - intervalMs:
+            ///   - timeoutMs:
+            ///   - ports: The ports as ranges ("22,80,8000-8100"); present only when the probe has ports (tcp, udp, a traceroute given one).
+            ///   - concurrency: Present only together with `ports`.
+            ///   - payload:
+            ///   - ttl: Present only when the request gave one.
+            ///   - size: icmp only (ICMP echo payload bytes).
+            ///   - ipFamily: Present only when the request asked for inet or inet6 (not for `any`).
+            ///   - netns:
+            ///   - method: traceroute only (always present there).
+            ///   - maxHops: traceroute only (always present there).
+            ///   - firstHop: traceroute only (always present there).
+            ///   - readBanner: Present (true) only when the request asked for it.
+            ///   - expect: As given (`contains` in the request's encoding, which is not recorded); members never null.
+            public init(
+                kind: Components.Schemas.ProbeKind,
+                target: Swift.String,
+                count: Swift.Int,
+                intervalMs: Swift.Int,
+                timeoutMs: Swift.Int,
+                ports: Swift.String? = nil,
+                concurrency: Swift.Int? = nil,
+                payload: Components.Schemas.PayloadPreview? = nil,
+                ttl: Swift.Int? = nil,
+                size: Swift.Int? = nil,
+                ipFamily: Components.Schemas.ProbeStartEventArgs.IpFamilyPayload? = nil,
+                netns: Swift.String? = nil,
+                method: Components.Schemas.ProbeStartEventArgs.MethodPayload? = nil,
+                maxHops: Swift.Int? = nil,
+                firstHop: Swift.Int? = nil,
+                readBanner: Swift.Bool? = nil,
+                expect: Components.Schemas.ProbeStartEventArgs.ExpectPayload? = nil
+            ) {
+                self.kind = kind
+                self.target = target
+                self.count = count
+                self.intervalMs = intervalMs
+                self.timeoutMs = timeoutMs
+                self.ports = ports
+                self.concurrency = concurrency
+                self.payload = payload
+                self.ttl = ttl
+                self.size = size
+                self.ipFamily = ipFamily
+                self.netns = netns
+                self.method = method
+                self.maxHops = maxHops
+                self.firstHop = firstHop
+                self.readBanner = readBanner
+                self.expect = expect
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case target
+                case count
+                case intervalMs = "interval_ms"
+                case timeoutMs = "timeout_ms"
+                case ports
+                case concurrency
+                case payload
+                case ttl
+                case size
+                case ipFamily = "ip_family"
+                case netns
+                case method
+                case maxHops = "max_hops"
+                case firstHop = "first_hop"
+                case readBanner = "read_banner"
+                case expect
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.kind = try container.decode(
+                    Components.Schemas.ProbeKind.self,
+                    forKey: .kind
+                )
+                self.target = try container.decode(
+                    Swift.String.self,
+                    forKey: .target
+                )
+                self.count = try container.decode(
+                    Swift.Int.self,
+                    forKey: .count
+                )
+                self.intervalMs = try container.decode(
+                    Swift.Int.self,
+                    forKey: .intervalMs
+                )
+                self.timeoutMs = try container.decode(
+                    Swift.Int.self,
+                    forKey: .timeoutMs
+                )
+                self.ports = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .ports
+                )
+                self.concurrency = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .concurrency
+                )
+                self.payload = try container.decodeIfPresent(
+                    Components.Schemas.PayloadPreview.self,
+                    forKey: .payload
+                )
+                self.ttl = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .ttl
+                )
+                self.size = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .size
+                )
+                self.ipFamily = try container.decodeIfPresent(
+                    Components.Schemas.ProbeStartEventArgs.IpFamilyPayload.self,
+                    forKey: .ipFamily
+                )
+                self.netns = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .netns
+                )
+                self.method = try container.decodeIfPresent(
+                    Components.Schemas.ProbeStartEventArgs.MethodPayload.self,
+                    forKey: .method
+                )
+                self.maxHops = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .maxHops
+                )
+                self.firstHop = try container.decodeIfPresent(
+                    Swift.Int.self,
+                    forKey: .firstHop
+                )
+                self.readBanner = try container.decodeIfPresent(
+                    Swift.Bool.self,
+                    forKey: .readBanner
+                )
+                self.expect = try container.decodeIfPresent(
+                    Components.Schemas.ProbeStartEventArgs.ExpectPayload.self,
+                    forKey: .expect
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "kind",
+                    "target",
+                    "count",
+                    "interval_ms",
+                    "timeout_ms",
+                    "ports",
+                    "concurrency",
+                    "payload",
+                    "ttl",
+                    "size",
+                    "ip_family",
+                    "netns",
+                    "method",
+                    "max_hops",
+                    "first_hop",
+                    "read_banner",
+                    "expect"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ProbeStartEventResult`.
+        public struct ProbeStartEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventResult/kind`.
+            public var kind: Components.Schemas.ProbeKind
+            /// - Remark: Generated from `#/components/schemas/ProbeStartEventResult/target`.
+            public var target: Swift.String
+            /// Creates a new `ProbeStartEventResult`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - target:
+            public init(
+                kind: Components.Schemas.ProbeKind,
+                target: Swift.String
+            ) {
+                self.kind = kind
+                self.target = target
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case target
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.kind = try container.decode(
+                    Components.Schemas.ProbeKind.self,
+                    forKey: .kind
+                )
+                self.target = try container.decode(
+                    Swift.String.self,
+                    forKey: .target
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "kind",
+                    "target"
+                ])
+            }
+        }
+        /// One hop of a traceroute, written as soon as it and the hops before it are done.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ProbeHopEventResult`.
+        public struct ProbeHopEventResult: Codable, Hashable, Sendable {
+            /// The TTL of the hop's probes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeHopEventResult/ttl`.
+            public var ttl: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ProbeHopEventResult/probes`.
+            public var probes: [Components.Schemas.TraceHopProbe]
+            /// Creates a new `ProbeHopEventResult`.
+            ///
+            /// - Parameters:
+            ///   - ttl: The TTL of the hop's probes.
+            ///   - probes:
+            public init(
+                ttl: Swift.Int,
+                probes: [Components.Schemas.TraceHopProbe]
+            ) {
+                self.ttl = ttl
+                self.probes = probes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case ttl
+                case probes
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.ttl = try container.decode(
+                    Swift.Int.self,
+                    forKey: .ttl
+                )
+                self.probes = try container.decode(
+                    [Components.Schemas.TraceHopProbe].self,
+                    forKey: .probes
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "ttl",
+                    "probes"
+                ])
+            }
+        }
+        /// One probe of a traceroute hop, as its `probe.hop` event records it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/TraceHopProbe`.
+        public struct TraceHopProbe: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TraceHopProbe/state`.
+            public var state: Components.Schemas.ProbeAttemptState
+            /// Who answered (numeric, an IPv6 scope after '%'); absent when nobody did.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceHopProbe/address`.
+            public var address: Swift.String?
+            /// Round trip, milliseconds with microsecond precision; absent without an answer.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceHopProbe/rtt_ms`.
+            public var rttMs: Swift.Double?
+            /// Creates a new `TraceHopProbe`.
+            ///
+            /// - Parameters:
+            ///   - state:
+            ///   - address: Who answered (numeric, an IPv6 scope after '%'); absent when nobody did.
+            ///   - rttMs: Round trip, milliseconds with microsecond precision; absent without an answer.
+            public init(
+                state: Components.Schemas.ProbeAttemptState,
+                address: Swift.String? = nil,
+                rttMs: Swift.Double? = nil
+            ) {
+                self.state = state
+                self.address = address
+                self.rttMs = rttMs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case state
+                case address
+                case rttMs = "rtt_ms"
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.state = try container.decode(
+                    Components.Schemas.ProbeAttemptState.self,
+                    forKey: .state
+                )
+                self.address = try container.decodeIfPresent(
+                    Swift.String.self,
+                    forKey: .address
+                )
+                self.rttMs = try container.decodeIfPresent(
+                    Swift.Double.self,
+                    forKey: .rttMs
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "state",
+                    "address",
+                    "rtt_ms"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ProbeFinishEventResult`.
+        public struct ProbeFinishEventResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ProbeFinishEventResult/outcome`.
+            public var outcome: Components.Schemas.ProbeOutcome
+            /// Why the probe did not succeed; absent when outcome is success. Its errno is absent rather than null.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeFinishEventResult/reason`.
+            public struct ReasonPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/ProbeFinishEventResult/reason/value1`.
+                public var value1: Components.Schemas.ProbeReason
+                /// Creates a new `ReasonPayload`.
+                ///
+                /// - Parameters:
+                ///   - value1:
+                public init(value1: Components.Schemas.ProbeReason) {
+                    self.value1 = value1
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    self.value1 = try .init(from: decoder)
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try self.value1.encode(to: encoder)
+                }
+            }
+            /// Why the probe did not succeed; absent when outcome is success. Its errno is absent rather than null.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ProbeFinishEventResult/reason`.
+            public var reason: Components.Schemas.ProbeFinishEventResult.ReasonPayload?
+            /// Creates a new `ProbeFinishEventResult`.
+            ///
+            /// - Parameters:
+            ///   - outcome:
+            ///   - reason: Why the probe did not succeed; absent when outcome is success. Its errno is absent rather than null.
+            public init(
+                outcome: Components.Schemas.ProbeOutcome,
+                reason: Components.Schemas.ProbeFinishEventResult.ReasonPayload? = nil
+            ) {
+                self.outcome = outcome
+                self.reason = reason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case outcome
+                case reason
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.outcome = try container.decode(
+                    Components.Schemas.ProbeOutcome.self,
+                    forKey: .outcome
+                )
+                self.reason = try container.decodeIfPresent(
+                    Components.Schemas.ProbeFinishEventResult.ReasonPayload.self,
+                    forKey: .reason
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "outcome",
+                    "reason"
+                ])
+            }
+        }
         /// What an event records. A socket's operations: `create`, `socketpair`, `bind`, `listen`, `accept` (on the
         /// listener), `accepted` (the new socket's first event), `connect`, `send`, `receive`, `received` (the
         /// first event of a socket that arrived by descriptor passing), `shutdown`, `setsockopt`, `close`. A
@@ -4247,7 +6704,11 @@ extension Components {
             public var durationMs: Swift.Double?
             /// - Remark: Generated from `#/components/schemas/Event/bytes`.
             public var bytes: Swift.Int64?
-            /// The operation's arguments (payloads as size plus a bounded preview).
+            /// The operation's arguments (payloads as size plus a bounded preview), shaped as the op's own schema:
+            /// `<Op>EventArgs` (`CreateEventArgs` for `create`, `SendEventArgs` for `send`, `ProbeStartEventArgs` for
+            /// `probe.start`, ...; ops without one record none). Arguments are recorded as given, before they are
+            /// checked: an `error` event's may hold values its request schema refuses.
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/Event/args`.
             public struct ArgsPayload: Codable, Hashable, Sendable {
@@ -4267,11 +6728,17 @@ extension Components {
                     try encoder.encodeAdditionalProperties(additionalProperties)
                 }
             }
-            /// The operation's arguments (payloads as size plus a bounded preview).
+            /// The operation's arguments (payloads as size plus a bounded preview), shaped as the op's own schema:
+            /// `<Op>EventArgs` (`CreateEventArgs` for `create`, `SendEventArgs` for `send`, `ProbeStartEventArgs` for
+            /// `probe.start`, ...; ops without one record none). Arguments are recorded as given, before they are
+            /// checked: an `error` event's may hold values its request schema refuses.
+            ///
             ///
             /// - Remark: Generated from `#/components/schemas/Event/args`.
             public var args: Components.Schemas.Event.ArgsPayload?
-            /// The operation's result. Sockets passed with `rights` are followed until received: a `send` that
+            /// The operation's result, shaped as the op's own schema: `<Op>EventResult` (`SendEventResult` for
+            /// `send`, `ProbeFinishEventResult` for `probe.finish`, ...; ops without one record none). `error` events
+            /// carry none, except `close` and `probe.finish`. Sockets passed with `rights` are followed until received: a `send` that
             /// passed some names where they wait, `rights_to` (the managed socket whose queue holds them) or
             /// `rights_to_pid` (the process at the other end, when it is not this service). A `close` of the
             /// sender, of the receiver or of a passed socket while some are still in flight lists them in
@@ -4298,7 +6765,9 @@ extension Components {
                     try encoder.encodeAdditionalProperties(additionalProperties)
                 }
             }
-            /// The operation's result. Sockets passed with `rights` are followed until received: a `send` that
+            /// The operation's result, shaped as the op's own schema: `<Op>EventResult` (`SendEventResult` for
+            /// `send`, `ProbeFinishEventResult` for `probe.finish`, ...; ops without one record none). `error` events
+            /// carry none, except `close` and `probe.finish`. Sockets passed with `rights` are followed until received: a `send` that
             /// passed some names where they wait, `rights_to` (the managed socket whose queue holds them) or
             /// `rights_to_pid` (the process at the other end, when it is not this service). A `close` of the
             /// sender, of the receiver or of a passed socket while some are still in flight lists them in
@@ -4323,8 +6792,8 @@ extension Components {
             ///   - errorMessage:
             ///   - durationMs:
             ///   - bytes:
-            ///   - args: The operation's arguments (payloads as size plus a bounded preview).
-            ///   - result: The operation's result. Sockets passed with `rights` are followed until received: a `send` that
+            ///   - args: The operation's arguments (payloads as size plus a bounded preview), shaped as the op's own schema:
+            ///   - result: The operation's result, shaped as the op's own schema: `<Op>EventResult` (`SendEventResult` for
             public init(
                 id: Swift.String,
                 at: Foundation.Date,
