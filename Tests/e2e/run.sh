@@ -94,6 +94,8 @@ t_abuse() { ( ulimit -n 8192; python3 Tests/e2e/abuse.py "$PORT" ); }
 check "abuse suite (framing, libmicrohttpd's own errors, browsers, ReDoS, idle crowd, stream race, huge integers): each gets its documented answer, health p99 < 50 ms throughout" t_abuse
 t_outside_rights() { python3 Tests/e2e/outside_rights.py "$PORT" "$SERVER_PID"; }
 check "sockets passed with an outside process: Python hands over a bound UDP socket and gets a managed TCP listener, both used" t_outside_rights
+t_cli() { python3 Tests/e2e/cli.py "$BIN" "$WORK"; }
+check "the sockpit client commands: the README's conversation, probe tcp equal to the API's answer, --json equal to the API's JSON, events --follow across a restart, exit statuses" t_cli
 t_metrics() { python3 Tests/e2e/metrics_parse.py "$U"; }
 check "GET /metrics parses with prometheus_client and its counters move with operations" t_metrics
 t_sse_curl() {
