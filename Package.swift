@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SockpitAPITests",
-            dependencies: ["SockpitServer", "SockpitAPI", "SockpitContract", "SockpitCore", "Storage", "HTTPServer",
+            dependencies: ["SockpitServer", "SockpitAPI", "SockpitContract", "SockpitCore", "SocketKit", "Storage", "HTTPServer",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -7,6 +7,7 @@ usage: cli.py SOCKPIT_BIN WORKDIR     (prints "ok: ..." per check; exits 1 at th
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -133,6 +134,14 @@ try:
     ok(rc == 0 and all(word in out for word in ["serve", "sockets", "socket", "probe", "events", "stats", "Exit status"]), "sockpit --help lists the commands", out)
     rc, out, err = cli("--generate-completion-script", "bash")
     ok(rc == 0 and "sockets" in out and "complete" in out, "bash completions")
+
+    # The README's block, verbatim, with this server and this binary.
+    text = open("README.md").read()
+    block = re.findall(r"```sh\n(.*?)```", text[text.index("The same conversation with the `sockpit` command-line client"):], re.S)[1]
+    readme_env = dict(ENV, PATH=os.path.dirname(os.path.abspath(BIN)) + ":" + ENV["PATH"])
+    done = subprocess.run(["bash", "-e", "-c", block], capture_output=True, text=True, env=readme_env, timeout=120)
+    ok(done.returncode == 0 and "\nhello\n" in done.stdout and "end of stream" in done.stdout and "3 sent, 3 received" not in done.stdout
+       and "5 sent, 5 received" in done.stdout, "the README's sockpit block runs verbatim", done.stdout[-3000:] + done.stderr[-2000:])
 
     # events --follow: a socket created meanwhile, then again after the server restarts, each event once.
     follower = subprocess.Popen([BIN, "events", "--follow", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
