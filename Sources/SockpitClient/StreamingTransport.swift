@@ -52,6 +52,7 @@ public struct StreamingTransport: ClientTransport {
 private final class StreamDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     private struct State {
         var head: CheckedContinuation<(HTTPResponse, HTTPBody?), any Error>?
+        /// Held until the task completes, then invalidated: one session per request, so one delegate per request.
         var session: URLSession?
     }
     private let state = Mutex(State())

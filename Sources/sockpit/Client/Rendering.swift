@@ -107,3 +107,58 @@ enum Render {
         return parts.joined(separator: "  ")
     }
 }
+
+extension RequestBody {
+    /// A single enum value (a query parameter) checked by its generated type.
+    static func decode<Value: RawRepresentable & Decodable>(_ text: String, option: String) throws -> Value where Value.RawValue == String {
+        guard let value = Value(rawValue: text) else { throw ValidationError("\(option) '\(text)' is not one the server knows") }
+        return value
+    }
+}
+
+extension Render {
+    /// Any answer as `name  value` lines, nested members as dotted names, arrays as JSON on one line.
+    static func flat<Value: Encodable>(_ value: Value) -> String {
+        guard let json = try? Output.json(value, compact: true),
+              let tree = try? JSONDecoder().decode(JSONTree.self, from: Data(json.utf8)) else { return "" }
+        var pairs: [(String, String?)] = []
+        func walk(_ tree: JSONTree, _ name: String) {
+            if case .object(let members) = tree {
+                for key in members.keys.sorted() { walk(members[key]!, name.isEmpty ? key : "\(name).\(key)") }
+            } else {
+                pairs.append((name, tree.text))
+            }
+        }
+        walk(tree, "")
+        return Output.fields(pairs)
+    }
+}
+
+/// A JSON value, to print answers whose shape the printer does not know.
+indirect enum JSONTree: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([JSONTree]), object([String: JSONTree])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONTree].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONTree].self)) }
+    }
+
+    /// The value as written in JSON, compactly (strings without quotes at the top).
+    var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case .string(let value): return value
+        case .array(let items): return "[" + items.map { $0.quoted }.joined(separator: ",") + "]"
+        case .object(let members): return "{" + members.keys.sorted().map { "\"\($0)\":\(members[$0]!.quoted)" }.joined(separator: ",") + "}"
+        }
+    }
+
+    private var quoted: String { if case .string(let value) = self { return "\"\(value)\"" } else { return text } }
+}
