@@ -47,6 +47,7 @@ test: deps python-deps
 	bash Tests/e2e/run.sh
 	bash Tests/contract/run.sh
 	bash Tests/client/run.sh
+	bash Tests/browser/run.sh
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 
 ## Rewrite the committed Swift code generated from openapi.yaml (Sources/*/Generated) with the pinned generator.

@@ -97,6 +97,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The dashboard's page, scripts and style (Sources/SockpitAPI/Dashboard), compiled in as byte arrays.
+            resources: [.embedInCode("Dashboard")],
             swiftSettings: swiftSettings
         ),
         // The generated client of the same contract, on Foundation's URLSession (StreamingTransport.swift says

@@ -14,6 +14,7 @@ extension APIHandler {
         let seconds = report.uptime.components
         let uptimeMs = Double(seconds.seconds) * 1000 + Double(seconds.attoseconds) / 1e15
         return .init(
+            tokenRequired: tokenRequired,
             status: report.databaseOK ? .ok : .degraded,
             version: report.version,
             uptimeMs: (uptimeMs * 1000).rounded() / 1000,

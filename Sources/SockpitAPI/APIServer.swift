@@ -8,13 +8,13 @@ public import SockpitCore
 public enum APIOperations {
     /// Registers every operation on `transport`, behind the problem, auth and JSON-body middlewares.
     public static func register(_ runtime: SockpitRuntime, on transport: any ServerTransport, token: String?, logger: Logger) throws {
-        try APIHandler(runtime: runtime, logger: logger).registerHandlers(
+        try APIHandler(runtime: runtime, logger: logger, tokenRequired: token != nil).registerHandlers(
             on: transport,
             serverURL: URL(string: "/")!,
             configuration: Configuration(
                 dateTranscoder: RFC3339Transcoder(),
                 jsonEncodingOptions: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]),
-            middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token), JSONBodyMiddleware()]
+            middlewares: [ProblemMiddleware(logger: logger), AuthMiddleware(token: token), JSONBodyMiddleware(), HeaderValuesMiddleware()]
         )
     }
 }

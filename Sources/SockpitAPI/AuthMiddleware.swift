@@ -13,7 +13,7 @@ public struct AuthMiddleware: ServerMiddleware {
     private let queryTokenOperations: Set<String>
 
     /// `token == nil` disables authentication.
-    public init(token: String?, publicOperations: Set<String> = ["getHealth"], queryTokenOperations: Set<String> = ["streamEvents"]) {
+    public init(token: String?, publicOperations: Set<String> = ["getHealth", "getDashboard", "getDashboardAsset"], queryTokenOperations: Set<String> = ["streamEvents"]) {
         self.token = token.map { Array($0.utf8) }
         self.publicOperations = publicOperations
         self.queryTokenOperations = queryTokenOperations

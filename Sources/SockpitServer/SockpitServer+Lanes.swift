@@ -44,5 +44,8 @@ extension SockpitServer {
         Lane(.get, "/v1/host/events", .taskPool),
         Lane(.get, "/v1/stats", .taskPool),
         Lane(.get, "/metrics", .taskPool),
+        // The dashboard's files, answered from the binary's memory.
+        Lane(.get, "/", .daemonThread),
+        Lane(.get, "/ui/{file}", .daemonThread),
     ]
 }

@@ -17,5 +17,18 @@ public import struct Foundation.Data
 public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/headers` section of the OpenAPI document.
-    public enum Headers {}
+    public enum Headers {
+        /// A strong validator of the asset's bytes (they change only with the binary).
+        ///
+        /// - Remark: Generated from `#/components/headers/ETag`.
+        public typealias ETag = Swift.String
+        /// `no-cache`: keep it, but revalidate (`If-None-Match`) before each use.
+        ///
+        /// - Remark: Generated from `#/components/headers/CacheControl`.
+        public typealias CacheControl = Swift.String
+        /// Only this origin may serve scripts, styles and data to the page.
+        ///
+        /// - Remark: Generated from `#/components/headers/ContentSecurityPolicy`.
+        public typealias ContentSecurityPolicy = Swift.String
+    }
 }

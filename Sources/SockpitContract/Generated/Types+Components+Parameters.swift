@@ -18,6 +18,10 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     public enum Parameters {
+        /// The ETag of a copy the client holds (or a list of them); if one is current the answer is 304 without a body.
+        ///
+        /// - Remark: Generated from `#/components/parameters/IfNoneMatch`.
+        public typealias IfNoneMatch = Swift.String
         /// Only events of this operation (e.g. send, probe.finish).
         ///
         /// - Remark: Generated from `#/components/parameters/EventOp`.

@@ -8066,6 +8066,10 @@ extension Components {
         }
         /// - Remark: Generated from `#/components/schemas/Health`.
         public struct Health: Codable, Hashable, Sendable {
+            /// Whether the other operations need `Authorization` (the server runs with `--token`); the dashboard asks for the token before its first call.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Health/token_required`.
+            public var tokenRequired: Swift.Bool
             /// - Remark: Generated from `#/components/schemas/Health/status`.
             public var status: Components.Schemas.HealthStatus
             /// Sockpit's version.
@@ -8083,18 +8087,21 @@ extension Components {
             /// Creates a new `Health`.
             ///
             /// - Parameters:
+            ///   - tokenRequired: Whether the other operations need `Authorization` (the server runs with `--token`); the dashboard asks for the token before its first call.
             ///   - status:
             ///   - version: Sockpit's version.
             ///   - uptimeMs: Milliseconds since the server started.
             ///   - startedAt:
             ///   - database:
             public init(
+                tokenRequired: Swift.Bool,
                 status: Components.Schemas.HealthStatus,
                 version: Swift.String,
                 uptimeMs: Swift.Double,
                 startedAt: Foundation.Date,
                 database: Components.Schemas.DatabaseStatus
             ) {
+                self.tokenRequired = tokenRequired
                 self.status = status
                 self.version = version
                 self.uptimeMs = uptimeMs
@@ -8102,6 +8109,7 @@ extension Components {
                 self.database = database
             }
             public enum CodingKeys: String, CodingKey {
+                case tokenRequired = "token_required"
                 case status
                 case version
                 case uptimeMs = "uptime_ms"

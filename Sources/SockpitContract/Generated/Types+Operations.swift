@@ -10916,4 +10916,656 @@ public enum Operations {
             }
         }
     }
+    /// The dashboard page
+    ///
+    /// The built-in dashboard: live sockets, per-socket timelines and operations, and the event feed, in the
+    /// browser. One HTML page whose scripts and style (`GET /ui/{file}`) are compiled into the binary: no CDN,
+    /// no other origin. Public like health (the page asks for the token, then sends it with every API call);
+    /// `Content-Security-Policy` allows only this origin. Revalidated by `ETag` (`If-None-Match` answers 304).
+    ///
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getDashboard)`.
+    public enum GetDashboard {
+        public static let id: Swift.String = "getDashboard"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// The ETag of a copy the client holds (or a list of them); if one is current the answer is 304 without a body.
+                ///
+                /// - Remark: Generated from `#/paths/GET/header/If-None-Match`.
+                public var ifNoneMatch: Components.Parameters.IfNoneMatch?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDashboard.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - ifNoneMatch: The ETag of a copy the client holds (or a list of them); if one is current the answer is 304 without a body.
+                ///   - accept:
+                public init(
+                    ifNoneMatch: Components.Parameters.IfNoneMatch? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDashboard.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.ifNoneMatch = ifNoneMatch
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetDashboard.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            public init(headers: Operations.GetDashboard.Input.Headers = .init()) {
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// A strong validator of the asset's bytes (they change only with the binary).
+                    ///
+                    /// - Remark: Generated from `#/paths/GET/responses/200/headers/ETag`.
+                    public var eTag: Components.Headers.ETag
+                    /// `no-cache`: keep it, but revalidate (`If-None-Match`) before each use.
+                    ///
+                    /// - Remark: Generated from `#/paths/GET/responses/200/headers/Cache-Control`.
+                    public var cacheControl: Components.Headers.CacheControl
+                    /// Only this origin may serve scripts, styles and data to the page.
+                    ///
+                    /// - Remark: Generated from `#/paths/GET/responses/200/headers/Content-Security-Policy`.
+                    public var contentSecurityPolicy: Components.Headers.ContentSecurityPolicy
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - eTag: A strong validator of the asset's bytes (they change only with the binary).
+                    ///   - cacheControl: `no-cache`: keep it, but revalidate (`If-None-Match`) before each use.
+                    ///   - contentSecurityPolicy: Only this origin may serve scripts, styles and data to the page.
+                    public init(
+                        eTag: Components.Headers.ETag,
+                        cacheControl: Components.Headers.CacheControl,
+                        contentSecurityPolicy: Components.Headers.ContentSecurityPolicy
+                    ) {
+                        self.eTag = eTag
+                        self.cacheControl = cacheControl
+                        self.contentSecurityPolicy = contentSecurityPolicy
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetDashboard.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/GET/responses/200/content/text\/html`.
+                    case html(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.html`.
+                    ///
+                    /// - Throws: An error if `self` is not `.html`.
+                    /// - SeeAlso: `.html`.
+                    public var html: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .html(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetDashboard.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.GetDashboard.Output.Ok.Headers,
+                    body: Operations.GetDashboard.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The page.
+            ///
+            /// - Remark: Generated from `#/paths///get(getDashboard)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetDashboard.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetDashboard.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct NotModified: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/GET/responses/304/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// A strong validator of the asset's bytes (they change only with the binary).
+                    ///
+                    /// - Remark: Generated from `#/paths/GET/responses/304/headers/ETag`.
+                    public var eTag: Components.Headers.ETag
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - eTag: A strong validator of the asset's bytes (they change only with the binary).
+                    public init(eTag: Components.Headers.ETag) {
+                        self.eTag = eTag
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetDashboard.Output.NotModified.Headers
+                /// Creates a new `NotModified`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                public init(headers: Operations.GetDashboard.Output.NotModified.Headers) {
+                    self.headers = headers
+                }
+            }
+            /// Not modified since the ETag given in `If-None-Match`.
+            ///
+            /// - Remark: Generated from `#/paths///get(getDashboard)/responses/304`.
+            ///
+            /// HTTP response code: `304 notModified`.
+            case notModified(Operations.GetDashboard.Output.NotModified)
+            /// The associated value of the enum case if `self` is `.notModified`.
+            ///
+            /// - Throws: An error if `self` is not `.notModified`.
+            /// - SeeAlso: `.notModified`.
+            public var notModified: Operations.GetDashboard.Output.NotModified {
+                get throws {
+                    switch self {
+                    case let .notModified(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notModified",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Not permitted: process privileges or the target policy, or (type `cross-origin`, any operation) a request from a web page whose origin is neither this server's own nor one allowed with `--cors-origin`.
+            ///
+            /// - Remark: Generated from `#/paths///get(getDashboard)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request's `Host` names a host this server does not answer to (a defence against DNS rebinding): IP addresses and `localhost` are always taken, other names only when given with `--allow-host`.
+            ///
+            /// - Remark: Generated from `#/paths///get(getDashboard)/responses/421`.
+            ///
+            /// HTTP response code: `421 misdirectedRequest`.
+            case misdirectedRequest(Components.Responses.MisdirectedRequest)
+            /// The associated value of the enum case if `self` is `.misdirectedRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.misdirectedRequest`.
+            /// - SeeAlso: `.misdirectedRequest`.
+            public var misdirectedRequest: Components.Responses.MisdirectedRequest {
+                get throws {
+                    switch self {
+                    case let .misdirectedRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "misdirectedRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other problem, as an RFC 9457 document (see the Problem schema for its types).
+            ///
+            /// - Remark: Generated from `#/paths///get(getDashboard)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case html
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/html":
+                    self = .html
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .html:
+                    return "text/html"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .html,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
+    /// A script or the style of the dashboard page
+    ///
+    /// - Remark: HTTP `GET /ui/{file}`.
+    /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)`.
+    public enum GetDashboardAsset {
+        public static let id: Swift.String = "getDashboardAsset"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/ui/{file}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The asset's file name, as the page names it.
+                ///
+                /// - Remark: Generated from `#/paths/ui/{file}/GET/path/file`.
+                public var file: Swift.String
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - file: The asset's file name, as the page names it.
+                public init(file: Swift.String) {
+                    self.file = file
+                }
+            }
+            public var path: Operations.GetDashboardAsset.Input.Path
+            /// - Remark: Generated from `#/paths/ui/{file}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// The ETag of a copy the client holds (or a list of them); if one is current the answer is 304 without a body.
+                ///
+                /// - Remark: Generated from `#/paths/ui/{file}/GET/header/If-None-Match`.
+                public var ifNoneMatch: Components.Parameters.IfNoneMatch?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDashboardAsset.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - ifNoneMatch: The ETag of a copy the client holds (or a list of them); if one is current the answer is 304 without a body.
+                ///   - accept:
+                public init(
+                    ifNoneMatch: Components.Parameters.IfNoneMatch? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetDashboardAsset.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.ifNoneMatch = ifNoneMatch
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetDashboardAsset.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetDashboardAsset.Input.Path,
+                headers: Operations.GetDashboardAsset.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// A strong validator of the asset's bytes (they change only with the binary).
+                    ///
+                    /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/headers/ETag`.
+                    public var eTag: Components.Headers.ETag
+                    /// `no-cache`: keep it, but revalidate (`If-None-Match`) before each use.
+                    ///
+                    /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/headers/Cache-Control`.
+                    public var cacheControl: Components.Headers.CacheControl
+                    /// Only this origin may serve scripts, styles and data to the page.
+                    ///
+                    /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/headers/Content-Security-Policy`.
+                    public var contentSecurityPolicy: Components.Headers.ContentSecurityPolicy
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - eTag: A strong validator of the asset's bytes (they change only with the binary).
+                    ///   - cacheControl: `no-cache`: keep it, but revalidate (`If-None-Match`) before each use.
+                    ///   - contentSecurityPolicy: Only this origin may serve scripts, styles and data to the page.
+                    public init(
+                        eTag: Components.Headers.ETag,
+                        cacheControl: Components.Headers.CacheControl,
+                        contentSecurityPolicy: Components.Headers.ContentSecurityPolicy
+                    ) {
+                        self.eTag = eTag
+                        self.cacheControl = cacheControl
+                        self.contentSecurityPolicy = contentSecurityPolicy
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetDashboardAsset.Output.Ok.Headers
+                /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/content/text\/javascript`.
+                    case textJavascript(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.textJavascript`.
+                    ///
+                    /// - Throws: An error if `self` is not `.textJavascript`.
+                    /// - SeeAlso: `.textJavascript`.
+                    public var textJavascript: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .textJavascript(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "text/javascript",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/200/content/text\/css`.
+                    case textCss(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.textCss`.
+                    ///
+                    /// - Throws: An error if `self` is not `.textCss`.
+                    /// - SeeAlso: `.textCss`.
+                    public var textCss: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .textCss(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "text/css",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetDashboardAsset.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.GetDashboardAsset.Output.Ok.Headers,
+                    body: Operations.GetDashboardAsset.Output.Ok.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The asset.
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetDashboardAsset.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetDashboardAsset.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct NotModified: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/304/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// A strong validator of the asset's bytes (they change only with the binary).
+                    ///
+                    /// - Remark: Generated from `#/paths/ui/{file}/GET/responses/304/headers/ETag`.
+                    public var eTag: Components.Headers.ETag
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - eTag: A strong validator of the asset's bytes (they change only with the binary).
+                    public init(eTag: Components.Headers.ETag) {
+                        self.eTag = eTag
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.GetDashboardAsset.Output.NotModified.Headers
+                /// Creates a new `NotModified`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                public init(headers: Operations.GetDashboardAsset.Output.NotModified.Headers) {
+                    self.headers = headers
+                }
+            }
+            /// Not modified since the ETag given in `If-None-Match`.
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/304`.
+            ///
+            /// HTTP response code: `304 notModified`.
+            case notModified(Operations.GetDashboardAsset.Output.NotModified)
+            /// The associated value of the enum case if `self` is `.notModified`.
+            ///
+            /// - Throws: An error if `self` is not `.notModified`.
+            /// - SeeAlso: `.notModified`.
+            public var notModified: Operations.GetDashboardAsset.Output.NotModified {
+                get throws {
+                    switch self {
+                    case let .notModified(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notModified",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed or a field is invalid; `field` names it.
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Not permitted: process privileges or the target policy, or (type `cross-origin`, any operation) a request from a web page whose origin is neither this server's own nor one allowed with `--cors-origin`.
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such resource.
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request's `Host` names a host this server does not answer to (a defence against DNS rebinding): IP addresses and `localhost` are always taken, other names only when given with `--allow-host`.
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/421`.
+            ///
+            /// HTTP response code: `421 misdirectedRequest`.
+            case misdirectedRequest(Components.Responses.MisdirectedRequest)
+            /// The associated value of the enum case if `self` is `.misdirectedRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.misdirectedRequest`.
+            /// - SeeAlso: `.misdirectedRequest`.
+            public var misdirectedRequest: Components.Responses.MisdirectedRequest {
+                get throws {
+                    switch self {
+                    case let .misdirectedRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "misdirectedRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other problem, as an RFC 9457 document (see the Problem schema for its types).
+            ///
+            /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Problem)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Problem {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case textJavascript
+            case textCss
+            case applicationProblemJson
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/javascript":
+                    self = .textJavascript
+                case "text/css":
+                    self = .textCss
+                case "application/problem+json":
+                    self = .applicationProblemJson
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .textJavascript:
+                    return "text/javascript"
+                case .textCss:
+                    return "text/css"
+                case .applicationProblemJson:
+                    return "application/problem+json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .textJavascript,
+                    .textCss,
+                    .applicationProblemJson
+                ]
+            }
+        }
+    }
 }

@@ -332,6 +332,22 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /metrics`.
     /// - Remark: Generated from `#/paths//metrics/get(getMetrics)`.
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output
+    /// The dashboard page
+    ///
+    /// The built-in dashboard: live sockets, per-socket timelines and operations, and the event feed, in the
+    /// browser. One HTML page whose scripts and style (`GET /ui/{file}`) are compiled into the binary: no CDN,
+    /// no other origin. Public like health (the page asks for the token, then sends it with every API call);
+    /// `Content-Security-Policy` allows only this origin. Revalidated by `ETag` (`If-None-Match` answers 304).
+    ///
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getDashboard)`.
+    func getDashboard(_ input: Operations.GetDashboard.Input) async throws -> Operations.GetDashboard.Output
+    /// A script or the style of the dashboard page
+    ///
+    /// - Remark: HTTP `GET /ui/{file}`.
+    /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)`.
+    func getDashboardAsset(_ input: Operations.GetDashboardAsset.Input) async throws -> Operations.GetDashboardAsset.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -904,6 +920,32 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//metrics/get(getMetrics)`.
     public func getMetrics(headers: Operations.GetMetrics.Input.Headers = .init()) async throws -> Operations.GetMetrics.Output {
         try await getMetrics(Operations.GetMetrics.Input(headers: headers))
+    }
+    /// The dashboard page
+    ///
+    /// The built-in dashboard: live sockets, per-socket timelines and operations, and the event feed, in the
+    /// browser. One HTML page whose scripts and style (`GET /ui/{file}`) are compiled into the binary: no CDN,
+    /// no other origin. Public like health (the page asks for the token, then sends it with every API call);
+    /// `Content-Security-Policy` allows only this origin. Revalidated by `ETag` (`If-None-Match` answers 304).
+    ///
+    ///
+    /// - Remark: HTTP `GET /`.
+    /// - Remark: Generated from `#/paths///get(getDashboard)`.
+    public func getDashboard(headers: Operations.GetDashboard.Input.Headers = .init()) async throws -> Operations.GetDashboard.Output {
+        try await getDashboard(Operations.GetDashboard.Input(headers: headers))
+    }
+    /// A script or the style of the dashboard page
+    ///
+    /// - Remark: HTTP `GET /ui/{file}`.
+    /// - Remark: Generated from `#/paths//ui/{file}/get(getDashboardAsset)`.
+    public func getDashboardAsset(
+        path: Operations.GetDashboardAsset.Input.Path,
+        headers: Operations.GetDashboardAsset.Input.Headers = .init()
+    ) async throws -> Operations.GetDashboardAsset.Output {
+        try await getDashboardAsset(Operations.GetDashboardAsset.Input(
+            path: path,
+            headers: headers
+        ))
     }
 }
 

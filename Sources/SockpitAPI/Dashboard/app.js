@@ -1,0 +1,58 @@
+// The page: a hash router over three views, all fed by one live event stream.
+import { api, askToken, follow, token } from "./api.js";
+import { el, problemText } from "./format.js";
+
+import { overview } from "./overview.js";
+import { socketsView, socketDetail } from "./sockets.js";
+import { eventsView } from "./events.js";
+
+const listeners = new Set();
+/** Subscribes `fn` to every live event until the returned function is called. */
+export function onEvent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+const endListeners = new Set();
+export function onStreamEnd(fn) { endListeners.add(fn); return () => endListeners.delete(fn); }
+
+let leave = () => {};
+
+async function route() {
+  const [, view = "overview", id] = location.hash.match(/^#\/([a-z]+)(?:\/(.+))?/) || [];
+  for (const link of document.querySelectorAll("nav a")) {
+    link.toggleAttribute("aria-current", link.dataset.view === view);
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
+  }
+  leave();
+  const main = document.getElementById("view");
+  main.replaceChildren();
+  try {
+    if (view === "sockets" && id) leave = await socketDetail(main, decodeURIComponent(id));
+    else if (view === "sockets") leave = await socketsView(main);
+    else if (view === "events") leave = await eventsView(main);
+    else leave = await overview(main);
+  } catch (error) {
+    main.replaceChildren(el("p", { class: "problem", role: "alert" }, problemText(error)));
+    leave = () => {};
+  }
+}
+
+async function start() {
+  // Health is public and says whether a token is needed: ask for it before the first call that needs it.
+  const health = await (await fetch("/v1/health", { headers: { Accept: "application/json" } })).json();
+  if (health.token_required && !token()) await askToken(false);
+  // The stream starts after the newest event the server has committed, so that nothing the views load later
+  // is missed between their first read and the stream's first event.
+  const stats = await api("/v1/stats");
+  const state = document.getElementById("stream-state");
+  follow(stats.event_streams.last_event_id, (event) => {
+    for (const fn of listeners) fn(event);
+  }, (text, kind, reason) => {
+    state.textContent = text;
+    state.className = kind;
+    if (reason) for (const fn of endListeners) fn(reason);
+  });
+  addEventListener("hashchange", route);
+  await route();
+}
+
+start().catch((error) => {
+  document.getElementById("view").replaceChildren(el("p", { class: "problem", role: "alert" }, problemText(error)));
+});

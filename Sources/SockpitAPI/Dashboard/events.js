@@ -1,0 +1,54 @@
+// The event feed: newest first, filterable, pausable, bounded; says when the server ended the stream and resumes.
+import { api } from "./api.js";
+import { onEvent, onStreamEnd } from "./app.js";
+import { el, time, bytes, ms, details } from "./format.js";
+
+const CAP = 500;
+
+export async function eventsView(main) {
+  const filters = el("form", { class: "filters", role: "search" },
+    el("label", {}, "op", el("input", { name: "op", size: 10 })),
+    el("label", {}, "outcome", el("select", { name: "outcome" }, ["", "ok", "error", "timeout"].map((v) => el("option", { value: v }, v || "any")))),
+    el("label", {}, "socket", el("input", { name: "socket_id", size: 28 })),
+    el("label", {}, "probe", el("input", { name: "probe_id", size: 28 })));
+  const pause = el("button", { type: "button", "aria-pressed": "false" }, "Pause");
+  const notice = el("p", { class: "muted", id: "feed-notice", role: "status" });
+  const rows = el("tbody");
+  main.append(el("h2", {}, "Events"), filters, el("div", { class: "actions" }, pause), notice,
+    el("table", { id: "feed" }, el("thead", {}, el("tr", {}, ["id", "time", "op", "outcome", "socket / probe", "errno", "duration", "bytes", "details"].map((h) => el("th", {}, h)))), rows));
+
+  const wanted = () => Object.fromEntries([...new FormData(filters)].filter(([, v]) => v));
+  const matches = (event) => Object.entries(wanted()).every(([k, v]) => String(event[k] ?? "") === v);
+  function row(event) {
+    return el("tr", { "data-id": event.id }, el("td", { class: "num" }, event.id), el("td", {}, time(event.at)), el("td", {}, event.op),
+      el("td", { class: `outcome-${event.outcome}` }, event.outcome), el("td", { class: "mono" }, event.socket_id || event.probe_id || ""),
+      el("td", {}, event.errno || ""), el("td", { class: "num" }, ms(event.duration_ms)),
+      el("td", { class: "num" }, event.bytes ? bytes(event.bytes) : ""), el("td", { class: "mono" }, details(event)));
+  }
+  function show(events) {
+    rows.prepend(...events.map(row));
+    while (rows.childElementCount > CAP) rows.lastElementChild.remove();
+  }
+  async function load() {
+    const params = new URLSearchParams({ limit: "100", ...wanted() });
+    const page = await api(`/v1/events?${params}`);
+    rows.replaceChildren(...page.items.map(row));
+  }
+  filters.addEventListener("change", load);
+  filters.addEventListener("submit", (e) => e.preventDefault());
+  let paused = false, held = [];
+  pause.addEventListener("click", () => {
+    paused = !paused;
+    pause.textContent = paused ? "Resume" : "Pause";
+    pause.setAttribute("aria-pressed", String(paused));
+    if (!paused) { show(held.slice(-CAP)); held = []; notice.textContent = ""; }
+  });
+  await load();
+  const stopEvents = onEvent((event) => {
+    if (!matches(event)) return;
+    if (paused) { held.push(event); notice.textContent = `paused: ${held.length} new events held`; return; }
+    show([event]);
+  });
+  const stopEnds = onStreamEnd((reason) => { notice.textContent = `the server ended the stream (${reason}); resumed from the last event`; });
+  return () => { stopEvents(); stopEnds(); };
+}
