@@ -30,6 +30,7 @@ enum Dashboard {
         "overview.js": Asset(PackageResources.overview_js),
         "sockets.js": Asset(PackageResources.sockets_js),
         "events.js": Asset(PackageResources.events_js),
+        "probes.js": Asset(PackageResources.probes_js),
     ]
 
     static let cacheControl = "no-cache"

@@ -140,6 +140,42 @@ try:
     ok("127.0.0.2" in problem(), f"a 403 from an action shows the problem: {problem()}")
     driver.save_screenshot(f"{SHOTS}/socket-actions.png")
 
+    # Probes from the form: a scan renders its ports and counts as stored; an ICMP probe's chart points are its echoes.
+    driver.get(f"{ORIGIN}/#/probes")
+    form = wait(lambda: driver.find_elements(By.CSS_SELECTOR, "form[aria-label='Run a probe']"))[0]
+
+    def run_probe(kind, target, **fields):
+        form.find_element(By.CSS_SELECTOR, f"select[name='kind'] option[value='{kind}']").click()
+        for name in ["target", "ports", "count", "interval_ms", "timeout_ms"]:
+            box = form.find_element(By.NAME, name)
+            box.clear()
+            if name in fields or name == "target":
+                box.send_keys(str(fields.get(name, target)))
+        before = driver.find_elements(By.ID, "probe-summary")
+        form.find_element(By.TAG_NAME, "button").click()
+        wait(lambda: driver.find_elements(By.ID, "probe-summary") and driver.find_elements(By.ID, "probe-summary") != before
+             and f"{kind} {target}" in driver.find_element(By.ID, "probe-summary").text, 15)
+        return api(f"/v1/probes?kind={kind}&target={target}&limit=1")["items"][0]["id"]
+
+    scan_id = run_probe("tcp", "127.0.0.1", ports=f"1-1024,{port}")
+    scan = api(f"/v1/probes/{scan_id}")
+    shown = {tuple(td.text for td in r.find_elements(By.TAG_NAME, "td"))[:2] for r in driver.find_elements(By.CSS_SELECTOR, "#probe-results tbody tr")}
+    ok(shown == {(str(r["port"]), r["state"]) for r in scan["results"]} and (str(port), "open") in shown, f"the scan shows its open ports {sorted(shown)}")
+    closed = driver.find_element(By.ID, "closed-ports").text
+    ok(closed == f"{scan['closed_ports']['count']:,} closed ports ({scan['closed_ports']['ranges']})" and f"{scan['summary']['open']} open" in driver.find_element(By.ID, "probe-summary").text,
+       f"and its counts: {closed}; {driver.find_element(By.ID, 'probe-summary').text}")
+    driver.save_screenshot(f"{SHOTS}/probes-scan.png")
+    echo_ids = [run_probe("icmp", "127.0.0.1", count=5, interval_ms=20) for _ in range(3)]
+    wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#smoke-chart .round")) == 3)
+    points = sorted(float(c.get_attribute("data-rtt")) for c in driver.find_elements(By.CSS_SELECTOR, "#smoke-chart circle.echo"))
+    stored = sorted(r["rtt_ms"] for i in echo_ids for r in api(f"/v1/probes/{i}")["results"] if r.get("rtt_ms") is not None)
+    ok(points == stored and len(points) == 15, f"the ICMP chart's points are the stored echoes ({len(points)} round trips, median line, p5-p95 band)")
+    ok(len(driver.find_elements(By.CSS_SELECTOR, "#smoke-chart .median")) == 1 and len(driver.find_elements(By.CSS_SELECTOR, "#smoke-chart rect.smoke")) == 3,
+       "the chart draws a median line and a band per probe")
+    history = driver.find_elements(By.CSS_SELECTOR, "#probe-history-table tbody tr")
+    ok(len(history) == 4, f"the target's past probes side by side: {len(history)} rows")
+    driver.save_screenshot(f"{SHOTS}/probes-icmp.png")
+
     # The feed: it shows events as they come and resumes after the server cuts the stream.
     driver.get(f"{ORIGIN}/#/events")
     wait(lambda: driver.find_elements(By.CSS_SELECTOR, "#feed tbody tr"))

@@ -1,10 +1,11 @@
-// The page: a hash router over three views, all fed by one live event stream.
+// The page: a hash router over four views, all fed by one live event stream.
 import { api, askToken, follow, token } from "./api.js";
 import { el, problemText } from "./format.js";
 
 import { overview } from "./overview.js";
 import { socketsView, socketDetail } from "./sockets.js";
 import { eventsView } from "./events.js";
+import { probesView } from "./probes.js";
 
 const listeners = new Set();
 /** Subscribes `fn` to every live event until the returned function is called. */
@@ -27,7 +28,9 @@ async function route() {
     if (view === "sockets" && id) leave = await socketDetail(main, decodeURIComponent(id));
     else if (view === "sockets") leave = await socketsView(main);
     else if (view === "events") leave = await eventsView(main);
+    else if (view === "probes") leave = await probesView(main);
     else leave = await overview(main);
+    performance.mark("sockpit:view-rendered", { detail: view });  // bench/dashboard.py reads it
   } catch (error) {
     main.replaceChildren(el("p", { class: "problem", role: "alert" }, problemText(error)));
     leave = () => {};
