@@ -11,7 +11,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 # alone, against a 50 ms bound).
 ALONE_TESTS := healthStaysFastWhileReceivesWait
 
-.PHONY: run test deps python-deps build release unit contract fuzz bench clean generate
+.PHONY: run test deps python-deps build release unit contract fuzz bench clean generate screenshots
 
 ## Install missing Debian packages (needs root; otherwise prints what to install).
 deps:
@@ -49,6 +49,11 @@ test: deps python-deps
 	bash Tests/client/run.sh
 	bash Tests/browser/run.sh
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
+
+## Take the README's screenshots of the dashboard again (the browser test, writing into Tests/browser/screenshots).
+screenshots: deps python-deps
+	$(SWIFT) build
+	SCREENSHOTS=Tests/browser/screenshots bash Tests/browser/run.sh
 
 ## Rewrite the committed Swift code generated from openapi.yaml (Sources/*/Generated) with the pinned generator.
 generate:

@@ -247,7 +247,7 @@ def main():
                     push(at, (sid, None, "receive", "ok", None, None, rng.randrange(10, 5000), rargs,
                               f'{{"data":{data_json(size)},"eof":false{from_},"truncated":false}}', size))
         closed = next(t)
-        reason = rng.choice(["client", "client", "client", "peer", "idle"])
+        reason = rng.choice(["client", "client", "client", "peer-closed", "server-shutdown"])
         push(closed, (sid, None, "close", "ok", None, None, rng.randrange(5, 30), None, f'{{"reason":"{reason}"}}',
                       None))
         socket_rows.append((sid, "inet6" if host == "::1" else "inet", "stream" if stream else "dgram", proto,

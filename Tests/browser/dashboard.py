@@ -118,6 +118,20 @@ try:
     wait(lambda: state() == "closed", 1)
     ok(True, "and to closed on delete")
 
+    # Keyboard: a row takes the focus and Enter opens the socket.
+    driver.execute_script("document.querySelector(arguments[0]).focus()", row)
+    driver.switch_to.active_element.send_keys("\n")
+    wait(lambda: driver.current_url.endswith(f"#/sockets/{made['id']}"))
+    ok(True, "a focused row opens its socket with Enter")
+    # Dark: the same view as a system in dark mode shows it.
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    driver.get(f"{ORIGIN}/#/sockets")
+    wait(lambda: driver.find_elements(By.CSS_SELECTOR, row))
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    ok(background == "rgb(20, 23, 27)", f"in dark mode the page is dark ({background})")
+    driver.save_screenshot(f"{SHOTS}/sockets-dark.png")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
+
     # Detail: the timeline lists its events.
     driver.get(f"{ORIGIN}/#/sockets/{made['id']}")
     wait(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#timeline tbody tr")) >= 3)

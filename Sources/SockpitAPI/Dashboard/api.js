@@ -90,4 +90,8 @@ export function follow(after, onEvent, onState) {
     };
   }
   open();
+  // A page left for another (kept in the back/forward cache) would hold its stream's connection, and a browser
+  // gives one host six: close it on leaving, resume from the last event on coming back.
+  addEventListener("pagehide", () => source.close());
+  addEventListener("pageshow", (event) => { if (event.persisted) open(); });
 }

@@ -43,9 +43,9 @@ async function start() {
   if (health.token_required && !token()) await askToken(false);
   // The stream starts after the newest event the server has committed, so that nothing the views load later
   // is missed between their first read and the stream's first event.
-  const stats = await api("/v1/stats");
+  const newest = await api("/v1/events?limit=1");
   const state = document.getElementById("stream-state");
-  follow(stats.event_streams.last_event_id, (event) => {
+  follow(newest.items.length ? newest.items[0].id : "0", (event) => {
     for (const fn of listeners) fn(event);
   }, (text, kind, reason) => {
     state.textContent = text;

@@ -29,10 +29,14 @@ export async function eventsView(main) {
     rows.prepend(...events.map(row));
     while (rows.childElementCount > CAP) rows.lastElementChild.remove();
   }
+  // Live events are shown once each, in order: one already on the page (its id not above the newest shown) is
+  // skipped, so a page read while the stream catches up, or a stream resumed from an older id, adds no twin.
+  let newest = 0;
   async function load() {
     const params = new URLSearchParams({ limit: "100", ...wanted() });
     const page = await api(`/v1/events?${params}`);
     rows.replaceChildren(...page.items.map(row));
+    newest = Math.max(0, ...page.items.map((e) => Number(e.id)));
   }
   filters.addEventListener("change", load);
   filters.addEventListener("submit", (e) => e.preventDefault());
@@ -43,12 +47,18 @@ export async function eventsView(main) {
     pause.setAttribute("aria-pressed", String(paused));
     if (!paused) { show(held.slice(-CAP)); held = []; notice.textContent = ""; }
   });
-  await load();
+  const early = [];
+  let loaded = false;
   const stopEvents = onEvent((event) => {
-    if (!matches(event)) return;
+    if (!loaded) { early.push(event); return; }
+    if (!matches(event) || Number(event.id) <= newest) return;
+    newest = Number(event.id);
     if (paused) { held.push(event); notice.textContent = `paused: ${held.length} new events held`; return; }
     show([event]);
   });
+  await load();
+  loaded = true;
+  for (const event of early) if (matches(event) && Number(event.id) > newest) { newest = Number(event.id); show([event]); }
   const stopEnds = onStreamEnd((reason) => { notice.textContent = `the server ended the stream (${reason}); resumed from the last event`; });
   return () => { stopEvents(); stopEnds(); };
 }

@@ -84,20 +84,34 @@ export async function socketsView(main) {
   });
   await load(null);
 
-  // A socket an event names is read again (once per burst) and its row added, changed or dropped.
+  // Events change the table in bursts: once per burst (and never two at once) the first page is read again and
+  // put on top as the API orders it, and a row further down that an event named is read again on its own
+  // (changed in place, or dropped when it no longer matches the filters).
   const due = new Set();
-  let timer = null;
+  let timer = null, busy = false;
+  async function refresh() {
+    timer = null;
+    if (busy) { timer = setTimeout(refresh, 50); return; }
+    busy = true;
+    const ids = new Set(due);
+    due.clear();
+    try {
+      const page = await api(`/v1/sockets?${query()}`);
+      const top = page.items.map((socket) => { shown.get(socket.id)?.remove(); const tr = row(socket); shown.set(socket.id, tr); return tr; });
+      rows.prepend(...top);
+      for (const id of ids) {
+        if (page.items.some((socket) => socket.id === id) || !shown.has(id)) continue;
+        try { upsert(await api(`/v1/sockets/${encodeURIComponent(id)}`), false); } catch { /* pruned meanwhile */ }
+      }
+      while (shown.size > ROW_CAP) { const last = rows.lastElementChild; shown.delete(last.dataset.id); last.remove(); }
+    } finally {
+      busy = false;
+    }
+  }
   const stop = onEvent((event) => {
     if (!event.socket_id) return;
     due.add(event.socket_id);
-    timer ??= setTimeout(async () => {
-      timer = null;
-      const ids = [...due];
-      due.clear();
-      for (const id of ids) {
-        try { upsert(await api(`/v1/sockets/${encodeURIComponent(id)}`), true); } catch { /* pruned meanwhile */ }
-      }
-    }, 50);
+    timer ??= setTimeout(refresh, 50);
   });
   return () => { stop(); clearTimeout(timer); };
 }
@@ -139,13 +153,25 @@ export async function socketDetail(main, id) {
       el("td", { class: "num" }, ms(event.duration_ms)), el("td", { class: "num" }, event.bytes ? bytes(event.bytes) : ""),
       el("td", { class: "mono", title: event.error_message || "" }, details(event))));
   }
+  // The timeline: history first, then live events, each once (the stream may deliver one the history read had).
+  let newest = 0, loaded = false;
+  const early = [];
+  const append = (event) => { if (Number(event.id) > newest) { newest = Number(event.id); addEvent(event); } };
+  const stop = onEvent((event) => {
+    if (event.socket_id !== id) return;
+    if (!loaded) { early.push(event); return; }
+    append(event);
+    showSocket().catch(() => {});
+  });
   const socket = await showSocket();
   let cursor = null;
   do {
     const page = await api(`/v1/sockets/${encodeURIComponent(id)}/events?order=asc&limit=1000${cursor ? `&cursor=${cursor}` : ""}`);
-    page.items.forEach(addEvent);
+    page.items.forEach(append);
     cursor = page.next_cursor;
   } while (cursor);
+  loaded = true;
+  early.forEach(append);
 
   // Operations: each answered with the API's problem text when it fails.
   const run = (path, body) => attempt(problem, () => api(`/v1/sockets/${encodeURIComponent(id)}/${path}`, { method: "POST", body }));
@@ -178,10 +204,5 @@ export async function socketDetail(main, id) {
       }),
       received);
   }
-  const stop = onEvent((event) => {
-    if (event.socket_id !== id) return;
-    addEvent(event);
-    showSocket().catch(() => {});
-  });
   return stop;
 }
