@@ -32,7 +32,11 @@ extension APIHandler {
         let events = try Self.eventQuery(
             socketID: query.socketId, probeID: query.probeId, op: query.op?.rawValue, outcome: query.outcome?.rawValue, since: query.since,
             until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
-        return .ok(.init(body: .applicationXNdjson(exportBody(events, cap: query.limit))))
+        // The same lines as text when the client prefers it (a browser showing the export, a generated client
+        // that knows no ndjson); JSON Lines otherwise.
+        let asText = input.headers.accept.sortedByQuality().first?.contentType == .plainText
+        let body = exportBody(events, cap: query.limit)
+        return .ok(.init(body: asText ? .plainText(body) : .applicationXNdjson(body)))
     }
 
     /// Every matching event, streamed page by page: memory stays at one page however long the export.

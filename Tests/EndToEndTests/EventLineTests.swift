@@ -39,6 +39,11 @@ extension EndToEndTests {
                 let exported = try await service.request("GET", "/v1/events/export?order=asc")
                 #expect(exported.status == 200 && exported.headers["content-type"]?.hasPrefix("application/x-ndjson") == true)
                 #expect(exported.body == export.body, "GET /v1/events/export and ?format=ndjson differ")
+                // Asked for text (a browser, a generated client), the same bytes labelled text/plain.
+                let text = try await service.request("GET", "/v1/events/export?order=asc", headers: ["Accept": "text/plain"])
+                #expect(text.status == 200 && text.headers["content-type"]?.hasPrefix("text/plain") == true && text.body == export.body)
+                let either = try await service.request("GET", "/v1/events/export?order=asc", headers: ["Accept": "text/plain;q=0.5, application/x-ndjson"])
+                #expect(either.headers["content-type"]?.hasPrefix("application/x-ndjson") == true, "the preferred type wins")
                 let capped = try await service.request("GET", "/v1/events/export?order=asc&limit=3&op=send")
                 #expect(String(decoding: capped.body, as: UTF8.self).split(separator: "\n").count == 1, "one send event")
 

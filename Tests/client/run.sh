@@ -12,6 +12,10 @@ trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"' EX
 echo "== openapi-python-client generates a client with no warning"
 openapi-python-client generate --path openapi.yaml --config Tests/client/openapi-python-client.yaml --meta none \
   --output-path "$WORK/sockpit_client" >"$WORK/generate.log" 2>&1 || { cat "$WORK/generate.log"; exit 1; }
+# And with no settings at all, as a new user runs it: no warning either.
+openapi-python-client generate --path openapi.yaml --meta none --output-path "$WORK/plain" >"$WORK/plain.log" 2>&1 \
+  || { cat "$WORK/plain.log"; exit 1; }
+if grep -qi "warning" "$WORK/plain.log"; then cat "$WORK/plain.log"; echo "FAIL: openapi-python-client warned (no config)"; exit 1; fi
 if grep -qi "warning" "$WORK/generate.log"; then cat "$WORK/generate.log"; echo "FAIL: openapi-python-client warned"; exit 1; fi
 echo "$(ls "$WORK/sockpit_client/models" | wc -l) model modules, $(find "$WORK/sockpit_client/api" -name '*.py' ! -name '__init__.py' | wc -l) operations"
 

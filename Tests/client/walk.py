@@ -97,7 +97,7 @@ first = list_events.sync(client=client, order=SortOrder.ASC, limit=5)
 second = list_events.sync(client=client, order=SortOrder.ASC, limit=5, cursor=first.next_cursor)
 ids = [int(e.id) for e in first.items + second.items]
 ok(len(ids) == 10 and ids == sorted(set(ids)), f"two pages of 5 events, ascending, no overlap: {ids}")
-lines = export_events.sync(client=client, order=SortOrder.ASC, limit=10).decode().splitlines()
+lines = export_events.sync(client=client, order=SortOrder.ASC, limit=10).splitlines()
 ok([int(json.loads(line)["id"]) for line in lines] == ids, "the ndjson export has the same 10 events")
 
 # Every event of the run against its op's schema in the contract.

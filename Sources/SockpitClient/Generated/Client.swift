@@ -6048,7 +6048,8 @@ public struct Client: APIProtocol {
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
-                            "application/x-ndjson"
+                            "application/x-ndjson",
+                            "text/plain"
                         ]
                     )
                     switch chosenContentType {
@@ -6058,6 +6059,14 @@ public struct Client: APIProtocol {
                             from: responseBody,
                             transforming: { value in
                                 .applicationXNdjson(value)
+                            }
+                        )
+                    case "text/plain":
+                        body = try converter.getResponseBodyAsBinary(
+                            OpenAPIRuntime.HTTPBody.self,
+                            from: responseBody,
+                            transforming: { value in
+                                .plainText(value)
                             }
                         )
                     default:

@@ -7779,6 +7779,30 @@ public enum Operations {
                             switch self {
                             case let .applicationXNdjson(body):
                                 return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "application/x-ndjson",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/v1/events/export/GET/responses/200/content/text\/plain`.
+                    case plainText(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.plainText`.
+                    ///
+                    /// - Throws: An error if `self` is not `.plainText`.
+                    /// - SeeAlso: `.plainText`.
+                    public var plainText: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .plainText(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "text/plain",
+                                    body: self
+                                )
                             }
                         }
                     }
@@ -7934,12 +7958,15 @@ public enum Operations {
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
             case applicationXNdjson
+            case plainText
             case applicationProblemJson
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
                 case "application/x-ndjson":
                     self = .applicationXNdjson
+                case "text/plain":
+                    self = .plainText
                 case "application/problem+json":
                     self = .applicationProblemJson
                 default:
@@ -7952,6 +7979,8 @@ public enum Operations {
                     return string
                 case .applicationXNdjson:
                     return "application/x-ndjson"
+                case .plainText:
+                    return "text/plain"
                 case .applicationProblemJson:
                     return "application/problem+json"
                 }
@@ -7959,6 +7988,7 @@ public enum Operations {
             public static var allCases: [Self] {
                 [
                     .applicationXNdjson,
+                    .plainText,
                     .applicationProblemJson
                 ]
             }

@@ -143,7 +143,7 @@ final class Service: Sendable {
     /// as `application/json`; `raw` is sent as it is, with `contentType` when given. The service's token is sent
     /// when it has one, unless `authorized` is false.
     func request(_ method: String, _ path: String, json: Any? = nil, raw: String? = nil, contentType: String? = nil,
-                 session: URLSession? = nil, authorized: Bool = true) async throws -> Response {
+                 headers: [String: String] = [:], session: URLSession? = nil, authorized: Bool = true) async throws -> Response {
         guard let url = URL(string: baseURL + path) else { throw ServiceError.badPath(path) }
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -154,6 +154,7 @@ final class Service: Sendable {
         if let raw { request.httpBody = Data(raw.utf8) }
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         if let token, authorized { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await (session ?? self.session).data(for: request)
         guard let http = response as? HTTPURLResponse else { throw ServiceError.notHTTP }
         var fields: [String: String] = [:]
