@@ -13,7 +13,7 @@ extension APIHandler {
         }
         // The header wins: a browser reconnecting keeps the URL it started with and sends the newer id.
         // Both are checked, so a malformed one is never silently ignored.
-        let fromQuery = try query.lastEventId.map { try Self.eventID($0, field: "last_event_id") }
+        let fromQuery = try query.after.map { try Self.eventID($0, field: "after") }
         let fromHeader = try input.headers.lastEventID.map { try Self.eventID($0, field: "Last-Event-ID") }
         let resumeAfter = fromHeader ?? fromQuery
         let admission = try runtime.admitStream()
@@ -121,7 +121,7 @@ struct EventStream: AsyncSequence, Sendable {
                     case .ended(let reason):
                         phase = .done
                         guard reason != .cancelled else { continue }
-                        return ArraySlice("event: end\ndata: {\"last_event_id\":\(lastSent),\"reason\":\"\(reason.rawValue)\"}\n\n".utf8)
+                        return ArraySlice("event: end\ndata: {\"last_event_id\":\"\(lastSent)\",\"reason\":\"\(reason.rawValue)\"}\n\n".utf8)
                     }
                 case .done:
                     attachment = nil

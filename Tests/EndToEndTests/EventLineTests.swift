@@ -47,7 +47,7 @@ extension EndToEndTests {
                 let capped = try await service.request("GET", "/v1/events/export?order=asc&limit=3&op=send")
                 #expect(String(decoding: capped.body, as: UTF8.self).split(separator: "\n").count == 1, "one send event")
 
-                let stream = try await EventStreamTests.open(service, "/v1/events/stream?last_event_id=0")
+                let stream = try await EventStreamTests.open(service, "/v1/events/stream?after=0")
                 defer { stream.close() }
                 for item in page {
                     let frame = try await offload { try stream.nextEvent() }

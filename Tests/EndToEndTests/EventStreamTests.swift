@@ -89,16 +89,16 @@ extension EndToEndTests {
             }
         }
 
-        @Test("last_event_id=0 in the query replays all history; the Last-Event-ID header wins over the query")
+        @Test("after=0 in the query replays all history; the Last-Event-ID header wins over the query")
         func queryResumeAndHeaderPrecedence() async throws {
             try await withService { service in
                 for _ in 0..<3 { _ = try await service.createSocketID(family: "inet", type: "dgram") }
                 let all = try Self.historyIDs(service, after: 0)
-                let fromZero = try await Self.open(service, "/v1/events/stream?last_event_id=0")
+                let fromZero = try await Self.open(service, "/v1/events/stream?after=0")
                 #expect(try await Self.events(fromZero, count: all.count).map(\.id) == all)
                 fromZero.close()
 
-                let headerWins = try await Self.open(service, "/v1/events/stream?last_event_id=0",
+                let headerWins = try await Self.open(service, "/v1/events/stream?after=0",
                                                      headers: [("Last-Event-ID", String(all[1]))])
                 defer { headerWins.close() }
                 #expect(try await Self.events(headerWins, count: 1).map(\.id) == [all[2]])
@@ -110,7 +110,7 @@ extension EndToEndTests {
             try await withService { service in
                 let id = try await service.createSocketID(family: "inet", type: "dgram")
                 try await service.bind(id, ["host": "127.0.0.1", "port": 0])
-                let client = try await Self.open(service, "/v1/events/stream?op=close&last_event_id=0")
+                let client = try await Self.open(service, "/v1/events/stream?op=close&after=0")
                 defer { client.close() }
                 let other = try await service.createSocketID(family: "inet", type: "dgram")
                 #expect(try await service.request("DELETE", "/v1/sockets/\(other)").status == 204)
@@ -139,12 +139,12 @@ extension EndToEndTests {
             options.streams = StreamSettings(maxDuration: .milliseconds(300))
             try await withService(options) { service in
                 _ = try await service.createSocketID(family: "inet", type: "dgram")
-                let client = try await Self.open(service, "/v1/events/stream?last_event_id=0")
+                let client = try await Self.open(service, "/v1/events/stream?after=0")
                 defer { client.close() }
                 #expect(try await Self.events(client, count: 1).map(\.id) == [1])
                 let end = try await offload { try client.nextEvent() }
                 #expect(end?.event == "end" && end?.json?["reason"] as? String == "max-duration")
-                #expect(end?.json?["last_event_id"] as? Int == 1)
+                #expect(end?.json?["last_event_id"] as? String == "1")
                 #expect(try await offload { try client.next() } == nil)
             }
         }
@@ -179,7 +179,7 @@ extension EndToEndTests {
             try await withService { service in
                 for (target, headers) in [
                     ("/v1/events/stream", [("Last-Event-ID", "abc")]),
-                    ("/v1/events/stream?last_event_id=-1", []),
+                    ("/v1/events/stream?after=-1", []),
                 ] {
                     let client = try await offload { try EventStreamClient(port: service.port, target: target, headers: headers) }
                     defer { client.close() }
@@ -200,7 +200,7 @@ extension EndToEndTests {
                 let end = try await offload { try client.nextEvent() }
                 #expect(end?.event == "end")
                 #expect(end?.json?["reason"] as? String == "server-shutdown")
-                #expect(end?.json?["last_event_id"] as? Int == 1)
+                #expect(end?.json?["last_event_id"] as? String == "1")
             }
         }
     }

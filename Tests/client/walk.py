@@ -136,7 +136,7 @@ for event in everything:
 ok(len(counted) >= 20, f"{len(everything)} events valid against Event and their op's schemas {sorted(counted)}")
 
 # The event stream (the server ends it after --sse-max-duration-ms): each frame an EventStreamFrame, each data an Event.
-text = stream_events.sync(client=client, last_event_id_query="0")
+text = stream_events.sync(client=client, after="0")
 frames = []
 for block in text.split("\n\n"):
     frame = {}

@@ -138,7 +138,11 @@ try:
     # The README's block, verbatim, with this server and this binary.
     text = open("README.md").read()
     block = re.findall(r"```sh\n(.*?)```", text[text.index("The same conversation with the `sockpit` command-line client"):], re.S)[1]
-    readme_env = dict(ENV, PATH=os.path.dirname(os.path.abspath(BIN)) + ":" + ENV["PATH"])
+    shelf = os.path.join(WORK, "cli-bin")  # `sockpit` on PATH, whatever the binary under test is called
+    os.makedirs(shelf, exist_ok=True)
+    if not os.path.exists(os.path.join(shelf, "sockpit")):
+        os.symlink(os.path.abspath(BIN), os.path.join(shelf, "sockpit"))
+    readme_env = dict(ENV, PATH=shelf + ":" + ENV["PATH"])
     done = subprocess.run(["bash", "-e", "-c", block], capture_output=True, text=True, env=readme_env, timeout=120)
     ok(done.returncode == 0 and "\nhello\n" in done.stdout and "end of stream" in done.stdout and "3 sent, 3 received" not in done.stdout
        and "5 sent, 5 received" in done.stdout, "the README's sockpit block runs verbatim", done.stdout[-3000:] + done.stderr[-2000:])

@@ -67,7 +67,7 @@ export function follow(after, onEvent, onState) {
   let source = null;
   function open() {
     const params = new URLSearchParams();
-    if (last !== null && last !== undefined) params.set("last_event_id", last);
+    if (last !== null && last !== undefined) params.set("after", last);
     if (token()) params.set("access_token", token());
     source = new EventSource(`/v1/events/stream?${params}`);
     source.onopen = () => { pause = 500; onState("live", "live"); };

@@ -6206,15 +6206,15 @@ public struct Client: APIProtocol {
     /// `EventSource.onmessage` receives it.
     ///
     /// Resuming: with `Last-Event-ID` (the header a browser's EventSource sends when it reconnects, or the
-    /// `last_event_id` query parameter; the header wins) the stream first replays every matching event after
-    /// that id from history, then continues live with no gap and no duplicate. `last_event_id=0` replays all
+    /// `after` query parameter, as on `GET /v1/events`; the header wins) the stream first replays every matching
+    /// event after that id from history, then continues live with no gap and no duplicate. `after=0` replays all
     /// history. Without either, the stream starts with the events committed from now on.
     ///
     /// An idle stream gets a `: heartbeat` comment every heartbeat interval (`sockpit serve --sse-heartbeat`,
     /// 15 s by default) so that proxies keep it open and a vanished client is noticed. A client that falls
     /// more than the buffer limit (`--sse-buffer`, 2,000 events) behind is not allowed to slow the server:
-    /// its stream ends with an `event: end` whose data is `{"reason":"slow-consumer","last_event_id":N}`, and
-    /// it resumes from N. When the server stops, streams end the same way with reason `server-shutdown`; with
+    /// its stream ends with an `event: end` whose data is `{"reason":"slow-consumer","last_event_id":"N"}` (an
+    /// event id, a string as everywhere), and it resumes from N. When the server stops, streams end the same way with reason `server-shutdown`; with
     /// `--sse-max-duration-ms` set, a stream ends after that long with reason `max-duration` (EventSource
     /// reconnects by itself and resumes). At most `--sse-max-subscribers` (256) streams are open at once; more
     /// get 429. The first bytes are `retry: 2000` and a `: connected` comment.
@@ -6270,8 +6270,8 @@ public struct Client: APIProtocol {
                     in: &request,
                     style: .form,
                     explode: true,
-                    name: "last_event_id",
-                    value: input.query.lastEventId
+                    name: "after",
+                    value: input.query.after
                 )
                 try converter.setQueryItemAsURI(
                     in: &request,

@@ -7981,7 +7981,7 @@ extension Components {
         /// A history event has no `event:` field (so its type is `message`), its event id as `id`, and as `data`
         /// the JSON of an `Event` (as in `GET /v1/events`). The last event of a stream the server ends is
         /// `event: end` with `data` `{"reason": "slow-consumer" | "server-shutdown" | "max-duration",
-        /// "last_event_id": N}`. Heartbeats are comments and carry no event.
+        /// "last_event_id": "N"}` (the last event id sent, a string as every event id is). Heartbeats are comments and carry no event.
         ///
         ///
         /// - Remark: Generated from `#/components/schemas/EventStreamFrame`.

@@ -8002,15 +8002,15 @@ public enum Operations {
     /// `EventSource.onmessage` receives it.
     ///
     /// Resuming: with `Last-Event-ID` (the header a browser's EventSource sends when it reconnects, or the
-    /// `last_event_id` query parameter; the header wins) the stream first replays every matching event after
-    /// that id from history, then continues live with no gap and no duplicate. `last_event_id=0` replays all
+    /// `after` query parameter, as on `GET /v1/events`; the header wins) the stream first replays every matching
+    /// event after that id from history, then continues live with no gap and no duplicate. `after=0` replays all
     /// history. Without either, the stream starts with the events committed from now on.
     ///
     /// An idle stream gets a `: heartbeat` comment every heartbeat interval (`sockpit serve --sse-heartbeat`,
     /// 15 s by default) so that proxies keep it open and a vanished client is noticed. A client that falls
     /// more than the buffer limit (`--sse-buffer`, 2,000 events) behind is not allowed to slow the server:
-    /// its stream ends with an `event: end` whose data is `{"reason":"slow-consumer","last_event_id":N}`, and
-    /// it resumes from N. When the server stops, streams end the same way with reason `server-shutdown`; with
+    /// its stream ends with an `event: end` whose data is `{"reason":"slow-consumer","last_event_id":"N"}` (an
+    /// event id, a string as everywhere), and it resumes from N. When the server stops, streams end the same way with reason `server-shutdown`; with
     /// `--sse-max-duration-ms` set, a stream ends after that long with reason `max-duration` (EventSource
     /// reconnects by itself and resumes). At most `--sse-max-subscribers` (256) streams are open at once; more
     /// get 429. The first bytes are `retry: 2000` and a `: connected` comment.
@@ -8037,8 +8037,8 @@ public enum Operations {
                 public var outcome: Components.Schemas.EventOutcome?
                 /// Replay events after this id before going live (the `Last-Event-ID` header wins).
                 ///
-                /// - Remark: Generated from `#/paths/v1/events/stream/GET/query/last_event_id`.
-                public var lastEventId: Swift.String?
+                /// - Remark: Generated from `#/paths/v1/events/stream/GET/query/after`.
+                public var after: Swift.String?
                 /// The bearer token, for clients that cannot send an `Authorization` header (a browser's EventSource).
                 /// Only this operation accepts it; the access log records paths without their query string.
                 ///
@@ -8052,21 +8052,21 @@ public enum Operations {
                 ///   - probeId:
                 ///   - op: Only events of this operation (e.g. send, probe.finish).
                 ///   - outcome:
-                ///   - lastEventId: Replay events after this id before going live (the `Last-Event-ID` header wins).
+                ///   - after: Replay events after this id before going live (the `Last-Event-ID` header wins).
                 ///   - accessToken: The bearer token, for clients that cannot send an `Authorization` header (a browser's EventSource).
                 public init(
                     socketId: Swift.String? = nil,
                     probeId: Swift.String? = nil,
                     op: Components.Parameters.EventOp? = nil,
                     outcome: Components.Schemas.EventOutcome? = nil,
-                    lastEventId: Swift.String? = nil,
+                    after: Swift.String? = nil,
                     accessToken: Swift.String? = nil
                 ) {
                     self.socketId = socketId
                     self.probeId = probeId
                     self.op = op
                     self.outcome = outcome
-                    self.lastEventId = lastEventId
+                    self.after = after
                     self.accessToken = accessToken
                 }
             }
