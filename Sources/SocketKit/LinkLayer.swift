@@ -21,15 +21,16 @@ public struct LinkAddress: Hashable, Sendable {
         self.address = address
     }
 
-    /// The `PACKET_*` name of ``packetType``: host, broadcast, multicast, otherhost, outgoing.
-    public var packetTypeName: String {
+    /// The `PACKET_*` name of ``packetType``: host, broadcast, multicast, otherhost, outgoing; nil for the
+    /// kernel-internal ones (loopback, user, kernel), which the API's `PacketType` does not name.
+    public var packetTypeName: String? {
         switch packetType {
         case 0: "host"
         case 1: "broadcast"
         case 2: "multicast"
         case 3: "otherhost"
         case 4: "outgoing"
-        default: String(packetType)
+        default: nil
         }
     }
 

@@ -6740,7 +6740,7 @@ extension Components {
             /// `send`, `ProbeFinishEventResult` for `probe.finish`, ...; ops without one record none). `error` events
             /// carry none, except `close` and `probe.finish`. Sockets passed with `rights` are followed until received: a `send` that
             /// passed some names where they wait, `rights_to` (the managed socket whose queue holds them) or
-            /// `rights_to_pid` (the process at the other end, when it is not this service). A `close` of the
+            /// `rights_to_pid` (the process at the other end, when that end is not a managed socket). A `close` of the
             /// sender, of the receiver or of a passed socket while some are still in flight lists them in
             /// `rights_in_flight`: `[{"socket_id", "from", "to", "peer_pid", "fate"}]`, `fate` being `queued`
             /// (still waiting in `to`'s queue), `discarded` (dropped with this socket's queue), `outside` (went to
@@ -6769,7 +6769,7 @@ extension Components {
             /// `send`, `ProbeFinishEventResult` for `probe.finish`, ...; ops without one record none). `error` events
             /// carry none, except `close` and `probe.finish`. Sockets passed with `rights` are followed until received: a `send` that
             /// passed some names where they wait, `rights_to` (the managed socket whose queue holds them) or
-            /// `rights_to_pid` (the process at the other end, when it is not this service). A `close` of the
+            /// `rights_to_pid` (the process at the other end, when that end is not a managed socket). A `close` of the
             /// sender, of the receiver or of a passed socket while some are still in flight lists them in
             /// `rights_in_flight`: `[{"socket_id", "from", "to", "peer_pid", "fate"}]`, `fate` being `queued`
             /// (still waiting in `to`'s queue), `discarded` (dropped with this socket's queue), `outside` (went to
