@@ -137,24 +137,53 @@ public enum SocketDiag {
         var owners: [UInt32: [(pid: Int32, command: String)]] = [:]
         guard let proc = opendir("/proc") else { return owners }
         defer { closedir(proc) }
+        // Each descriptor is read relative to its directory into one buffer, and only `socket:[N]` is decoded:
+        // no path, string or array is made per descriptor (a host with tens of thousands of them is the case).
+        var target = [UInt8](repeating: 0, count: 64)
         while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let pid = Int32(name), let fds = opendir("/proc/\(pid)/fd") else { continue }
+            guard let pid = decimal(entry), let fds = opendir("/proc/\(pid)/fd") else { continue }
+            let directory = dirfd(fds)
             var command: String?
             while let fd = readdir(fds) {
-                let fdName = withUnsafeBytes(of: fd.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                guard Int(fdName) != nil else { continue }
-                var buffer = [CChar](repeating: 0, count: 64)
-                let count = readlink("/proc/\(pid)/fd/\(fdName)", &buffer, buffer.count - 1)
-                guard count > 8 else { continue }
-                let target = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                guard target.hasPrefix("socket:["), let inode = UInt32(target.dropFirst(8).dropLast()) else { continue }
-                if command == nil { command = Self.command(of: pid) }
-                owners[inode, default: []].append((pid, command ?? ""))
+                let count = withUnsafeBytes(of: fd.pointee.d_name) { name in
+                    target.withUnsafeMutableBytes { buffer in
+                        readlinkat(directory, name.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+                    }
+                }
+                guard count > 9, let inode = socketInode(target[..<count]) else { continue }
+                if command == nil { command = Self.command(of: Int32(pid)) }
+                owners[inode, default: []].append((Int32(pid), command ?? ""))
             }
             closedir(fds)
         }
         return owners
+    }
+
+    /// A directory entry's name as a decimal number (a pid), or nil.
+    private static func decimal(_ entry: UnsafeMutablePointer<dirent>) -> Int? {
+        withUnsafeBytes(of: entry.pointee.d_name) { name in
+            var value = 0
+            for byte in name.prefix(while: { $0 != 0 }) {
+                guard (48...57).contains(byte), value < Int(Int32.max) / 10 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return name.first == 0 ? nil : value
+        }
+    }
+
+    private static let socketPrefix: [UInt8] = Array("socket:[".utf8)
+
+    /// The inode of a descriptor's link text `socket:[12345]`, or nil for anything else.
+    static func socketInode(_ text: ArraySlice<UInt8>) -> UInt32? {
+        let prefix = socketPrefix
+        guard text.count > prefix.count + 1, text.starts(with: prefix), text.last == UInt8(ascii: "]") else { return nil }
+        var value: UInt64 = 0
+        for byte in text.dropFirst(prefix.count).dropLast() {
+            guard (48...57).contains(byte) else { return nil }
+            value = value * 10 + UInt64(byte - 48)
+            guard value <= UInt64(UInt32.max) else { return nil }
+        }
+        return UInt32(value)
     }
 
     private static func command(of pid: Int32) -> String {
