@@ -20,13 +20,8 @@ for v in EVENTS SOCKETS RATE SECONDS_; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "B
 need_tools curl python3 ss chromium chromedriver
 sockpit_binary --scratch-path "$REPO/.build-bench"
 make_tmp sockpit-dashboard
-cp "$SOCKPIT_BIN" "$TMP/sockpit" || die "cannot copy $SOCKPIT_BIN"
-BUILT=$(date -u -r "$SOCKPIT_BIN" '+%Y-%m-%d %H:%M UTC')
-SOCKPIT_BIN=$TMP/sockpit
-DATA="$TMP/data"
-"$SOCKPIT_BIN" migrate --data-dir "$DATA" >/dev/null 2>&1 || die "migrate failed"
-python3 "$HERE/events_fill.py" "$DATA/sockpit.sqlite" --events "$EVENTS" --sockets "$SOCKETS" || die "fill failed"
-sync "$DATA/sockpit.sqlite"
+private_binary
+filled_history "$EVENTS" "$SOCKETS"
 start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$DATA" --log-level warning \
     --retention-days 0 --retention-max-events 0 --max-open-sockets 4096
 echo "== the dashboard with $EVENTS events and $SOCKETS sockets in history (sockpit built $BUILT, $(nproc) cores)"

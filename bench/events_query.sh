@@ -22,15 +22,8 @@ for v in EVENTS SOCKETS REPEAT; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v
 need_tools curl python3 ss
 sockpit_binary --scratch-path "$REPO/.build-bench"
 make_tmp sockpit-query
-# A private copy: every server of the run is the same build even if the build folder is rebuilt meanwhile.
-cp "$SOCKPIT_BIN" "$TMP/sockpit" || die "cannot copy $SOCKPIT_BIN"
-BUILT=$(date -u -r "$SOCKPIT_BIN" '+%Y-%m-%d %H:%M UTC')
-SOCKPIT_BIN=$TMP/sockpit
-
-DATA="$TMP/data"
-"$SOCKPIT_BIN" migrate --data-dir "$DATA" >/dev/null 2>&1 || die "migrate failed"
-python3 "$HERE/events_fill.py" "$DATA/sockpit.sqlite" --events "$EVENTS" --sockets "$SOCKETS" || die "fill failed"
-sync "$DATA/sockpit.sqlite" # the writeback of ~400 MB would otherwise keep a core busy during the first shapes
+private_binary
+filled_history "$EVENTS" "$SOCKETS"
 
 start_server sockpit sockpit "$SOCKPIT_BIN" serve --listen 127.0.0.1:@PORT@ --data-dir "$DATA" --log-level info \
     --retention-days 0 --retention-max-events 0

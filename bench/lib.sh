@@ -130,6 +130,23 @@ sockpit_binary() {
     [[ -x $SOCKPIT_BIN ]] || die "no sockpit binary at $SOCKPIT_BIN"
 }
 
+# After make_tmp: copies SOCKPIT_BIN into TMP and points SOCKPIT_BIN at the copy, so that every server of the run
+# is the same build even if the build folder is rebuilt meanwhile; sets BUILT, the binary's build time.
+private_binary() {
+    cp "$SOCKPIT_BIN" "$TMP/sockpit" || die "cannot copy $SOCKPIT_BIN"
+    BUILT=$(date -u -r "$SOCKPIT_BIN" '+%Y-%m-%d %H:%M UTC')
+    SOCKPIT_BIN=$TMP/sockpit
+}
+
+# events sockets: a fresh data directory TMP/data with a migrated database filled with that many events and closed
+# sockets (bench/events_fill.py); sets DATA. Synced, so that its writeback does not run during the measurement.
+filled_history() {
+    DATA="$TMP/data"
+    "$SOCKPIT_BIN" migrate --data-dir "$DATA" >/dev/null 2>&1 || die "migrate failed"
+    python3 "$HERE/events_fill.py" "$DATA/sockpit.sqlite" --events "$1" --sockets "$2" || die "fill failed"
+    sync "$DATA/sockpit.sqlite" # the writeback of ~400 MB would otherwise keep a core busy at the start
+}
+
 # ------------------------------------------------------------------------------------------- servers
 # A free loopback port: random in 20000-59999, not currently listened on. Races are caught at start-up.
 free_port() {

@@ -26,10 +26,7 @@ for v in SUBSCRIBERS RATE SECONDS_ ROUNDS; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || di
 need_tools cc curl python3 ss timeout
 sockpit_binary --scratch-path "$REPO/.build-bench"
 make_tmp sockpit-sse
-# A private copy: every server of the run is the same build even if the build folder is rebuilt meanwhile.
-cp "$SOCKPIT_BIN" "$TMP/sockpit" || die "cannot copy $SOCKPIT_BIN"
-BUILT=$(date -u -r "$SOCKPIT_BIN" '+%Y-%m-%d %H:%M UTC')
-SOCKPIT_BIN=$TMP/sockpit
+private_binary
 cc -O2 -Wall -o "$TMP/sse_fanout" "$HERE/sse_fanout.c" || die "cannot build bench/sse_fanout.c"
 
 # name subscribers: one run on a fresh server; leaves TMP/name.{kv,ops,recv,vis} and TMP/name/sockpit.sqlite.
