@@ -5,13 +5,11 @@ usage: dashboard.py SOCKPIT_BIN WORKDIR SHOTS
 """
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from served import Served  # noqa: E402
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
@@ -21,33 +19,12 @@ BIN, WORK, SHOTS = sys.argv[1:4]
 os.makedirs(SHOTS, exist_ok=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-PORT = free_port()
-ORIGIN = f"http://127.0.0.1:{PORT}"
 TOKEN = "dashboard-token"
 # The stream is cut every 3 s (--sse-max-duration-ms), so the feed's resumption is seen within the test.
-server = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", f"{WORK}/dashboard-data",
-                           "--token", TOKEN, "--sse-max-duration-ms", "3000", "--deny-target", "127.0.0.2/32",
-                           "--log-level", "warning"], stderr=open(f"{WORK}/dashboard-server.log", "a"))
-for _ in range(400):
-    try:
-        urllib.request.urlopen(f"{ORIGIN}/v1/health", timeout=1).read()
-        break
-    except OSError:
-        time.sleep(0.025)
-
-
-def api(path, method="GET", body=None):
-    request = urllib.request.Request(f"{ORIGIN}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        text = answer.read()
-        return json.loads(text) if text else None
+server = Served(BIN, f"{WORK}/dashboard-data", f"{WORK}/dashboard-server.log", TOKEN,
+                "--sse-max-duration-ms", "3000", "--deny-target", "127.0.0.2/32").start()
+ORIGIN = server.url
+api = server.api
 
 
 def browser():
@@ -68,7 +45,7 @@ def ok(condition, what, detail=""):
         if driver:
             driver.save_screenshot(f"{SHOTS}/failure.png")
             print("browser console:", driver.get_log("browser"))
-        server.send_signal(signal.SIGTERM)
+        server.stop()
         sys.exit(1)
     print(f"ok: {what}")
 
@@ -233,6 +210,5 @@ except TimeoutException as error:
 finally:
     if driver:
         driver.quit()
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=30)
+    server.stop()
 print("dashboard: every check passed")

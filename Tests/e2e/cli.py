@@ -8,53 +8,21 @@ import json
 import os
 import queue
 import re
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
+
+from served import Served, free_port
 
 BIN, WORK = sys.argv[1], sys.argv[2]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-PORT = free_port()
-URL = f"http://127.0.0.1:{PORT}"
 TOKEN = "cli-token"
+server = Served(BIN, f"{WORK}/cli-data", f"{WORK}/cli-server.log", TOKEN)
+URL = server.url
 ENV = dict(os.environ, SOCKPIT_URL=URL, SOCKPIT_TOKEN=TOKEN)
-server = None
-
-
-def start_server():
-    global server
-    server = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", f"{WORK}/cli-data",
-                               "--token", TOKEN, "--log-level", "warning"], stderr=open(f"{WORK}/cli-server.log", "a"))
-    for _ in range(400):
-        try:
-            urllib.request.urlopen(f"{URL}/v1/health", timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.025)
-    raise SystemExit("FAIL: the server did not start")
-
-
-def stop_server():
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=30)
-
-
-def api(path, method="GET", body=None):
-    request = urllib.request.Request(f"{URL}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
+api = server.api
 
 
 def cli(*args, env=ENV):
@@ -65,7 +33,7 @@ def cli(*args, env=ENV):
 def ok(condition, what, detail=""):
     if not condition:
         print(f"FAIL: {what}\n{detail}")
-        stop_server()
+        server.stop()
         sys.exit(1)
     print(f"ok: {what}")
 
@@ -76,7 +44,7 @@ def run_ok(*args):
     return out
 
 
-start_server()
+server.start()
 try:
     # The README's TCP conversation, with `sockpit socket ...` commands (ids read from --json).
     L = json.loads(run_ok("sockets", "create", "--family", "inet", "--type", "stream", "--label", "cli", "--json"))["id"]
@@ -173,8 +141,8 @@ try:
         time.sleep(0.025)
     first = api("/v1/sockets", "POST", {"family": "inet", "type": "dgram"})["id"]
     ok(follow_until(first), "events --follow prints a socket created meanwhile")
-    stop_server()
-    start_server()
+    server.stop()
+    server.start()
     second = api("/v1/sockets", "POST", {"family": "inet6", "type": "dgram"})["id"]
     resumed = follow_until(second)
     if not resumed:
@@ -185,6 +153,5 @@ try:
        f"no event twice, none missed across the restart (the shutdown's closes included): {ids}")
     follower.terminate()
 finally:
-    if server.poll() is None:
-        stop_server()
+    server.stop()
 print("cli: every check passed")
