@@ -35,25 +35,23 @@ struct ClientOptions: ParsableArguments {
 
 /// How answers are printed: JSON as the server writes it, or aligned text.
 enum Output {
-    private static let encoder: JSONEncoder = {
+    /// The server's layout (sorted keys, its times), pretty or on one line (one event per line when following).
+    private static let pretty = encoder([.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+    private static let oneLine = encoder([.sortedKeys, .withoutEscapingSlashes])
+
+    private static func encoder(_ formatting: JSONEncoder.OutputFormatting) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = formatting
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             try container.encode(try ISO8601DateTranscoder.iso8601WithFractionalSeconds.encode(date))
         }
         return encoder
-    }()
+    }
 
-    /// `value` as pretty JSON with sorted keys (the server's own layout).
+    /// `value` as the server writes it: pretty JSON with sorted keys, or on one line with `compact`.
     static func json<Value: Encodable>(_ value: Value, compact: Bool = false) throws -> String {
-        if compact {
-            let compactEncoder = JSONEncoder()
-            compactEncoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            compactEncoder.dateEncodingStrategy = encoder.dateEncodingStrategy
-            return String(decoding: try compactEncoder.encode(value), as: UTF8.self)
-        }
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try (compact ? oneLine : pretty).encode(value), as: UTF8.self)
     }
 
     /// Rows under a header, each column as wide as its widest cell; the last column is not padded.
