@@ -67,7 +67,7 @@ extension APIHandler {
         if let port = query.port, !(0...65535).contains(port) { throw APIProblem.validation("port must be between 0 and 65535, got \(port)", field: "port") }
         let rows = try await runtime.host.sockets(netns: query.netns, filter: HostNetwork.SocketFilter(
             state: query.state, family: query.family?.rawValue, kind: query._protocol?.rawValue, port: query.port, address: query.address))
-        let (page, next) = try Self.hostPage(rows, limit: query.limit, cursor: query.cursor)
+        let (page, next) = try Self.socketPage(rows, limit: query.limit, cursor: query.cursor)
         return .ok(.init(body: .json(.init(items: try page.map { row in
             let socket = row.socket
             let info = socket.tcpInfo.map(Self.schema)
@@ -80,6 +80,27 @@ extension APIHandler {
                 congestion: socket.congestion, memory: socket.memory.map { .init(additionalProperties: $0.mapValues(Int64.init)) },
                 processes: row.processes.map { .init(pid: Int($0.pid), command: $0.command) }, managedSocketId: row.managedSocketID)
         }, nextCursor: next))))
+    }
+
+    /// One page of the socket table: the cursor is the previous page's last row (`SocketPosition`), so that the
+    /// sockets that open and close between two pages move no other row into or out of the walk.
+    private static func socketPage(_ rows: [HostNetwork.SocketRow], limit: Int?,
+                                   cursor: String?) throws -> ([HostNetwork.SocketRow], String?) {
+        let size = try Paging.limit(limit)
+        var start = rows.startIndex
+        if let cursor {
+            guard let after = HostNetwork.SocketPosition(cursor: cursor) else {
+                throw APIProblem.validation("cursor must be a next_cursor as it was given", field: "cursor")
+            }
+            // The first row past `after` (the rows are in position order).
+            var end = rows.endIndex
+            while start < end {
+                let middle = (start + end) / 2
+                if rows[middle].position <= after { start = middle + 1 } else { end = middle }
+            }
+        }
+        let end = min(start + size, rows.count)
+        return (Array(rows[start..<end]), end < rows.count ? rows[end - 1].position.description : nil)
     }
 
     /// One page of a host view read whole from the kernel: the cursor is the position of the next item.

@@ -37,10 +37,54 @@ public struct HostNetwork: Sendable {
         public var socket: HostSocket
         public var processes: [(pid: Int32, command: String)]
         public var managedSocketID: String?
+
+        /// Where the row stands in the table's order.
+        public var position: SocketPosition {
+            SocketPosition(family: socket.family.rawValue, kind: socket.kind, inode: socket.inode, cookie: socket.cookie)
+        }
     }
 
-    /// The host's socket table (`ss -a` for tcp, udp, raw and unix), filtered, in a stable order (family, kind,
-    /// local address, inode); the processes that hold each socket found as `ss -p` finds them.
+    /// A place in the socket table's order: family, kind, inode, then the cookie (sockets without a file, in
+    /// time_wait or syn_recv, all have inode 0). As a cursor it names the last row of a page, and the next page
+    /// starts after it: a socket that stays open through a walk is listed exactly once, however many others
+    /// open or close between the pages.
+    public struct SocketPosition: Comparable, Sendable, CustomStringConvertible {
+        var family: Int32
+        var kind: String
+        var inode: UInt32
+        var cookie: UInt64
+
+        /// `family.kind.inode.cookie`, e.g. `2.tcp.48213.4097`.
+        public var description: String { "\(family).\(kind).\(inode).\(cookie)" }
+
+        /// Reads `description` (the contract's pattern: `^[0-9]{1,5}\.[a-z]{1,16}\.[0-9]{1,10}\.[0-9]{1,20}$`);
+        /// nil for any other text.
+        public init?(cursor: String) {
+            func field(_ text: Substring, _ length: ClosedRange<Int>, _ bytes: ClosedRange<UInt8>) -> Substring? {
+                length.contains(text.utf8.count) && text.utf8.allSatisfy(bytes.contains) ? text : nil
+            }
+            let parts = cursor.split(separator: ".", maxSplits: 4, omittingEmptySubsequences: false)
+            let digits: ClosedRange<UInt8> = 48...57
+            guard parts.count == 4, let family = field(parts[0], 1...5, digits).flatMap({ Int32($0) }),
+                  let kind = field(parts[1], 1...16, 97...122), let inode = field(parts[2], 1...10, digits).flatMap({ UInt32($0) }),
+                  let cookie = field(parts[3], 1...20, digits).flatMap({ UInt64($0) }) else { return nil }
+            self.init(family: family, kind: String(kind), inode: inode, cookie: cookie)
+        }
+
+        init(family: Int32, kind: String, inode: UInt32, cookie: UInt64) {
+            self.family = family
+            self.kind = kind
+            self.inode = inode
+            self.cookie = cookie
+        }
+
+        public static func < (a: Self, b: Self) -> Bool {
+            (a.family, a.kind, a.inode, a.cookie) < (b.family, b.kind, b.inode, b.cookie)
+        }
+    }
+
+    /// The host's socket table (`ss -a` for tcp, udp, raw and unix), filtered, in `SocketPosition` order; the
+    /// processes that hold each socket found as `ss -p` finds them.
     public func sockets(netns: String?, filter: SocketFilter) async throws -> [SocketRow] {
         let all = try await read(netns) { namespace in try await SocketDiag.sockets(in: namespace) }
         let matching = all.filter { socket in
@@ -55,7 +99,7 @@ public struct HostNetwork: Sendable {
         let managed = managedCookies()
         return matching.map { socket in
             SocketRow(socket: socket, processes: owners[socket.inode] ?? [], managedSocketID: managed[String(socket.cookie)])
-        }.sorted { ($0.socket.family.rawValue, $0.socket.kind, $0.socket.inode) < ($1.socket.family.rawValue, $1.socket.kind, $1.socket.inode) }
+        }.sorted { $0.position < $1.position }
     }
 
     /// The host of an IP address (`10.0.0.1`, `::1`); nil for other kinds.

@@ -156,6 +156,59 @@ extension EndToEndTests.HostNetworkTests {
 }
 
 extension EndToEndTests.HostNetworkTests {
+    @Test("a walk of the socket table lists every socket that stays open exactly once, while others close and open between its pages")
+    func socketWalkUnderChurn() async throws {
+        try await NamespaceRig.with(hosts: 1) { rig in
+            let a = rig.hosts[0]
+            var options = ServiceOptions()
+            options.allowNetns = [a.name]
+            try await withService(options) { service in
+                func listener() async throws -> String {
+                    let id = try #require(try await service.expecting(201, "POST", "/v1/sockets",
+                                                                      ["family": "inet", "type": "stream", "netns": a.name])["id"] as? String)
+                    try await service.bind(id, ["host": "127.0.0.1", "port": 0])
+                    try await service.listen(id)
+                    return id
+                }
+                var listeners: [String] = []
+                for _ in 0..<8 { listeners.append(try await listener()) }
+                let path = "/v1/host/sockets?netns=\(a.name)&protocol=tcp&state=listen&limit=3"
+                func page(_ cursor: String?) async throws -> ([String], String?) {
+                    let answer = try await service.expecting(200, "GET", path + (cursor.map { "&cursor=\($0)" } ?? ""), nil)
+                    let items = try #require(answer["items"] as? [[String: Any]])
+                    return (items.compactMap { $0["managed_socket_id"] as? String }, answer["next_cursor"] as? String)
+                }
+                // Page 1; then the first socket of it closes and a new one opens before page 2, and the first of page 2
+                // closes before page 3. A cursor by position would skip a row on each of those pages.
+                var (seen, cursor) = try await page(nil)
+                #expect(seen.count == 3 && cursor != nil, "\(seen)")
+                _ = try await service.expecting(204, "DELETE", "/v1/sockets/\(seen[0])", nil)
+                var closed = [seen[0]]
+                _ = try await listener()  // where it lands depends on its inode: listed or not, it moves no other row
+                var pages = 1
+                while let next = cursor {
+                    let (items, following) = try await page(next)
+                    if pages == 1, let first = items.first {
+                        _ = try await service.expecting(204, "DELETE", "/v1/sockets/\(first)", nil)
+                        closed.append(first)
+                    }
+                    seen += items
+                    cursor = following
+                    pages += 1
+                }
+                #expect(Set(seen).count == seen.count, "listed twice: \(seen)")
+                let stayed = Set(listeners).subtracting(closed)
+                #expect(stayed.isSubset(of: Set(seen)), "never listed: \(stayed.subtracting(seen))")
+                // A cursor the server did not give: 400 naming it.
+                for bad in ["1000", "2.tcp.1", "2.TCP.1.1", "2.tcp.99999999999.1", "+2.tcp.1.1"] {
+                    try expectProblem(try await service.request("GET", path + "&cursor=\(bad)"), status: 400, field: "cursor")
+                }
+            }
+        }
+    }
+}
+
+extension EndToEndTests.HostNetworkTests {
     /// The hex of an rtnetlink attribute (`struct rtattr` and its value, padded to 4 bytes).
     static func attribute(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {
         let length = UInt16(4 + value.count)

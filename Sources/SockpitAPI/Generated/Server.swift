@@ -7022,7 +7022,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         style: .form,
                         explode: true,
                         name: "cursor",
-                        as: Components.Parameters.HostCursor.self
+                        as: Components.Parameters.HostSocketCursor.self
                     )
                 )
                 let headers: Operations.ListHostSockets.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))

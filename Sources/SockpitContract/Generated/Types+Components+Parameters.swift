@@ -47,6 +47,13 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/HostCursor`.
         public typealias HostCursor = Swift.String
+        /// The `next_cursor` of the previous page: the place of its last socket in the table's order (family, protocol,
+        /// inode, cookie). The next page starts after it, so a socket that stays open through a walk is listed exactly
+        /// once, whatever opens or closes between the pages.
+        ///
+        ///
+        /// - Remark: Generated from `#/components/parameters/HostSocketCursor`.
+        public typealias HostSocketCursor = Swift.String
         /// Page size, 1 to 1000.
         ///
         /// - Remark: Generated from `#/components/parameters/Limit`.

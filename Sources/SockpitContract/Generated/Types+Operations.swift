@@ -9877,10 +9877,13 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/host/sockets/GET/query/limit`.
                 public var limit: Components.Parameters.Limit?
-                /// The `next_cursor` of the previous page.
+                /// The `next_cursor` of the previous page: the place of its last socket in the table's order (family, protocol,
+                /// inode, cookie). The next page starts after it, so a socket that stays open through a walk is listed exactly
+                /// once, whatever opens or closes between the pages.
+                ///
                 ///
                 /// - Remark: Generated from `#/paths/v1/host/sockets/GET/query/cursor`.
-                public var cursor: Components.Parameters.HostCursor?
+                public var cursor: Components.Parameters.HostSocketCursor?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
@@ -9891,7 +9894,7 @@ public enum Operations {
                 ///   - port: Only sockets whose local or peer port is this.
                 ///   - address: Only sockets whose local or peer address is this (numeric).
                 ///   - limit: Page size, 1 to 1000.
-                ///   - cursor: The `next_cursor` of the previous page.
+                ///   - cursor: The `next_cursor` of the previous page: the place of its last socket in the table's order (family, protocol,
                 public init(
                     netns: Components.Parameters.Netns? = nil,
                     state: Swift.String? = nil,
@@ -9900,7 +9903,7 @@ public enum Operations {
                     port: Swift.Int? = nil,
                     address: Swift.String? = nil,
                     limit: Components.Parameters.Limit? = nil,
-                    cursor: Components.Parameters.HostCursor? = nil
+                    cursor: Components.Parameters.HostSocketCursor? = nil
                 ) {
                     self.netns = netns
                     self.state = state
