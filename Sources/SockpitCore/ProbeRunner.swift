@@ -55,7 +55,9 @@ public final class ProbeRunner: Sendable {
             target = try await resolve(spec)
         } catch let failure as ProbeFailure {
             probe.resolvedAddress = nil
-            try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
+            try await SockpitError.recording("probe") {
+                _ = try await repository.start(probe, event: Self.startEvent(probe), runsMeanwhile: false).value()
+            }
             let (finished, event) = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
                                                  resolveMs: Self.ms(clock.now - startInstant), summary: nil)
             _ = try await repository.finish(finished, results: [], event: event)
@@ -74,8 +76,15 @@ public final class ProbeRunner: Sendable {
                                field: "kind", errno: "EPERM")
         }
         probe.resolvedAddress = target.display
-        try await SockpitError.recording("probe") { _ = try await repository.start(probe, event: Self.startEvent(probe)) }
         let running = probe
+        // A waiting client is answered with the result, which commits after the start: the probe runs while its
+        // start commits (often in the same batch as its result). Answered as running, it is stored before it runs.
+        let stored = try await SockpitError.recording("probe") { () async throws -> QueuedWrite<EventRecord> in
+            if wait { try repository.checkWritable() }
+            let stored = repository.start(running, event: Self.startEvent(running), runsMeanwhile: wait)
+            if !wait { _ = try await stored.value() }
+            return stored
+        }
         // The finished probe and its rows, and the error to answer with when its result could not be committed (it
         // ran: a full disk keeps the result queued, and a waiting client hears that it took effect).
         let work: @Sendable () async -> (ProbeRecord, [ProbeResultRecord], SockpitError?) = { [self] in
@@ -92,6 +101,7 @@ public final class ProbeRunner: Sendable {
             var failure: SockpitError?
             do {
                 _ = try await repository.finish(finished, results: outcome.stored ? [] : outcome.rows, event: event)
+                _ = try await stored.value()  // queued ahead of the finish: committed by now
                 if let probe = try? Probe(finished) { onFinish(probe) }
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])

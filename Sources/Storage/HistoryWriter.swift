@@ -117,6 +117,15 @@ public final class HistoryWriter: Sendable {
         return value as! T
     }
 
+    /// Queues `body` like `write` and returns at once: the caller goes on while it commits, and its own later
+    /// writes queue behind it (they commit in the same batch or a later one). `QueuedWrite.value()` waits for it.
+    public func queue<T: Sendable>(keepOnFailure: Bool = false,
+                                   _ body: @escaping @Sendable (Connection) throws -> (T, [EventRecord])) -> QueuedWrite<T> {
+        let queued = QueuedWrite<T>()
+        enqueue(Job(work: .erasing(body), keepOnFailure: keepOnFailure) { result in queued.complete(result.map { $0.0 as! T }) })
+        return queued
+    }
+
     /// `write` for a caller on a thread of its own (not Swift's cooperative pool): blocks until committed.
     public func writeAndWait<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> (T, [EventRecord])) throws -> T {
         let done = DispatchSemaphore(value: 0)
@@ -179,5 +188,40 @@ public final class HistoryWriter: Sendable {
         guard wasRunning else { return }
         wake.signal()
         finished.wait()
+    }
+}
+
+/// A write queued with `HistoryWriter.queue`: its value once committed, or why it was not.
+public final class QueuedWrite<T: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<T, any Error>?)
+        case done(Result<T, any Error>)
+    }
+
+    private let state = Mutex<State>(.waiting(nil))
+
+    init() {}
+
+    /// Called once, on the writer thread.
+    func complete(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<T, any Error>? in
+            guard case .waiting(let waiter) = state else { return nil }
+            state = .done(result)
+            return waiter
+        }
+        waiter?.resume(with: result)
+    }
+
+    /// Waits until the write committed (or failed); by one waiter at a time.
+    public func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let result = state.withLock { state -> Result<T, any Error>? in
+                switch state {
+                case .done(let result): return result
+                case .waiting: state = .waiting(continuation); return nil
+                }
+            }
+            if let result { continuation.resume(with: result) }
+        }
     }
 }

@@ -99,8 +99,13 @@ public struct ProbeQuery: Sendable {
 
 /// Where probes, their results and their events are kept.
 public protocol ProbeRepository: Sendable {
-    /// Inserts a running probe and its start event in one transaction.
-    func start(_ probe: ProbeRecord, event: EventRecord) async throws -> EventRecord
+    /// Queues the insertion of a running probe and its start event (one transaction) and returns at once; the
+    /// probe's later writes queue behind it. `runsMeanwhile`: the probe runs before this commits (its caller waits
+    /// for the result), so a failed commit keeps the write queued like the result's; otherwise the caller waits
+    /// for the commit before it runs the probe, and a failed commit stores nothing.
+    func start(_ probe: ProbeRecord, event: EventRecord, runsMeanwhile: Bool) -> QueuedWrite<EventRecord>
+    /// Throws `HistoryUnavailable` while the last commit failed: checked before a probe acts.
+    func checkWritable() throws
     /// Saves the finished probe, its result rows not saved yet and its finish event in one transaction.
     func finish(_ probe: ProbeRecord, results: [ProbeResultRecord], event: EventRecord) async throws -> EventRecord
     /// Saves result rows of a probe still running (a traceroute's hop as it arrives) and their event.

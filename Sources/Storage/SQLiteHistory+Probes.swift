@@ -1,6 +1,6 @@
 extension SQLiteHistory: ProbeRepository {
-    public func start(_ probe: ProbeRecord, event: EventRecord) async throws -> EventRecord {
-        try await writer.write { db in
+    public func start(_ probe: ProbeRecord, event: EventRecord, runsMeanwhile: Bool) -> QueuedWrite<EventRecord> {
+        writer.queue(keepOnFailure: runsMeanwhile) { db in
             try db.run(
                 """
                 INSERT INTO probes (id, kind, target, resolved_address, request, status, outcome, reason, phases, summary,
