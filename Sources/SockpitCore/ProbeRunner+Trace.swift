@@ -34,7 +34,8 @@ extension ProbeRunner {
             try? await Task.sleep(until: deadline, clock: .continuous)
             task.cancel()
         }
-        let probes = await task.value
+        // An unstructured task: the probe's own cancellation (shutdown) is passed on by hand.
+        let probes = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
         watchdog.cancel()
         var outcome = judgeTrace(probes, method: method, maxHops: spec.maxHops)
         outcome.rows = stored.withLock { $0 }

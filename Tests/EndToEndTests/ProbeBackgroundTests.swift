@@ -77,6 +77,28 @@ extension EndToEndTests {
             }
         }
 
+        /// A traceroute runs in a task of its own: shutdown must reach it too, not wait for the probe's deadline.
+        @Test("a background traceroute waiting on a silent hop ends with shutdown, stored with reason server-shutdown")
+        func shutdownEndsBackgroundTraceroute() async throws {
+            let (server, port) = try ProbePeer.udpServer(host: "127.0.0.1")  // bound: no port unreachable comes back
+            try await withService { service in
+                let response = try await service.request("POST", "/v1/probes?wait=false", json: [
+                    "kind": "traceroute", "target": "127.0.0.1", "ports": port, "count": 1, "max_hops": 3, "timeout_ms": 30000,
+                ])
+                #expect(response.status == 202, "body: \(response.text)")
+                let id = try #require(response.json?["id"] as? String)
+                _ = try await offload { try server.receiveFrom() }  // the first hop's probe, never answered
+
+                let started = ContinuousClock.now
+                await service.stop()
+                #expect(ContinuousClock.now - started < .seconds(10), "shutdown does not wait out the hop's 30 s timeout")
+                let row = try #require(try service.history { try $0.probeRow(id) })
+                #expect(row.text("status") == "finished")
+                let reason = try #require(row.text("reason").flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+                #expect(reason["kind"] as? String == "server-shutdown", "reason stored: \(reason)")
+            }
+        }
+
         /// The limit on probes running at once, and that it frees up as they end.
         @Test("with max_concurrent_probes probes running, one more is 429 limit (waiting or not); once they end, probes run again")
         func concurrentProbeLimitIs429() async throws {
