@@ -60,7 +60,7 @@ public final class ProbeRunner: Sendable {
             }
             let (finished, event) = finishRecord(probe, spec: spec, rows: [], reason: failure.reason, started: startInstant,
                                                  resolveMs: Self.ms(clock.now - startInstant), summary: nil)
-            _ = try await repository.finish(finished, results: [], event: event)
+            try await SockpitError.recording("probe") { _ = try await repository.finish(finished, results: [], event: event) }
             if let probe = try? Probe(finished) { onFinish(probe) }
             return try ProbeView(finished, [])
         }
@@ -101,11 +101,14 @@ public final class ProbeRunner: Sendable {
             var failure: SockpitError?
             do {
                 _ = try await repository.finish(finished, results: outcome.stored ? [] : outcome.rows, event: event)
-                _ = try await stored.value()  // queued ahead of the finish: committed by now
+                do { _ = try await stored.value() } catch let kept as HistoryUnavailable where kept.tookEffect {
+                    // The start's commit failed and it was kept; queued ahead of the finish, it committed before it.
+                }
                 if let probe = try? Probe(finished) { onFinish(probe) }
             } catch {
                 logger.error("recording a probe result failed", metadata: ["probe.id": "\(running.id)", "error": "\(error)"])
-                if let error = error as? HistoryUnavailable { failure = SockpitError(history: error, operation: "probe \(running.id)") }
+                failure = (error as? HistoryUnavailable).map { SockpitError(history: $0, operation: "probe \(running.id)") }
+                    ?? SockpitError(.internal, "probe \(running.id) ran, but its result could not be recorded")
             }
             return (finished, outcome.rows, failure)
         }
@@ -116,11 +119,13 @@ public final class ProbeRunner: Sendable {
         }
         slotHeld = false
         let id = probe.id
-        let task = Task.detached { [self] in
-            _ = await work()
-            self.running.withLock { _ = $0.removeValue(forKey: id) }
+        // Made under the lock, so that a probe that ends at once removes its entry only after it was added.
+        self.running.withLock { tasks in
+            tasks[id] = Task.detached { [self] in
+                _ = await work()
+                self.running.withLock { _ = $0.removeValue(forKey: id) }
+            }
         }
-        self.running.withLock { $0[id] = task }
         return try ProbeView(running, [])
     }
 
