@@ -18,12 +18,6 @@ public struct ProblemMiddleware: ServerMiddleware {
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
-            if let body, case .known(let length) = body.length, length > 0, length <= 1 << 20,
-               let (key, literal) = IntegerLiterals.firstNonInteger(in: try await [UInt8](collecting: body, upTo: Int(length))) {
-                let path = request.problemInstance
-                return APIProblem.validation("field '\(key)' must be an integer from -2^63 to 2^63-1, got \(literal)", field: key)
-                    .response(instance: path)
-            }
             var (response, responseBody) = try await next(Self.bareNamesGivenValues(request), body, metadata)
             // The generated code percent-encodes header values; a Location must stay a plain path.
             if let location = response.headerFields[.location], let decoded = location.removingPercentEncoding {

@@ -44,6 +44,20 @@ import Testing
         }
     }
 
+    /// Authentication comes before anything about the body: a caller without the token learns nothing of it.
+    @Test("without a token, a body with a non-integer number or the wrong media type is 401, not 400 or 415")
+    func authenticationBeforeBodyChecks() async throws {
+        try await withTestService(token: Self.token) { service in
+            let fraction = try await service.request("POST", "/v1/sockets", json: ["family": "inet", "type": "stream", "x": 1.5],
+                                                     sendToken: false)
+            try expectProblem(fraction, status: 401, kind: "unauthorized")
+            let text = try await service.request("POST", "/v1/sockets", body: Data("{}".utf8), contentType: "text/plain", sendToken: false)
+            try expectProblem(text, status: 401, kind: "unauthorized")
+            let checked = try await service.request("POST", "/v1/sockets", json: ["family": "inet", "type": "stream", "x": 1.5])
+            try expectProblem(checked, status: 400, kind: "validation", field: "x")
+        }
+    }
+
     /// Health stays public so that load balancers can poll it.
     @Test("health needs no token")
     func healthIsPublic() async throws {
