@@ -18,9 +18,9 @@ extension APIHandler {
         let events = try Self.eventQuery(
             socketID: query.socketId, probeID: query.probeId, op: query.op?.rawValue, outcome: query.outcome?.rawValue, since: query.since,
             until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
+        let accepted = ClientAccept.ranked(Operations.ListEvents.AcceptableContentType.self)
         let wantsLines = query.format == .ndjson
-            || (query.format == nil && !input.headers.accept.isEmpty
-                && input.headers.accept.allSatisfy { $0.contentType == .applicationXNdjson })
+            || (query.format == nil && !accepted.isEmpty && accepted.allSatisfy { $0 == .applicationXNdjson })
         if wantsLines { return .ok(.init(body: .applicationXNdjson(exportBody(events, cap: query.limit)))) }
         let page = try await runtime.events(events)
         return .ok(.init(body: .json(.init(items: try page.items.map(Self.event), nextCursor: page.nextCursor.map(String.init)))))
@@ -34,7 +34,7 @@ extension APIHandler {
             until: query.until, after: query.after, limit: query.limit, cursor: query.cursor, order: query.order?.rawValue)
         // The same lines as text when the client prefers it (a browser showing the export, a generated client
         // that knows no ndjson); JSON Lines otherwise.
-        let asText = input.headers.accept.sortedByQuality().first?.contentType == .plainText
+        let asText = ClientAccept.ranked(Operations.ExportEvents.AcceptableContentType.self).first == .plainText
         let body = exportBody(events, cap: query.limit)
         return .ok(.init(body: asText ? .plainText(body) : .applicationXNdjson(body)))
     }

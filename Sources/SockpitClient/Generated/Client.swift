@@ -26,7 +26,9 @@ public import SockpitContract
 ///
 /// Conventions: paths under `/v1`; JSON fields in `snake_case`; times are RFC 3339 UTC with
 /// milliseconds; durations are numbers in fields ending `_ms`. Every error is an RFC 9457
-/// `application/problem+json` document with a stable `type` per kind of problem.
+/// `application/problem+json` document with a stable `type` per kind of problem. `Accept` chooses a
+/// representation only where an operation offers more than one (`GET /v1/events`: JSON or ndjson;
+/// `GET /v1/events/export`: ndjson or text); elsewhere it is disregarded, so no operation answers 406.
 ///
 /// Authentication: when the server runs with `--token`, every request (`/metrics` included) except
 /// `GET /v1/health` needs `Authorization: Bearer <token>`.
