@@ -32,7 +32,7 @@ extension SocketRegistry {
         let started = UnixTime.nowMicros()
         var outcome = "ok"
         var errnoName: String?
-        do { try managed.socket.close() } catch {
+        do { try await managed.socket.closeWithoutBlocking() } catch {
             outcome = "error"
             errnoName = error.name
         }

@@ -116,6 +116,42 @@ extension EndToEndTests {
             }
         }
 
+        /// close(2) waits out SO_LINGER even on a non-blocking socket: on a daemon thread, four such closes would
+        /// stop every request (there are two) for the linger's seconds.
+        @Test("DELETEs of sockets that linger on unsent data hold no daemon thread: health answers meanwhile")
+        func lingeringClosesHoldNoDaemonThread() async throws {
+            try await withService { service in
+                let listener = try await service.createSocketID(family: "inet", type: "stream")
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(listener)/options", ["so_rcvbuf": 4096])
+                let bound = try await service.bind(listener, ["host": "127.0.0.1", "port": 0])
+                let port = try #require((bound["local_address"] as? [String: Any])?["port"] as? Int)
+                try await service.listen(listener)  // never accepts: nobody reads what the clients send
+                var clients: [String] = []
+                for _ in 0..<4 {
+                    let client = try await service.createSocketID(family: "inet", type: "stream")
+                    _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(client)/options", ["so_sndbuf": 4096])
+                    try await service.connect(client, ["host": "127.0.0.1", "port": port])
+                    // More than the two buffers hold: the rest stays unsent, and the send gives up after 100 ms.
+                    _ = try await service.request("POST", "/v1/sockets/\(client)/send",
+                                                  json: ["data": String(repeating: "x", count: 200_000), "timeout_ms": 100])
+                    _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(client)/options",
+                                                    ["so_linger": ["enabled": true, "seconds": 2]])
+                    clients.append(client)
+                }
+                let started = ContinuousClock.now
+                let deletes = clients.map { client in Task { try await service.request("DELETE", "/v1/sockets/\(client)") } }
+                var slowest = Duration.zero
+                while ContinuousClock.now - started < .seconds(1) {
+                    let before = ContinuousClock.now
+                    #expect(try await service.request("GET", "/v1/health").status == 200)
+                    slowest = max(slowest, ContinuousClock.now - before)
+                }
+                #expect(slowest < .milliseconds(500), "health took \(slowest) while the closes lingered")
+                for delete in deletes { #expect(try await delete.value.status == 204) }
+                #expect(ContinuousClock.now - started >= .milliseconds(1500), "the closes lingered (SO_LINGER 2 s)")
+            }
+        }
+
         /// Calls on one socket are ordered: a send holds the socket until its last byte is written.
         @Test("two sends issued concurrently on one socket arrive whole, one after the other, never interleaved")
         func concurrentSendsOnOneSocketAreOrdered() async throws {
