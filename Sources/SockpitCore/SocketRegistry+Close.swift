@@ -17,12 +17,17 @@ extension SocketRegistry {
         }
     }
 
-    /// Closes every open socket (server shutdown), recording reason `server-shutdown`.
+    /// Closes every open socket (server shutdown), recording reason `server-shutdown`. All at once: their
+    /// records share commits (and, with the disk full, one failed commit), and sockets that linger wait together.
     public func closeAll() async {
         let all = open.withLock { sockets in defer { sockets.removeAll() }; return Array(sockets.values) }
-        for managed in all {
-            do { try await finish(managed, reason: CloseReason.serverShutdown) } catch {
-                logger.error("recording a shutdown close failed", metadata: ["socket.id": "\(managed.id)", "error": "\(error)"])
+        await withTaskGroup(of: Void.self) { group in
+            for managed in all {
+                group.addTask { [self] in
+                    do { try await finish(managed, reason: CloseReason.serverShutdown) } catch {
+                        logger.error("recording a shutdown close failed", metadata: ["socket.id": "\(managed.id)", "error": "\(error)"])
+                    }
+                }
             }
         }
         if !all.isEmpty { logger.info("closed open sockets at shutdown", metadata: ["count": "\(all.count)"]) }
