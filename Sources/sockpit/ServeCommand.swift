@@ -134,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxWaitMs: Int?
 
     @Option(name: .customLong("cors-origin"), help: ArgumentHelp(
-        "Let a browser page from this origin use the API and the event stream (repeatable; e.g. http://localhost:3000, or * for any). None by default. The token still applies. [env: SOCKPIT_CORS_ORIGINS, comma-separated]",
+        "Let a browser page from this origin use the API and the event stream (repeatable; e.g. http://localhost:3000, or * for any, which needs --token). None by default. The token still applies. [env: SOCKPIT_CORS_ORIGINS, comma-separated]",
         valueName: "origin"))
     var corsOrigins: [String] = []
 

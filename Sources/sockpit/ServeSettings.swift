@@ -134,10 +134,17 @@ struct ServeSettings {
             maxWait: .milliseconds(limits.maxWaitMs), namespaces: Namespaces(allowed: allowNetns), raw: raw)
     }
 
-    /// Why the service must not start on this address, or nil: beyond loopback it needs a token.
+    /// Why the service must not start so, or nil: beyond loopback it needs a token, and so does a CORS policy
+    /// of any origin (any web page its users open could otherwise drive the API through their browsers).
     var listenRefusal: String? {
-        guard !Self.isLoopback(host), token == nil, !insecure else { return nil }
-        return "refusing to listen on \(host) without a token: the API can open sockets on this host. Set --token (or SOCKPIT_TOKEN), listen on 127.0.0.1 / [::1], or pass --insecure if you really mean it."
+        guard token == nil, !insecure else { return nil }
+        if !Self.isLoopback(host) {
+            return "refusing to listen on \(host) without a token: the API can open sockets on this host. Set --token (or SOCKPIT_TOKEN), listen on 127.0.0.1 / [::1], or pass --insecure if you really mean it."
+        }
+        if corsOrigins.contains("*") {
+            return "refusing --cors-origin '*' without a token: any web page opened in a browser on this host could then use the API. Set --token (or SOCKPIT_TOKEN), name the dashboard's origin instead of *, or pass --insecure if you really mean it."
+        }
+        return nil
     }
 
     /// Splits `HOST:PORT`, `[V6]:PORT` or `localhost:PORT`.

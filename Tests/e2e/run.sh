@@ -245,6 +245,14 @@ t_refuse() {
   echo "$out"; [ "$code" != 0 ] && [ "$code" != 124 ] && echo "$out" | grep -q "token"
 }
 check "--listen 0.0.0.0 without a token does not start" t_refuse
+t_refuse_cors() {
+  out=$(timeout 10 "$BIN" serve --listen "127.0.0.1:$(free_port)" --data-dir "$WORK/refuse-cors" --cors-origin '*' 2>&1); code=$?
+  echo "$out"; [ "$code" != 0 ] && [ "$code" != 124 ] && echo "$out" | grep -q "cors-origin '\*' without a token" || return 1
+  p=$(free_port); "$BIN" serve --listen "127.0.0.1:$p" --data-dir "$WORK/cors-token" --cors-origin '*' --token t 2>/dev/null &
+  pid=$!; PIDS+=("$pid"); wait_ready "$p" "$pid" || return 1
+  kill -TERM "$pid"; wait "$pid"
+}
+check "--cors-origin '*' without a token does not start; with one it does" t_refuse_cors
 t_env() {
   p=$(free_port); SOCKPIT_LISTEN="127.0.0.1:$p" SOCKPIT_DATA_DIR="$WORK/envdir" SOCKPIT_TOKEN=envtok "$BIN" serve 2>/dev/null &
   pid=$!; PIDS+=("$pid"); wait_ready "$p" "$pid" || return 1
