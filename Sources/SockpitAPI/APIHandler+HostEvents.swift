@@ -6,7 +6,7 @@ import SockpitContract
 extension APIHandler {
     /// `GET /v1/host/events`.
     func streamHostEvents(_ input: Operations.StreamHostEvents.Input) async throws -> Operations.StreamHostEvents.Output {
-        let kinds = input.query.groups.map { $0.split(separator: ",").map(String.init) } ?? ["link", "address", "route", "neighbour"]
+        let kinds = input.query.groups.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? ["link", "address", "route", "neighbour"]
         let known: Set = ["link", "address", "route", "neighbour"]
         guard !kinds.isEmpty, kinds.allSatisfy(known.contains), (input.query.groups?.count ?? 0) <= 64 else {
             throw APIProblem.validation("groups lists link, address, route or neighbour, comma-separated", field: "groups")

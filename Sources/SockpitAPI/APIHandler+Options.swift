@@ -61,8 +61,8 @@ extension APIHandler {
         }
         flag(.ip_hdrincl, patch.ipHdrincl)
         if let types = patch.icmpFilter {
-            guard types.allSatisfy({ (0...31).contains($0) }) else {
-                throw APIProblem.validation("icmp_filter lists ICMP types, 0 to 31", field: "icmp_filter")
+            guard types.count <= 32, types.allSatisfy({ (0...31).contains($0) }) else {
+                throw APIProblem.validation("icmp_filter lists at most 32 ICMP types, each 0 to 31", field: "icmp_filter")
             }
             list.append((.icmp_filter, .icmpTypes(Array(Set(types)).sorted())))
         }

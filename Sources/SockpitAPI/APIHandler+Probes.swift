@@ -104,6 +104,14 @@ extension APIHandler {
         let payload = try request.payload.map { try Payload.decode($0, encoding: encoding, field: "payload") }
         var expectation: ProbeExpectation?
         if let expect = request.expect?.value1 {
+            // The contract's maxLength counts characters (code points).
+            if let regex = expect.regex, regex.unicodeScalars.count > 1000 {
+                throw APIProblem.validation("expect.regex has at most 1000 characters, got \(regex.unicodeScalars.count)", field: "expect.regex")
+            }
+            if let contains = expect.contains, contains.unicodeScalars.count > 4096 {
+                throw APIProblem.validation("expect.contains has at most 4096 characters, got \(contains.unicodeScalars.count)",
+                                            field: "expect.contains")
+            }
             switch (expect.regex, expect.contains) {
             case (let regex?, nil): expectation = try ProbeExpectation.compiled(regex: regex, field: "expect.regex")
             case (nil, let contains?): expectation = .contains(try Payload.decode(contains, encoding: encoding, field: "expect.contains"))

@@ -40,7 +40,7 @@ public struct HostNetwork: Sendable {
 
         /// Where the row stands in the table's order.
         public var position: SocketPosition {
-            SocketPosition(family: socket.family.rawValue, kind: socket.kind, inode: socket.inode, cookie: socket.cookie)
+            SocketPosition(family: socket.family.rawValue, kind: socket.kind, inode: UInt64(socket.inode), cookie: socket.cookie)
         }
     }
 
@@ -51,7 +51,7 @@ public struct HostNetwork: Sendable {
     public struct SocketPosition: Comparable, Sendable, CustomStringConvertible {
         var family: Int32
         var kind: String
-        var inode: UInt32
+        var inode: UInt64  // a cursor may name any 10 digits
         var cookie: UInt64
 
         /// `family.kind.inode.cookie`, e.g. `2.tcp.48213.4097`.
@@ -66,12 +66,12 @@ public struct HostNetwork: Sendable {
             let parts = cursor.split(separator: ".", maxSplits: 4, omittingEmptySubsequences: false)
             let digits: ClosedRange<UInt8> = 48...57
             guard parts.count == 4, let family = field(parts[0], 1...5, digits).flatMap({ Int32($0) }),
-                  let kind = field(parts[1], 1...16, 97...122), let inode = field(parts[2], 1...10, digits).flatMap({ UInt32($0) }),
-                  let cookie = field(parts[3], 1...20, digits).flatMap({ UInt64($0) }) else { return nil }
+                  let kind = field(parts[1], 1...16, 97...122), let inode = field(parts[2], 1...10, digits).flatMap({ UInt64($0) }),
+                  let cookie = field(parts[3], 1...20, digits).map({ UInt64($0) ?? .max }) else { return nil }  // past any cookie
             self.init(family: family, kind: String(kind), inode: inode, cookie: cookie)
         }
 
-        init(family: Int32, kind: String, inode: UInt32, cookie: UInt64) {
+        init(family: Int32, kind: String, inode: UInt64, cookie: UInt64) {
             self.family = family
             self.kind = kind
             self.inode = inode

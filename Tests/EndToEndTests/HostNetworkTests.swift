@@ -203,6 +203,11 @@ extension EndToEndTests.HostNetworkTests {
                 for bad in ["1000", "2.tcp.1", "2.TCP.1.1", "2.tcp.99999999999.1", "+2.tcp.1.1"] {
                     try expectProblem(try await service.request("GET", path + "&cursor=\(bad)"), status: 400, field: "cursor")
                 }
+                // Any cursor the contract's pattern takes is answered: past every socket, an empty last page.
+                for far in ["99999.zzz.9999999999.99999999999999999999", "2.tcp.4294967296.1"] {
+                    let page = try await service.expecting(200, "GET", path + "&cursor=\(far)", nil)
+                    #expect((page["items"] as? [Any])?.isEmpty == true && page["next_cursor"] == nil, "\(page)")
+                }
             }
         }
     }
@@ -293,6 +298,9 @@ extension EndToEndTests.HostNetworkTests {
             var options = ServiceOptions()
             options.allowNetns = [a.name]
             try await withService(options) { service in
+                for groups in ["link,,route", ",link", "link,", "links"] {
+                    try expectProblem(try await service.request("GET", "/v1/host/events?groups=\(groups)"), status: 400, field: "groups")
+                }
                 // Links.
                 let links = try await offload { try EventStreamClient(port: service.port, target: "/v1/host/events?netns=\(a.name)&groups=link") }
                 defer { links.close() }

@@ -27,6 +27,8 @@ extension EndToEndTests {
             BadProbe(json: #"{"kind":"icmp","target":"127.0.0.1","ports":80}"#, field: "ports"),
             BadProbe(json: #"{"kind":"tcp","target":"127.0.0.1","ports":80,"expect":{"regex":"(unclosed"}}"#, field: "expect.regex"),
             BadProbe(json: #"{"kind":"tcp","target":"127.0.0.1","ports":80,"expect":{"regex":"a","contains":"b"}}"#, field: "expect"),
+            BadProbe(json: #"{"kind":"tcp","target":"127.0.0.1","ports":80,"expect":{"contains":"\#(String(repeating: "é", count: 4097))"}}"#,
+                     field: "expect.contains"),
             BadProbe(json: #"{"kind":"tcp","target":"127.0.0.1","ports":80,"payload":"zz","encoding":"hex"}"#, field: "payload"),
             BadProbe(json: #"{"kind":"tcp","target":"127.0.0.1","ports":80,"count":0}"#, field: "count"),
             BadProbe(json: #"{"kind":"tcp","target":"127.0.0.1","ports":80,"timeout_ms":0}"#, field: "timeout_ms"),

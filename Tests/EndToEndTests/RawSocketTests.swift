@@ -117,6 +117,8 @@ extension EndToEndTests {
                     let icmp = try await Self.raw(service, in: a, protocol: "icmp", options: ["icmp_filter": [0, 8]])
                     let icmpOptions = try await service.expecting(200, "GET", "/v1/sockets/\(icmp)/options", nil)
                     #expect(icmpOptions["icmp_filter"] as? [Int] == [0, 8])
+                    let many = try await service.request("PATCH", "/v1/sockets/\(icmp)/options", json: ["icmp_filter": Array(repeating: 8, count: 33)])
+                    try expectProblem(many, status: 400, field: "icmp_filter")
                 }
                 // --allow-spoofing: the foreign source goes out as written and b sees it.
                 try await withService(Self.options { $0.raw.allowSpoofing = true }) { service in
