@@ -213,6 +213,20 @@ public final class NetlinkChannel: Sendable {
         }
     }
 
+    /// Throws away what the subscription has queued, after an overrun and before a fresh dump: those changes are
+    /// older than the dump. It also matters for what comes next: until its queue has been emptied once, the kernel
+    /// drops further changes to a socket it found full without saying so again (`NETLINK_S_CONGESTED`), so a
+    /// subscriber that took its snapshot first would miss, silently, what changed while it dumped.
+    public func discardQueued() throws(Errno) {
+        while true {
+            do {
+                guard try socket.receive(maxBytes: 1, flags: []) != nil else { return }  // the rest of a datagram goes with it
+            } catch .noBufferSpace {
+                continue
+            }
+        }
+    }
+
     /// One datagram, whole: its size peeked first so that nothing is cut off.
     private func receiveWhole(until deadline: ContinuousClock.Instant) async throws -> ReceivedMessage? {
         while true {

@@ -84,6 +84,7 @@ struct HostEventStream: AsyncSequence, Sendable {
                 case .overrun:
                     lastWrite = .now
                     snapshotDue = .now
+                    try stream.watch.discardQueued()  // older than the snapshot, and the kernel says the next drop again
                     return ArraySlice("event: overrun\ndata: {\"reason\":\"the kernel dropped changes (ENOBUFS)\"}\n\n".utf8)
                 case .idle:
                     if ContinuousClock.now >= lastWrite + settings.heartbeatInterval {

@@ -190,6 +190,13 @@ extension HostNetwork {
             case idle
         }
 
+        /// Forgets the changes queued so far (after an overrun, before a snapshot: see `NetlinkChannel.discardQueued`).
+        public func discardQueued() throws {
+            do { try channel.discardQueued() } catch {
+                throw SockpitError.system(error, during: "reading the host's network changes")
+            }
+        }
+
         /// The next notification, or `.idle` at `deadline`.
         public func next(until deadline: ContinuousClock.Instant) async throws -> Notification {
             switch try await channel.notification(until: deadline) {
