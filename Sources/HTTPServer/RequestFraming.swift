@@ -4,15 +4,28 @@
 /// access-handler call, which makes libmicrohttpd close the connection after the answer: nothing that follows on
 /// it is read as a request.
 enum RequestFraming {
-    /// The problem with how `headers` frame the body, or nil when they frame it one way only.
-    static func problem(headers: [(String, String)]) -> TransportProblem? {
+    /// The header names this service reads framing and routing from.
+    private static let interpreted = ["content-length", "transfer-encoding", "host"]
+
+    /// The problem with how `headers` frame the body, or nil when they frame it one way only. A body longer than
+    /// `limit` bytes by its Content-Length, however many digits that has, is 413.
+    static func problem(headers: [(String, String)], limit: Int) -> TransportProblem? {
         var lengths: [String] = []
         var encodings: [String] = []
         for (name, value) in headers {
             if name.contains(where: { $0 == " " || $0 == "\t" }) || name.isEmpty {
                 return bad("header name '\(name)' holds whitespace; a field name ends at its colon")
             }
-            switch name.lowercased() {
+            let lowered = name.lowercased()
+            // libmicrohttpd 0.9.75 glues a folded line (obs-fold: a line that starts with a space or tab) to the
+            // field's name: "Content-Length:\r\n 85" arrives as a field "Content-Length85", and the body would be
+            // read as the next request. RFC 9112 §5.2 lets a server refuse obs-fold with 400: done for the fields
+            // that frame and route a request (a folded other field is merely not understood).
+            if let field = interpreted.first(where: { lowered.hasPrefix($0) && lowered != $0 }) {
+                return bad("header '\(name)' looks like a folded \(field) line (obs-fold, RFC 9112 §5.2), which is not accepted: "
+                    + "give the field's value on its own line")
+            }
+            switch lowered {
             case "content-length": lengths.append(value.trimmingCharacters(in: [" ", "\t"]))
             case "transfer-encoding": encodings.append(value.trimmingCharacters(in: [" ", "\t"]))
             default: break
@@ -27,9 +40,10 @@ enum RequestFraming {
             }
         }
         if let first = lengths.first {
-            guard first.allSatisfy(\.isASCII), !first.isEmpty, first.allSatisfy(\.isNumber), first.count <= 18 else {
+            guard first.allSatisfy(\.isASCII), !first.isEmpty, first.allSatisfy(\.isNumber) else {
                 return bad("Content-Length '\(first)' is not a number of bytes")
             }
+            if first.count > 18 { return .payloadTooLarge(limit: limit) }
             guard lengths.allSatisfy({ $0 == first }) else {
                 return bad("Content-Length is given \(lengths.count) times with different values (\(lengths.joined(separator: ", ")))")
             }

@@ -59,7 +59,7 @@ extension TransportCore {
             _ = withUnsafeMutablePointer(to: &parts) { MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, queryIterator, $0) }
             context.query = parts.isEmpty ? nil : parts.joined(separator: "&")
             if cors.isEnabled { context.corsOrigin = cors.allowed(context.header("origin")) }
-            if let problem = RequestFraming.problem(headers: context.headers) {
+            if let problem = RequestFraming.problem(headers: context.headers, limit: configuration.maxRequestBodyBytes) {
                 return queue(problem.response, for: context)
             }
             if let length = context.header("content-length").flatMap({ Int($0) }),

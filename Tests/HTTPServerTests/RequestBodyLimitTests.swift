@@ -26,6 +26,21 @@ extension HTTPServerTransportTests {
             #expect(problem.string("detail")?.contains("\(limit)") == true)
         }
 
+        @Test("a Content-Length of 19 digits (under 2^64) is a body too large, not a malformed request")
+        func hugeContentLengthIsAnswered413() async throws {
+            let calls = Counter()
+            try await withTestServer(routes: { try $0.register(Self.countingEcho(calls), method: .post, path: "/v1/upload") }) { server in
+                let port = server.port
+                let response = try await offload {
+                    let connection = try HTTPConnection(port: port)
+                    try connection.sendRequest("POST", "/v1/upload", headers: [("Content-Length", "1844674407370955161")])
+                    return try connection.readResponse()
+                }
+                try Self.expectPayloadTooLarge(response, limit: 1 << 20)
+                #expect(calls.value == 0)
+            }
+        }
+
         @Test("a 2 MiB body announced by Content-Length is answered 413 under the default 1 MiB limit")
         func twoMiBOverDefaultLimitIsAnswered413() async throws {
             let calls = Counter()

@@ -30,6 +30,10 @@ extension HTTPServerTransportTests {
             "Transfer-Encoding: xchunked\r\n",
             "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
             "Transfer-Encoding : chunked\r\n",
+            // Folded lines (obs-fold), which libmicrohttpd glues to the field's name: the body would be a request.
+            "Content-Length:\r\n 5\r\n",
+            "Transfer-Encoding:\r\n\tchunked\r\n",
+            "X-Note: a\r\nHost:\r\n evil.example\r\n",
         ])
         func ambiguousFramingIsRefused(framing: String) async throws {
             let calls = Counter()
