@@ -12,6 +12,7 @@ enum RequestFraming {
     static func problem(headers: [(String, String)], limit: Int) -> TransportProblem? {
         var lengths: [String] = []
         var encodings: [String] = []
+        var hosts = 0
         for (name, value) in headers {
             if name.contains(where: { $0 == " " || $0 == "\t" }) || name.isEmpty {
                 return bad("header name '\(name)' holds whitespace; a field name ends at its colon")
@@ -28,8 +29,12 @@ enum RequestFraming {
             switch lowered {
             case "content-length": lengths.append(value.trimmingCharacters(in: [" ", "\t"]))
             case "transfer-encoding": encodings.append(value.trimmingCharacters(in: [" ", "\t"]))
+            case "host": hosts += 1
             default: break
             }
+        }
+        if hosts > 1 {
+            return bad("Host is given \(hosts) times; a request names one (RFC 9112 §3.2)")
         }
         if !encodings.isEmpty && !lengths.isEmpty {
             return bad("Content-Length and Transfer-Encoding together frame the body two ways; send one")

@@ -34,6 +34,7 @@ extension HTTPServerTransportTests {
             "Content-Length:\r\n 5\r\n",
             "Transfer-Encoding:\r\n\tchunked\r\n",
             "X-Note: a\r\nHost:\r\n evil.example\r\n",
+            "Host: evil.example\r\n",  // a second Host: only the first was checked
         ])
         func ambiguousFramingIsRefused(framing: String) async throws {
             let calls = Counter()
