@@ -217,8 +217,9 @@ public final class NetlinkChannel: Sendable {
     /// older than the dump. It also matters for what comes next: until its queue has been emptied once, the kernel
     /// drops further changes to a socket it found full without saying so again (`NETLINK_S_CONGESTED`), so a
     /// subscriber that took its snapshot first would miss, silently, what changed while it dumped.
+    /// Bounded, so that changes arriving as fast as they are thrown away cannot hold the caller.
     public func discardQueued() throws(Errno) {
-        while true {
+        for _ in 0..<100_000 {
             do {
                 guard try socket.receive(maxBytes: 1, flags: []) != nil else { return }  // the rest of a datagram goes with it
             } catch .noBufferSpace {
