@@ -113,13 +113,32 @@ extension SocketRegistry {
             let deadline = ContinuousClock.now + timeout
             var sent = 0
             let isStream = managed.socket.type == .stream
+            // What went out, for the answer and the history: the bytes, and the rights (they go with the first bytes).
+            func effect() async -> (result: Detail, count: Int64, change: @Sendable (inout SocketRecord) -> Void) {
+                var result: [String: Detail] = ["bytes_sent": .int(Int64(sent))]
+                result["to"] = destination.flatMap(shown)?.detail
+                if !passed.isEmpty {
+                    for (key, value) in await follow(passed, from: managed, to: destination) { result[key] = value }
+                }
+                let count = Int64(sent)
+                return (.object(result), count, { record in
+                    record.bytesSent += count
+                    record.messagesSent += 1
+                })
+            }
+            // A stream send that fails part way sent what it sent: the failure says so, and so does the history.
+            func failing(_ error: SockpitError) async -> any Error {
+                guard sent > 0 else { return error }
+                let (result, count, change) = await effect()
+                return PartialFailure(error: error, result: result, bytes: count, change: change)
+            }
             repeat {
                 let written: Int?
                 do {
                     written = try managed.socket.send(bytes[sent...], to: destination, flags: sendFlags, control: control)
                 } catch let error as Errno {
                     if error == .brokenPipe || error == .connectionReset { managed.peerClosed = true }
-                    throw Self.classify(error, op: "send", conflicts: [.notSupported, .invalidArgument])
+                    throw await failing(Self.classify(error, op: "send", conflicts: [.notSupported, .invalidArgument]))
                 }
                 if let written {
                     control = .none  // the rights went with the first bytes
@@ -128,21 +147,12 @@ extension SocketRegistry {
                     continue
                 }
                 if try await managed.socket.wait(for: .writable, until: deadline) == .timedOut {
-                    throw SockpitError(.timeout, "sent \(sent) of \(bytes.count) bytes before the deadline (\(Self.ms(timeout)) ms)",
-                                       errno: Errno.timedOut.name)
+                    throw await failing(SockpitError(.timeout, "sent \(sent) of \(bytes.count) bytes before the deadline (\(Self.ms(timeout)) ms)",
+                                                     errno: Errno.timedOut.name))
                 }
             } while sent < bytes.count
-            let to = destination.flatMap(shown)
-            var result: [String: Detail] = ["bytes_sent": .int(Int64(sent))]
-            result["to"] = to?.detail
-            if !passed.isEmpty {
-                for (key, value) in await follow(passed, from: managed, to: destination) { result[key] = value }
-            }
-            let count = Int64(sent)
-            return Step(value: SendOutcome(bytesSent: sent, to: to), result: .object(result), bytes: count) { record in
-                record.bytesSent += count
-                record.messagesSent += 1
-            }
+            let (result, count, change) = await effect()
+            return Step(value: SendOutcome(bytesSent: sent, to: destination.flatMap(shown)), result: result, bytes: count, change: change)
         }.0
     }
 

@@ -12,6 +12,15 @@ struct Step<T: Sendable>: Sendable {
     var change: @Sendable (inout SocketRecord) -> Void = { _ in }
 }
 
+/// A failure after part of the operation took effect (a stream send that timed out after some of its bytes): what
+/// did happen goes to the session row and the event, and the client hears the failure.
+struct PartialFailure: Error {
+    var error: SockpitError
+    var result: Detail?
+    var bytes: Int64?
+    var change: @Sendable (inout SocketRecord) -> Void
+}
+
 extension SocketRegistry {
     /// The live socket, or why it cannot be used: 404 unknown, 409 closed.
     func live(_ id: String) async throws -> ManagedSocket {
@@ -36,15 +45,24 @@ extension SocketRegistry {
             let done: Step<T>
             do {
                 done = try await body(managed)
-            } catch var error as SockpitError {
+            } catch let failure where failure is SockpitError || failure is PartialFailure {
+                let partial = failure as? PartialFailure
+                var error = partial?.error ?? failure as! SockpitError
                 if error.kind == .conflict, error.state == nil { error.state = managed.snapshot().state }
                 let ended = UnixTime.nowMicros()
                 let event = EventRecord(
                     at: started, socketID: id, op: op, outcome: error.kind == .timeout ? "timeout" : "error",
-                    errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args)
-                let current = managed.snapshot()
+                    errno: error.errno, errorMessage: error.detail, durationUs: ended - started, args: args,
+                    result: partial?.result, bytes: partial?.bytes)
+                let previous = managed.snapshot()
+                let current = partial.map { partial in
+                    managed.update { record in
+                        partial.change(&record)
+                        record.updatedAt = ended
+                    }
+                } ?? previous
                 do {
-                    _ = try await repository.record(current, previous: current, event: event)
+                    _ = try await repository.record(current, previous: previous, event: event)
                 } catch is HistoryUnavailable {
                     // The failure's event is queued until SQLite takes it; the client hears of the failure itself.
                 }

@@ -152,6 +152,32 @@ extension EndToEndTests {
             }
         }
 
+        /// A stream send that runs out of time part way sent what it sent: its counters and its event say so.
+        @Test("a stream send that times out part way: 504, and the bytes that went out are counted and in its event")
+        func partialSendIsCounted() async throws {
+            try await withService { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "stream"])
+                let ids = (pair["sockets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                try #require(ids.count == 2)
+                let (sender, reader) = (ids[0], ids[1])
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(sender)/options", ["so_sndbuf": 4096])
+                let send = try await service.request("POST", "/v1/sockets/\(sender)/send",
+                                                     json: ["data": String(repeating: "x", count: 200_000), "timeout_ms": 200])
+                try expectProblem(send, status: 504)
+                var received = 0
+                while true {
+                    let result = try await service.receive(reader, timeoutMs: 200)
+                    if result["timed_out"] as? Bool == true { break }
+                    received += (result["data"] as? String ?? "").utf8.count
+                }
+                #expect(received > 0 && received < 200_000)
+                #expect(counters(try await service.socket(sender))[0] == received, "bytes_sent counts what the peer got (\(received))")
+                let events = try service.history { try $0.events(of: sender) }
+                let failed = try #require(events.last { $0.op == "send" })
+                #expect(failed.outcome == "timeout" && failed.bytes == Int64(received), "\(failed) bytes \(failed.bytes ?? -1)")
+            }
+        }
+
         /// Calls on one socket are ordered: a send holds the socket until its last byte is written.
         @Test("two sends issued concurrently on one socket arrive whole, one after the other, never interleaved")
         func concurrentSendsOnOneSocketAreOrdered() async throws {
