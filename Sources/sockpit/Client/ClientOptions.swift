@@ -16,15 +16,18 @@ struct ClientOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the server's JSON answer (one object per line for events) instead of a table.")
     var json = false
 
-    /// The generated client for the chosen server.
-    func client() throws -> Client {
+    /// The generated client for the chosen server. `waiting` is how long the server may take to answer on purpose
+    /// (an operation's `timeout_ms`, a probe's run): the client waits that long and 30 s more before it gives up on a
+    /// silent server — never less than 60 s. Giving up earlier would leave the operation running on the server, its
+    /// answer (received bytes, an accepted connection) lost to this client.
+    func client(waiting: Duration = .zero) throws -> Client {
         let environment = ProcessInfo.processInfo.environment
         let text = server ?? environment["SOCKPIT_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw ValidationError("--server '\(text)' is not an http:// or https:// URL")
         }
         let token = token ?? environment["SOCKPIT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        return SockpitConnection.client(server: url, token: token)
+        return SockpitConnection.client(server: url, token: token, timeout: max(.seconds(60), waiting + .seconds(30)))
     }
 
     /// Prints `value` as the server's JSON with `--json`, else the human text `human` makes of it.
@@ -89,4 +92,10 @@ enum Output {
 
     /// Writes `text` to stderr without a newline.
     static func status(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+}
+
+extension Duration {
+    /// An operation's `--timeout-ms`, as long as the server may wait on purpose; none given: the server's defaults
+    /// (at most 10 s).
+    static func waitMs(_ milliseconds: Int?) -> Duration { .milliseconds(max(milliseconds ?? 0, 0)) }
 }

@@ -93,9 +93,10 @@ struct ProbeCommand: AsyncParsableCommand {
         object["timeout_ms"] = common.timeoutMs
         object["netns"] = common.netns
         let body: Components.Schemas.ProbeRequest = try RequestBody.decode(object, option: "probe")
-        let api = try common.client.client()
-        let results: Components.Parameters.ProbeResults? = all ? .all : nil
         let progress = Output.interactive && !common.client.json
+        // Waiting for the result, the answer comes when the probe ends: within the server's probe deadline (at most 3,600 s).
+        let api = try common.client.client(waiting: progress ? .zero : .seconds(3600))
+        let results: Components.Parameters.ProbeResults? = all ? .all : nil
         var probe: Components.Schemas.Probe
         if progress {
             probe = try await api.createProbe(query: .init(wait: false, results: results), body: .json(body)).accepted.body.json

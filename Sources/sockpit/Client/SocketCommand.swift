@@ -47,7 +47,7 @@ struct SocketCommand: AsyncParsableCommand {
         @Option(help: "How long to wait for a connection.") var timeoutMs: Int?
 
         func run() async throws {
-            let output = try await client.client().acceptSocket(path: .init(id: id), body: .json(.init(timeoutMs: timeoutMs)))
+            let output = try await client.client(waiting: .waitMs(timeoutMs)).acceptSocket(path: .init(id: id), body: .json(.init(timeoutMs: timeoutMs)))
             if case .created(let created) = output {
                 try client.emit(try created.body.json, human: Render.socket)
             } else {
@@ -69,7 +69,7 @@ struct SocketCommand: AsyncParsableCommand {
             var object: [String: Any] = ["address": try RequestBody.address(address)]
             object["timeout_ms"] = timeoutMs
             let body: Components.Schemas.ConnectRequest = try RequestBody.decode(object, option: "connect")
-            let socket = try await client.client().connectSocket(path: .init(id: id), body: .json(body)).ok.body.json
+            let socket = try await client.client(waiting: .waitMs(timeoutMs)).connectSocket(path: .init(id: id), body: .json(body)).ok.body.json
             try client.emit(socket, human: Render.socket)
         }
     }
@@ -114,7 +114,7 @@ struct SocketCommand: AsyncParsableCommand {
             object["encoding"] = encoding
             if peek { object["peek"] = true }
             let body: Components.Schemas.ReceiveRequest = try RequestBody.decode(object, option: "receive")
-            let got = try await client.client().receiveSocket(path: .init(id: id), body: .json(body)).ok.body.json
+            let got = try await client.client(waiting: .waitMs(timeoutMs)).receiveSocket(path: .init(id: id), body: .json(body)).ok.body.json
             try client.emit(got) { got in
                 if got.timedOut { return "nothing came within the timeout" }
                 if got.eof && got.bytes == 0 { return "end of stream (the peer shut down writing)" }
