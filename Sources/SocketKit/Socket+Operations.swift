@@ -137,6 +137,16 @@ extension Socket {
         }
     }
 
+    /// Abandons a connect still in progress (`connect(2)` to an `AF_UNSPEC` address): a TCP socket drops its
+    /// handshake and is as it was before the connect, so that a connect its caller gave up on cannot complete later.
+    public func abandonConnect() throws(Errno) {
+        var unspecified = sockaddr()
+        unspecified.sa_family = sa_family_t(AF_UNSPEC)
+        _ = try withUnsafeFileDescriptor { fd throws(Errno) in
+            try syscall { Glibc.connect(fd, &unspecified, socklen_t(MemoryLayout<sockaddr>.size)) }
+        }
+    }
+
     /// Bytes accepted by the kernel, or nil when it would block (EAGAIN): one `sendmsg(2)`, always with
     /// `MSG_NOSIGNAL`.
     ///

@@ -49,7 +49,9 @@ extension SocketRegistry {
                     // A loopback handshake is usually complete by the time connect(2) says EINPROGRESS: look first.
                     if !managed.socket.isReady(for: .writable),
                        try await managed.socket.wait(for: .writable, until: deadline) == .timedOut {
-                        throw SockpitError(.timeout, "connect to \(address) did not complete within \(Self.ms(timeout)) ms",
+                        // Given up: so that it does not complete later while history says it never did.
+                        try? managed.socket.abandonConnect()
+                        throw SockpitError(.timeout, "connect to \(address) did not complete within \(Self.ms(timeout)) ms; the attempt was abandoned",
                                            errno: Errno.timedOut.name)
                     }
                     if let error = try managed.socket.pendingError() { throw error }

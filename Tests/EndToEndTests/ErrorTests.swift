@@ -19,6 +19,28 @@ extension EndToEndTests {
             }
         }
 
+        /// A connect that timed out is given up in the kernel too: left in SYN_SENT, it would complete later (the
+        /// next SYN once the listener has room) while its history says the socket never connected.
+        @Test("a connect that times out is abandoned: 504, and the kernel holds no handshake for it")
+        func timedOutConnectIsAbandoned() async throws {
+            try await withService { service in
+                let listener = try await service.createSocketID(family: "inet", type: "stream")
+                let bound = try await service.bind(listener, ["host": "127.0.0.1", "port": 0])
+                let port = try #require((bound["local_address"] as? [String: Any])?["port"] as? Int)
+                _ = try await service.expecting(200, "POST", "/v1/sockets/\(listener)/listen", ["backlog": 0])
+                let first = try await service.createSocketID(family: "inet", type: "stream")
+                try await service.connect(first, ["host": "127.0.0.1", "port": port])  // fills the accept queue
+                let second = try await service.createSocketID(family: "inet", type: "stream")
+                let response = try await service.request("POST", "/v1/sockets/\(second)/connect",
+                                                          json: ["address": ["host": "127.0.0.1", "port": port], "timeout_ms": 300])
+                try expectProblem(response, status: 504)
+                let table = try await service.expecting(200, "GET", "/v1/host/sockets?protocol=tcp&port=\(port)&limit=1000", nil)
+                let mine = (table["items"] as? [[String: Any]] ?? []).filter { $0["managed_socket_id"] as? String == second }
+                #expect(mine.isEmpty, "the abandoned connect left \(mine.map { $0["state"] ?? "?" })")
+                #expect(try await service.socket(second)["state"] as? String == "created")
+            }
+        }
+
         /// A kernel refusal that depends on the socket's kind is a conflict naming the state and the type.
         @Test("listen on a datagram socket answers 409 with errno EOPNOTSUPP and the socket's state")
         func listenOnDatagramSocketIsConflict() async throws {
