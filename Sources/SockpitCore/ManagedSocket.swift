@@ -17,6 +17,13 @@ final class ManagedSocket: Sendable {
     /// The filesystem name this socket bound, unlinked when it closes.
     let boundPath = Mutex<String?>(nil)
     private let sawEOF = Atomic<Bool>(false)
+    private let closeRequested = Atomic<Bool>(false)
+
+    /// A client asked to close it: an operation still waiting on it ends (see `SocketRegistry.close`).
+    var closing: Bool {
+        get { closeRequested.load(ordering: .relaxed) }
+        set { closeRequested.store(newValue, ordering: .relaxed) }
+    }
 
     /// The peer is gone: the connection was reset or a send met a broken pipe (an end of file alone only
     /// means the peer stopped writing).

@@ -10,6 +10,11 @@ extension SocketRegistry {
             guard try await repository.find(id: id) != nil else { throw Self.notFound(id) }
             return
         }
+        // An operation waiting on the socket (a receive, an accept, a connect) holds its lock until its deadline: no
+        // more reading wakes it (shutdown(2) is made for this: see inet_shutdown), and it answers that the socket
+        // closed. Nothing goes to the peer; a send waiting for buffer space still runs to its own deadline.
+        managed.closing = true
+        try? managed.socket.shutdown(.read)
         try await managed.lock.withLock {
             try await SockpitError.recording("close") {
                 try await finish(managed, reason: managed.peerClosed ? CloseReason.peerClosed : CloseReason.client)

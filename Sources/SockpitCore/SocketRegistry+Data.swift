@@ -270,6 +270,8 @@ extension SocketRegistry {
                         record.messagesReceived += 1
                     }
                 }
+                // Closed meanwhile: a datagram socket shut for reading is readable but has nothing to read.
+                if managed.closing { throw Self.closedWhileWaiting(managed.id, op: "receive") }
                 let interest: Interest = oob ? .urgent : .readable
                 woke = true
                 if try await managed.socket.wait(for: interest, until: deadline) == .timedOut {

@@ -88,6 +88,8 @@ extension SocketRegistry {
                     let child = try await adopt(socket, peer: peer, parent: managed)
                     return Step(value: child, result: .object(["socket_id": .string(child.id)]))
                 }
+                // Closed meanwhile: a Unix listener shut for reading is readable but has nothing to accept.
+                if managed.closing { throw Self.closedWhileWaiting(managed.id, op: "accept") }
                 if try await managed.socket.wait(for: .readable, until: deadline) == .timedOut {
                     return Step(value: nil, result: .object(["timed_out": .bool(true)]), outcome: "timeout")
                 }

@@ -45,9 +45,12 @@ extension SocketRegistry {
             let done: Step<T>
             do {
                 done = try await body(managed)
+                // A receive woken by a close reads an end of file that is not the peer's doing (data it read is kept).
+                if managed.closing, op == "receive", (done.bytes ?? 0) == 0 { throw Self.closedWhileWaiting(id, op: op) }
             } catch let failure where failure is SockpitError || failure is PartialFailure {
                 let partial = failure as? PartialFailure
                 var error = partial?.error ?? failure as! SockpitError
+                if managed.closing, Self.waits.contains(op) { error = Self.closedWhileWaiting(id, op: op) }
                 if error.kind == .conflict, error.state == nil { error.state = managed.snapshot().state }
                 let ended = UnixTime.nowMicros()
                 let event = EventRecord(
@@ -81,6 +84,13 @@ extension SocketRegistry {
             }
             return (done.value, record)
         }
+    }
+
+    /// The operations that wait on the kernel, which a close ends early.
+    static let waits: Set = ["receive", "accept", "connect"]
+
+    static func closedWhileWaiting(_ id: String, op: String) -> SockpitError {
+        SockpitError(.conflict, "socket \(id) was closed (DELETE) while this \(op) waited", state: SocketState.closed.rawValue)
     }
 
     static func ms(_ duration: Duration) -> Int64 {

@@ -152,6 +152,41 @@ extension EndToEndTests {
             }
         }
 
+        /// DELETE ends a receive or an accept that waits on the socket instead of waiting out its timeout behind it,
+        /// and the waiting call answers that the socket closed (not an end of file, not a connection).
+        @Test("DELETE of a socket with a receive or an accept waiting: both end at once, the wait answers 409 closed", arguments: ["receive", "accept", "accept on a Unix socket"])
+        func deleteEndsWaitingOperation(operation: String) async throws {
+            let op = operation.hasPrefix("accept") ? "accept" : operation
+            try await withService { service in
+                let id: String
+                if op == "receive" {
+                    let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "dgram"])
+                    id = try #require((pair["sockets"] as? [[String: Any]])?.first?["id"] as? String)
+                } else if operation == "accept" {
+                    id = try await service.createSocketID(family: "inet", type: "stream")
+                    try await service.bind(id, ["host": "127.0.0.1", "port": 0])
+                    try await service.listen(id)
+                } else {
+                    id = try await service.createSocketID(family: "unix", type: "stream")
+                    try await service.bind(id, ["path": "waiting.sock"])
+                    try await service.listen(id)
+                }
+                let started = ContinuousClock.now
+                let waiting = Task { try await service.request("POST", "/v1/sockets/\(id)/\(op)", json: ["timeout_ms": 10000]) }
+                while service.runtime.sockets.operationsInFlight == 0, ContinuousClock.now - started < .seconds(5) {
+                    _ = try await service.request("GET", "/v1/health")
+                }
+                try #require(service.runtime.sockets.operationsInFlight == 1, "the \(op) is waiting")
+                let deleted = try await service.request("DELETE", "/v1/sockets/\(id)")
+                #expect(deleted.status == 204)
+                let answer = try await waiting.value
+                try expectProblem(answer, status: 409, state: "closed")
+                #expect(ContinuousClock.now - started < .seconds(5), "the \(op) did not wait out its 10 s")
+                let events = try service.history { try $0.events(of: id) }
+                #expect(events.suffix(2).map(\.op) == [op, "close"] && events.suffix(2).first?.outcome == "error", "\(events)")
+            }
+        }
+
         /// A stream send that runs out of time part way sent what it sent: its counters and its event say so.
         @Test("a stream send that times out part way: 504, and the bytes that went out are counted and in its event")
         func partialSendIsCounted() async throws {
