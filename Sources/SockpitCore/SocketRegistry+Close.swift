@@ -29,6 +29,10 @@ extension SocketRegistry {
         await withTaskGroup(of: Void.self) { group in
             for managed in all {
                 group.addTask { [self] in
+                    // Shutdown does not wait out a linger: the kernel still sends what is queued, after the process ends.
+                    if case .linger(true, let seconds)? = try? managed.socket.option(.so_linger), seconds > 0 {
+                        try? managed.socket.setOption(.so_linger, .linger(enabled: false, seconds: 0))
+                    }
                     do { try await finish(managed, reason: CloseReason.serverShutdown) } catch {
                         logger.error("recording a shutdown close failed", metadata: ["socket.id": "\(managed.id)", "error": "\(error)"])
                     }

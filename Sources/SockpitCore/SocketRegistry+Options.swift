@@ -21,6 +21,11 @@ extension SocketRegistry {
     /// Sets options in order (one setsockopt each), records the change, and reads them all back. Joining and
     /// leaving multicast groups are among them; the socket's memberships follow what succeeded.
     public func setOptions(id: String, _ options: [(SocketOption, SocketOptionValue)]) async throws -> SocketOptionsReport {
+        // A DELETE waits out the linger: no longer than any other wait.
+        for case (.so_linger, .linger(true, let seconds)) in options where Duration.seconds(seconds) > policy.maxWait {
+            throw SockpitError(.invalid, "so_linger.seconds is at most \(Self.ms(policy.maxWait) / 1000) (this server's max wait: a DELETE waits "
+                + "for the linger), got \(seconds)", field: "so_linger.seconds")
+        }
         var args: [String: Detail] = [:]
         for (option, value) in options { args[option.rawValue] = Self.json(value) }
         return try await perform(id, op: "setsockopt", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SocketOptionsReport> in

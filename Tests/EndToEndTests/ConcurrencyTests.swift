@@ -116,28 +116,60 @@ extension EndToEndTests {
             }
         }
 
+        /// `count` TCP clients connected to a listener that never accepts (a managed one, or the one at `port`), each
+        /// with more unsent data than the buffers hold and SO_LINGER on for `seconds`: closing any of them waits.
+        static func lingering(_ service: Service, count: Int, seconds: Int, to outside: Int? = nil) async throws -> [String] {
+            var port = outside ?? 0
+            if outside == nil {
+                let listener = try await service.createSocketID(family: "inet", type: "stream")
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(listener)/options", ["so_rcvbuf": 4096])
+                let bound = try await service.bind(listener, ["host": "127.0.0.1", "port": 0])
+                port = try #require((bound["local_address"] as? [String: Any])?["port"] as? Int)
+                try await service.listen(listener)  // never accepts: nobody reads what the clients send
+            }
+            var clients: [String] = []
+            for _ in 0..<count {
+                let client = try await service.createSocketID(family: "inet", type: "stream")
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(client)/options", ["so_sndbuf": 4096])
+                try await service.connect(client, ["host": "127.0.0.1", "port": port])
+                // More than the two buffers hold: the rest stays unsent, and the send gives up after 100 ms.
+                _ = try await service.request("POST", "/v1/sockets/\(client)/send",
+                                              json: ["data": String(repeating: "x", count: 200_000), "timeout_ms": 100])
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(client)/options",
+                                                ["so_linger": ["enabled": true, "seconds": seconds]])
+                clients.append(client)
+            }
+            return clients
+        }
+
+        /// Shutdown does not wait out a linger, and a linger longer than the server's max wait is refused.
+        @Test("shutdown does not wait for lingering sockets; so_linger past --max-wait-ms is 400 naming so_linger.seconds")
+        func shutdownDoesNotWaitForLinger() async throws {
+            // A peer outside the service, which stays when it stops (a managed one would be closed with it, and its
+            // reset would end the linger).
+            let peer = try PeerSocket(host: "127.0.0.1", type: Int32(SOCK_STREAM.rawValue))
+            var small: Int32 = 4096
+            setsockopt(peer.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            try peer.bind(host: "127.0.0.1")
+            try peer.listen()
+            let port = Int(try peer.port())
+            try await withService { service in
+                let clients = try await Self.lingering(service, count: 2, seconds: 30, to: port)
+                let tooLong = try await service.request("PATCH", "/v1/sockets/\(clients[0])/options",
+                                                        json: ["so_linger": ["enabled": true, "seconds": 301]])
+                try expectProblem(tooLong, status: 400, field: "so_linger.seconds")
+                let started = ContinuousClock.now
+                await service.stop()
+                #expect(ContinuousClock.now - started < .seconds(10), "shutdown waited \(ContinuousClock.now - started) for a 30 s linger")
+            }
+        }
+
         /// close(2) waits out SO_LINGER even on a non-blocking socket: on a daemon thread, four such closes would
         /// stop every request (there are two) for the linger's seconds.
         @Test("DELETEs of sockets that linger on unsent data hold no daemon thread: health answers meanwhile")
         func lingeringClosesHoldNoDaemonThread() async throws {
             try await withService { service in
-                let listener = try await service.createSocketID(family: "inet", type: "stream")
-                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(listener)/options", ["so_rcvbuf": 4096])
-                let bound = try await service.bind(listener, ["host": "127.0.0.1", "port": 0])
-                let port = try #require((bound["local_address"] as? [String: Any])?["port"] as? Int)
-                try await service.listen(listener)  // never accepts: nobody reads what the clients send
-                var clients: [String] = []
-                for _ in 0..<4 {
-                    let client = try await service.createSocketID(family: "inet", type: "stream")
-                    _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(client)/options", ["so_sndbuf": 4096])
-                    try await service.connect(client, ["host": "127.0.0.1", "port": port])
-                    // More than the two buffers hold: the rest stays unsent, and the send gives up after 100 ms.
-                    _ = try await service.request("POST", "/v1/sockets/\(client)/send",
-                                                  json: ["data": String(repeating: "x", count: 200_000), "timeout_ms": 100])
-                    _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(client)/options",
-                                                    ["so_linger": ["enabled": true, "seconds": 2]])
-                    clients.append(client)
-                }
+                let clients = try await Self.lingering(service, count: 4, seconds: 2)
                 let started = ContinuousClock.now
                 let deletes = clients.map { client in Task { try await service.request("DELETE", "/v1/sockets/\(client)") } }
                 var slowest = Duration.zero

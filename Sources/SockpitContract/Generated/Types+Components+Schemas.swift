@@ -5024,13 +5024,15 @@ extension Components {
         public struct Linger: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Linger/enabled`.
             public var enabled: Swift.Bool
+            /// How long close waits for unsent data when enabled. A DELETE waits that long, so setting more than the server's --max-wait-ms (300 s by default) is refused with 400 naming `so_linger.seconds`; at shutdown a lingering socket closes without waiting (the kernel still sends what it can).
+            ///
             /// - Remark: Generated from `#/components/schemas/Linger/seconds`.
             public var seconds: Swift.Int
             /// Creates a new `Linger`.
             ///
             /// - Parameters:
             ///   - enabled:
-            ///   - seconds:
+            ///   - seconds: How long close waits for unsent data when enabled. A DELETE waits that long, so setting more than the server's --max-wait-ms (300 s by default) is refused with 400 naming `so_linger.seconds`; at shutdown a lingering socket closes without waiting (the kernel still sends what it can).
             public init(
                 enabled: Swift.Bool,
                 seconds: Swift.Int
