@@ -30,9 +30,22 @@ extension SocketRegistry {
         for (option, value) in options { args[option.rawValue] = Self.json(value) }
         return try await perform(id, op: "setsockopt", args: .object(args)) { (managed: ManagedSocket) async throws -> Step<SocketOptionsReport> in
             var memberships = managed.snapshot().memberships.map(Self.memberships(from:)) ?? []
+            // What each option set so far was before, to put back if a later one fails: a refused PATCH changes nothing.
+            var undo: [(SocketOption, SocketOptionValue)] = []
+            defer { for (option, previous) in undo.reversed() { try? managed.socket.setOption(option, previous) } }
             for (option, given) in options {
                 let value = try resolved(given, for: managed, field: option.rawValue)
-                do { try managed.socket.setOption(option, value) } catch let error as Errno {
+                let previous: (SocketOption, SocketOptionValue)? = switch (value, option.isReadable ? try? managed.socket.option(option) : nil) {
+                case (.membership(let membership), _): Self.inverse(of: option).map { ($0, .membership(membership)) }
+                // The kernel doubles the buffer sizes it is given (socket(7)): half of what it reads gives it back.
+                case (_, .int(let size)?) where option == .so_rcvbuf || option == .so_sndbuf: (option, .int(size / 2))
+                case (_, let read?): (option, read)
+                case (_, nil): nil
+                }
+                do {
+                    try managed.socket.setOption(option, value)
+                    if let previous { undo.append(previous) }
+                } catch let error as Errno {
                     switch error {
                     case .permissionDenied, .notPermitted:
                         throw SockpitError(.forbidden, "setting \(option.rawValue) is not permitted (\(error.name))",
@@ -44,6 +57,7 @@ extension SocketRegistry {
                 }
                 if case .membership(let membership) = value { Self.follow(option, membership, in: &memberships) }
             }
+            undo = []  // all of them took
             let report = read(managed)
             var current: [String: Detail] = [:]
             for (option, value) in report.values where option.isSettable { current[option.rawValue] = Self.json(value, names: report.interfaceNames) }
@@ -75,6 +89,17 @@ extension SocketRegistry {
 
     /// Applies a join or leave that the kernel accepted to the socket's list of groups. A leave takes the first
     /// membership of the group whose interface agrees (the same, or either one chosen by the kernel).
+    /// The option that undoes a membership change.
+    private static func inverse(of option: SocketOption) -> SocketOption? {
+        switch option {
+        case .ip_add_membership: .ip_drop_membership
+        case .ip_drop_membership: .ip_add_membership
+        case .ipv6_join_group: .ipv6_leave_group
+        case .ipv6_leave_group: .ipv6_join_group
+        default: nil
+        }
+    }
+
     private static func follow(_ option: SocketOption, _ membership: Membership, in memberships: inout [Membership]) {
         switch option {
         case .ip_add_membership, .ipv6_join_group:

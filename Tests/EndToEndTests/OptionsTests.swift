@@ -49,5 +49,25 @@ extension EndToEndTests {
                 #expect((problem["detail"] as? String)?.contains("tcp_nodelay") == true)
             }
         }
+
+        /// A PATCH refused part way changes nothing: the options set before the refused one are put back.
+        @Test("a PATCH whose last option is refused leaves the options before it as they were, multicast membership included")
+        func refusedPatchChangesNothing() async throws {
+            try await withService { service in
+                let socket = try await service.createSocketID(family: "inet", type: "dgram")
+                let before = try await service.expecting(200, "GET", "/v1/sockets/\(socket)/options", nil)
+                // Set in the contract's order: the IPv6 group comes last, and an IPv4 socket refuses it.
+                let response = try await service.request("PATCH", "/v1/sockets/\(socket)/options", json: [
+                    "so_rcvbuf": 4096, "ip_ttl": 9, "ip_add_membership": ["group": "239.9.9.9"], "ipv6_join_group": ["group": "ff05::1:3"],
+                ])
+                try expectProblem(response, status: 409, field: "ipv6_join_group")
+                let after = try await service.expecting(200, "GET", "/v1/sockets/\(socket)/options", nil)
+                for name in ["so_rcvbuf", "ip_ttl"] {
+                    #expect("\(after[name] ?? "-")" == "\(before[name] ?? "-")", "\(name): \(before[name] ?? "-") before, \(after[name] ?? "-") after")
+                }
+                // The group was left again: joining it now is allowed (a second join would be EADDRINUSE).
+                _ = try await service.expecting(200, "PATCH", "/v1/sockets/\(socket)/options", ["ip_add_membership": ["group": "239.9.9.9"]])
+            }
+        }
     }
 }
