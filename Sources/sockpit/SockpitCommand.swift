@@ -17,8 +17,8 @@ struct SockpitCommand: AsyncParsableCommand {
             variable named in its help; a flag on the command line wins over the environment, which wins over \
             the embedded default.
 
-            Exit status: 0 done; 1 the server answered a problem (its title and detail on stderr); 2 usage; \
-            3 the server could not be reached.
+            Exit status: 0 done; 1 the server answered a problem (its title and detail on stderr), or an answer \
+            this client cannot read; 2 usage; 3 the server could not be reached (or did not answer in time).
             """,
         version: SockpitVersion.current,
         subcommands: [ServeCommand.self, MigrateCommand.self, SocketsCommand.self, SocketCommand.self, ProbeCommand.self,
@@ -34,6 +34,11 @@ struct SockpitCommand: AsyncParsableCommand {
         } catch let error as ClientError {
             if let problem = error.underlyingError as? ServerProblem {
                 Output.status("sockpit: \(problem)\n")
+                Foundation.exit(1)
+            }
+            guard error.underlyingError is URLError else {
+                // Reached, but its answer is not one this client reads (not the API's, or from a newer version).
+                Output.status("sockpit: the answer of \(error.baseURL?.absoluteString ?? "the server") could not be read: \(Output.reason(error))\n")
                 Foundation.exit(1)
             }
             Output.status("sockpit: cannot reach the server at \(error.baseURL?.absoluteString ?? "?"): \(Output.reason(error))\n")

@@ -152,6 +152,28 @@ try:
     ok(ids == sorted(set(ids)) and any(e["op"] == "close" and e["socket_id"] == first for e in seen),
        f"no event twice, none missed across the restart (the shutdown's closes included): {ids}")
     follower.terminate()
+
+    # A follower the server drops before it printed anything resumes from where it started, not from a later "now".
+    follower.wait()
+    streams = api("/v1/stats")["event_streams"]["subscribers"]  # the old follower's may not have been noticed yet
+    quiet = subprocess.Popen([BIN, "events", "--follow", "--json", "--op", "listen"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=ENV, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in quiet.stdout], daemon=True).start()
+    for _ in range(400):
+        if api("/v1/stats")["event_streams"]["subscribers"] > streams:
+            break
+        time.sleep(0.025)
+    server.stop()
+    server.start()
+    listener = api("/v1/sockets", "POST", {"family": "inet", "type": "stream"})["id"]  # before the follower is back
+    api(f"/v1/sockets/{listener}/bind", "POST", {"address": {"host": "127.0.0.1", "port": 0}})
+    api(f"/v1/sockets/{listener}/listen", "POST", {})
+    seen = []
+    heard = follow_until(listener, "listen")
+    quiet.terminate()
+    ok(heard, "events --follow that printed nothing yet misses nothing across a restart",
+       f"seen {[(e['id'], e['op']) for e in seen]}\nstderr: {quiet.stderr.read() if not heard else ''}")
 finally:
     server.stop()
 print("cli: every check passed")

@@ -26,10 +26,13 @@ struct EventsCommand: AsyncParsableCommand {
             try client.emit(page) { $0.items.reversed().map(Render.event).joined(separator: "\n") }
             return
         }
+        // Where "now" is, as an id: a stream that drops before its first event resumes from there, not from a
+        // later "now" that would skip what happened in between.
         var last = after
         var pause = Duration.milliseconds(250)
         while !Task.isCancelled {
             do {
+                if last == nil { last = try await api.listEvents(query: .init(limit: 1)).ok.body.json.items.first?.id ?? "0" }
                 let body = try await api.streamEvents(
                     query: .init(socketId: socket, probeId: probe, op: op),
                     headers: .init(lastEventID: last)).ok.body.textEventStream
@@ -40,19 +43,30 @@ struct EventsCommand: AsyncParsableCommand {
                         break
                     }
                     guard let data = frame.data else { continue }
-                    let event = try JSONDecoder.events.decode(Components.Schemas.Event.self, from: Data(data.utf8))
+                    guard let event = try? JSONDecoder.events.decode(Components.Schemas.Event.self, from: Data(data.utf8)) else {
+                        // One this client cannot read (a newer server's): said and passed, not fetched again forever.
+                        Output.status("sockpit: skipping event \(frame.id ?? "?"), which this client cannot read\n")
+                        if let id = frame.id { last = id }
+                        continue
+                    }
                     last = event.id
                     print(client.json ? try Output.json(event, compact: true) : Render.event(event))
                     fflush(nil)
                 }
-            } catch let error as ClientError where ((error.underlyingError as? ServerProblem)?.problem.status ?? 500) < 500 {
-                throw error  // a refusal (a wrong token, a bad filter) does not get better by retrying; 503 shutting-down does
+            } catch let error as ClientError where Self.refusal((error.underlyingError as? ServerProblem)?.problem.status) {
+                throw error  // a refusal (a wrong token, a bad filter) does not get better by retrying; 429 (too many streams) and 5xx may
             } catch {
                 Output.status("sockpit: the event stream dropped (\(Self.reason(error))); retrying in \(pause)\n")
             }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .seconds(5))
         }
+    }
+
+    /// A refusal that retrying does not cure: 4xx other than 429.
+    private static func refusal(_ status: Int?) -> Bool {
+        guard let status else { return false }
+        return (400..<500).contains(status) && status != 429
     }
 
     private static func reason(_ error: any Error) -> String {
