@@ -177,6 +177,16 @@ try:
     ids = [int(r.get_attribute("data-id")) for r in driver.find_elements(By.CSS_SELECTOR, "#feed tbody tr")]
     ok(len(ids) == len(set(ids)), f"the feed resumed after the stream was cut ({notice()}), no event twice")
     driver.save_screenshot(f"{SHOTS}/events.png")
+    # Paused, events are held; resumed, they go on top newest first like the rest.
+    pause = driver.find_element(By.CSS_SELECTOR, "button[aria-pressed]")
+    pause.click()
+    for _ in range(3):
+        api("/v1/sockets", "POST", {"family": "inet", "type": "dgram", "label": "held"})
+    wait(lambda: "3 new events held" in notice(), 5)
+    pause.click()
+    wait(lambda: not notice(), 5)
+    ids = [int(r.get_attribute("data-id")) for r in driver.find_elements(By.CSS_SELECTOR, "#feed tbody tr")]
+    ok(ids[:5] == sorted(ids[:5], reverse=True), f"held events, once resumed, are on top newest first: {ids[:5]}")
 
     # The two refused actions above log their 409 and 403 as failed loads; nothing else may be an error.
     expected = [f"/v1/sockets/{idle['id']}/accept - Failed to load resource: the server responded with a status of 409",

@@ -25,8 +25,9 @@ export async function eventsView(main) {
       el("td", {}, event.errno || ""), el("td", { class: "num" }, ms(event.duration_ms)),
       el("td", { class: "num" }, event.bytes ? bytes(event.bytes) : ""), el("td", { class: "mono" }, details(event)));
   }
+  // `events` in id order; the newest goes on top.
   function show(events) {
-    rows.prepend(...events.map(row));
+    rows.prepend(...events.map(row).reverse());
     while (rows.childElementCount > CAP) rows.lastElementChild.remove();
   }
   // Live events are shown once each, in order: one already on the page (its id not above the newest shown) is
