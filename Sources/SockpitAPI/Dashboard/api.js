@@ -30,6 +30,8 @@ export function askToken(wrong) {
       asking = null;
       resolve();
     };
+    // Escape would close the dialog and leave every request waiting for a token nobody can give: it stays open.
+    dialog.oncancel = (event) => event.preventDefault();
     dialog.showModal();
     document.getElementById("token-input").focus();
   });

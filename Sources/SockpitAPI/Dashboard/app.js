@@ -14,26 +14,34 @@ const endListeners = new Set();
 export function onStreamEnd(fn) { endListeners.add(fn); return () => endListeners.delete(fn); }
 
 let leave = () => {};
+let routes = 0;
 
 async function route() {
+  const mine = ++routes;
   const [, view = "overview", id] = location.hash.match(/^#\/([a-z]+)(?:\/(.+))?/) || [];
   for (const link of document.querySelectorAll("nav a")) {
     link.toggleAttribute("aria-current", link.dataset.view === view);
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
   }
   leave();
-  const main = document.getElementById("view");
-  main.replaceChildren();
+  leave = () => {};
+  // Each visit renders into a container of its own: a view left while it loaded writes into a detached one.
+  const main = el("div", { class: "page" });
+  document.getElementById("view").replaceChildren(main);
   try {
-    if (view === "sockets" && id) leave = await socketDetail(main, decodeURIComponent(id));
-    else if (view === "sockets") leave = await socketsView(main);
-    else if (view === "events") leave = await eventsView(main);
-    else if (view === "probes") leave = await probesView(main);
-    else leave = await overview(main);
+    let stop;
+    if (view === "sockets" && id) stop = await socketDetail(main, decodeURIComponent(id));
+    else if (view === "sockets") stop = await socketsView(main);
+    else if (view === "events") stop = await eventsView(main);
+    else if (view === "probes") stop = await probesView(main);
+    else stop = await overview(main);
+    // Left while it loaded: another view owns the page now, and this one's subscriptions end at once.
+    if (mine !== routes) return stop();
+    leave = stop;
     performance.mark("sockpit:view-rendered", { detail: view });  // bench/dashboard.py reads it
   } catch (error) {
+    if (mine !== routes) return;
     main.replaceChildren(el("p", { class: "problem", role: "alert" }, problemText(error)));
-    leave = () => {};
   }
 }
 
