@@ -243,10 +243,12 @@ extension Socket {
         let kept = min(count, maxBytes)
         // A datagram is already consumed: an address we cannot model must not lose it.
         let from = raw.length == 0 ? nil : try? raw.address()
+        // Nothing read is the end of a stream; a seqpacket socket also carries empty messages, so there it is the
+        // end only once the peer has gone (or reading was shut down).
+        let endOfFile = count == 0 && maxBytes > 0 && (type == .stream || type == .seqpacket && peerHasHungUp())
         return ReceivedMessage(
             bytes: Array(buffer[..<kept]), from: from, truncated: messageFlags & CInt(MSG_TRUNC) != 0,
-            fullLength: count, endOfFile: count == 0 && maxBytes > 0 && (type == .stream || type == .seqpacket),
-            control: control
+            fullLength: count, endOfFile: endOfFile, control: control
         )
     }
 

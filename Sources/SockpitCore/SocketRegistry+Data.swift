@@ -226,7 +226,7 @@ extension SocketRegistry {
                     let metadata = Self.metadata(message.control, shown: shown)
                     for (key, value) in metadata.detail { result[key] = value }
                     let count = Int64(message.bytes.count)
-                    let counts = !peek && (count > 0 || managed.socket.type == .dgram)
+                    let counts = !peek && (count > 0 || managed.socket.type == .dgram || !message.endOfFile)
                     // An IPv4 raw socket receives each packet with its IP header: decoded, and the data is the payload.
                     var payload = message.bytes
                     var ipHeader: IPv4Header?

@@ -61,6 +61,26 @@ extension EndToEndTests {
             }
         }
 
+        /// An empty seqpacket message is a message: not the end of the connection, and counted.
+        @Test("an empty seqpacket message is received as an empty message, not as end of file, and counted")
+        func emptySeqpacketMessageIsNotEndOfFile() async throws {
+            try await withService { service in
+                let pair = try await service.expecting(201, "POST", "/v1/socketpairs", ["type": "seqpacket"])
+                let ids = (pair["sockets"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                try #require(ids.count == 2)
+                try await service.send(ids[0], "")
+                try await service.send(ids[0], "still here")
+                let empty = try await service.receive(ids[1])
+                #expect(empty["eof"] as? Bool == false && empty["bytes"] as? Int == 0, "\(empty)")
+                let next = try await service.receive(ids[1])
+                #expect(next["data"] as? String == "still here")
+                #expect(counters(try await service.socket(ids[1]))[3] == 2, "two messages received")
+                _ = try await service.expecting(204, "DELETE", "/v1/sockets/\(ids[0])", nil)
+                let end = try await service.receive(ids[1])
+                #expect(end["eof"] as? Bool == true, "once the peer is gone, nothing read is the end: \(end)")
+            }
+        }
+
         /// SOCK_SEQPACKET is a connected stream of whole messages.
         @Test("Unix seqpacket by path keeps message boundaries: two sends arrive as two receives with exact payloads")
         func seqpacketKeepsMessageBoundaries() async throws {
