@@ -290,6 +290,7 @@ extension SocketRegistry {
             }
             return Step(value: (), result: nil) { record in
                 switch (how, record.state) {
+                case (.write, SocketState.listening.rawValue): break  // a listener has nothing to send: it goes on listening
                 case (.both, _), (.read, SocketState.writeShutdown.rawValue), (.write, SocketState.readShutdown.rawValue):
                     record.state = SocketState.shutdown.rawValue
                 case (.read, _): record.state = SocketState.readShutdown.rawValue

@@ -41,6 +41,22 @@ extension EndToEndTests {
             }
         }
 
+        /// shutdown(write) on a listener does nothing in the kernel: it goes on listening, and so says its state.
+        @Test("shutdown write on a TCP listener leaves it listening: the state says so, and it still accepts")
+        func shutdownWriteOnListenerKeepsListening() async throws {
+            try await withService { service in
+                let listener = try await service.createSocketID(family: "inet", type: "stream")
+                let bound = try await service.bind(listener, ["host": "127.0.0.1", "port": 0])
+                let port = try #require((bound["local_address"] as? [String: Any])?["port"] as? Int)
+                try await service.listen(listener)
+                let shut = try await service.expecting(200, "POST", "/v1/sockets/\(listener)/shutdown", ["how": "write"])
+                #expect(shut["state"] as? String == "listening", "\(shut["state"] ?? "-")")
+                let client = try await service.createSocketID(family: "inet", type: "stream")
+                try await service.connect(client, ["host": "127.0.0.1", "port": port])
+                _ = try await service.accept(listener)
+            }
+        }
+
         /// A kernel refusal that depends on the socket's kind is a conflict naming the state and the type.
         @Test("listen on a datagram socket answers 409 with errno EOPNOTSUPP and the socket's state")
         func listenOnDatagramSocketIsConflict() async throws {
