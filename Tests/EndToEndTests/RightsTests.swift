@@ -63,6 +63,12 @@ extension EndToEndTests {
                     #expect(received["ctrunc"] as? Bool == true, "max_rights \(maxRights): \(received)")
                     #expect((received["rights"] as? [[String: Any]] ?? []).count == kept)
                 }
+                // A peek would copy the descriptors each time: refused, and nothing is taken.
+                try await service.expecting(200, "POST", "/v1/sockets/\(left)/send", ["data": "r", "rights": passed])
+                let peeked = try await service.request("POST", "/v1/sockets/\(right)/receive", json: ["max_rights": 1, "peek": true])
+                try expectProblem(peeked, status: 400, field: "max_rights")
+                let taken = try await service.expecting(200, "POST", "/v1/sockets/\(right)/receive", ["max_rights": 3, "timeout_ms": 2000])
+                #expect((taken["rights"] as? [[String: Any]] ?? []).count == 3, "the message and its rights are still queued: \(taken)")
             }
         }
 

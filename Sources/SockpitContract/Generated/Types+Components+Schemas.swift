@@ -4249,7 +4249,7 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ReceiveRequest/oob`.
             public var oob: Swift.Bool?
-            /// Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported.
+            /// Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported. Not with `peek` (400 naming `max_rights`): a peek would take new copies of the descriptors each time while the message stays queued.
             ///
             /// - Remark: Generated from `#/components/schemas/ReceiveRequest/max_rights`.
             public var maxRights: Swift.Int?
@@ -4261,7 +4261,7 @@ extension Components {
             ///   - encoding:
             ///   - peek: MSG_PEEK, leave the data queued.
             ///   - oob: MSG_OOB, read the urgent byte (TCP).
-            ///   - maxRights: Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported.
+            ///   - maxRights: Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported. Not with `peek` (400 naming `max_rights`): a peek would take new copies of the descriptors each time while the message stays queued.
             public init(
                 maxBytes: Swift.Int? = nil,
                 timeoutMs: Swift.Int? = nil,
