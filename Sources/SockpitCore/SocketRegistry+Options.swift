@@ -87,8 +87,6 @@ extension SocketRegistry {
         }
     }
 
-    /// Applies a join or leave that the kernel accepted to the socket's list of groups. A leave takes the first
-    /// membership of the group whose interface agrees (the same, or either one chosen by the kernel).
     /// The option that undoes a membership change.
     private static func inverse(of option: SocketOption) -> SocketOption? {
         switch option {
@@ -100,6 +98,8 @@ extension SocketRegistry {
         }
     }
 
+    /// Applies a join or leave that the kernel accepted to the socket's list of groups. A leave takes the first
+    /// membership of the group whose interface agrees (the same, or either one chosen by the kernel).
     private static func follow(_ option: SocketOption, _ membership: Membership, in memberships: inout [Membership]) {
         switch option {
         case .ip_add_membership, .ipv6_join_group:
