@@ -163,14 +163,13 @@ extension SocketRegistry {
     public func receive(id: String, maxBytes: Int, timeout requested: Duration, peek: Bool, oob: Bool,
                         maxRights: Int = 0) async throws -> ReceiveOutcome {
         let timeout = min(requested, policy.maxWait)
-        guard !(peek && maxRights > 0) else {
-            throw SockpitError(.invalid, "max_rights cannot go with peek: a peek takes new copies of the descriptors each time, "
-                + "while the message stays queued for the receive that takes them", field: "max_rights")
-        }
         guard (0...OutgoingControl.maximumRights).contains(maxRights) else {
             throw SockpitError(.invalid, "max_rights must be between 0 and \(OutgoingControl.maximumRights), got \(maxRights)",
                                field: "max_rights")
         }
+        // A peek takes no descriptors: each would be a new copy, made a managed socket, while the message (and its
+        // rights) stays queued for the receive that takes it.
+        let maxRights = peek ? 0 : maxRights
         guard maxBytes >= 1, maxBytes <= policy.maxReceiveBytes else {
             throw SockpitError(maxBytes < 1 || maxBytes > 1 << 24 ? .invalid : .tooLarge,
                                "max_bytes must be between 1 and max_receive_bytes (\(policy.maxReceiveBytes)), got \(maxBytes)",

@@ -23,7 +23,7 @@ extension SocketRegistry {
     public func setOptions(id: String, _ options: [(SocketOption, SocketOptionValue)]) async throws -> SocketOptionsReport {
         // A DELETE waits out the linger: no longer than any other wait.
         for case (.so_linger, .linger(true, let seconds)) in options where Duration.seconds(seconds) > policy.maxWait {
-            throw SockpitError(.invalid, "so_linger.seconds is at most \(Self.ms(policy.maxWait) / 1000) (this server's max wait: a DELETE waits "
+            throw SockpitError(.conflict, "so_linger.seconds is at most \(Self.ms(policy.maxWait) / 1000) (this server's max wait: a DELETE waits "
                 + "for the linger), got \(seconds)", field: "so_linger.seconds")
         }
         var args: [String: Detail] = [:]

@@ -143,7 +143,7 @@ extension EndToEndTests {
         }
 
         /// Shutdown does not wait out a linger, and a linger longer than the server's max wait is refused.
-        @Test("shutdown does not wait for lingering sockets; so_linger past --max-wait-ms is 400 naming so_linger.seconds")
+        @Test("shutdown does not wait for lingering sockets; so_linger past --max-wait-ms is 409 naming so_linger.seconds")
         func shutdownDoesNotWaitForLinger() async throws {
             // A peer outside the service, which stays when it stops (a managed one would be closed with it, and its
             // reset would end the linger).
@@ -157,7 +157,7 @@ extension EndToEndTests {
                 let clients = try await Self.lingering(service, count: 2, seconds: 30, to: port)
                 let tooLong = try await service.request("PATCH", "/v1/sockets/\(clients[0])/options",
                                                         json: ["so_linger": ["enabled": true, "seconds": 301]])
-                try expectProblem(tooLong, status: 400, field: "so_linger.seconds")
+                try expectProblem(tooLong, status: 409, field: "so_linger.seconds")
                 let started = ContinuousClock.now
                 await service.stop()
                 #expect(ContinuousClock.now - started < .seconds(10), "shutdown waited \(ContinuousClock.now - started) for a 30 s linger")

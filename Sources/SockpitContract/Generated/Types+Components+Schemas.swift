@@ -4249,7 +4249,7 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/ReceiveRequest/oob`.
             public var oob: Swift.Bool?
-            /// Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported. Not with `peek` (400 naming `max_rights`): a peek would take new copies of the descriptors each time while the message stays queued.
+            /// Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported. A `peek` takes none (max_rights does not apply to it): the descriptors stay queued with the message for the receive that takes it.
             ///
             /// - Remark: Generated from `#/components/schemas/ReceiveRequest/max_rights`.
             public var maxRights: Swift.Int?
@@ -4261,7 +4261,7 @@ extension Components {
             ///   - encoding:
             ///   - peek: MSG_PEEK, leave the data queued.
             ///   - oob: MSG_OOB, read the urgent byte (TCP).
-            ///   - maxRights: Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported. Not with `peek` (400 naming `max_rights`): a peek would take new copies of the descriptors each time while the message stays queued.
+            ///   - maxRights: Most descriptors to take from the message (SCM_RIGHTS), Unix sockets only (another socket answers 409 naming it). Each socket becomes a new managed socket; anything else, and anything past this number, is closed and reported. A `peek` takes none (max_rights does not apply to it): the descriptors stay queued with the message for the receive that takes it.
             public init(
                 maxBytes: Swift.Int? = nil,
                 timeoutMs: Swift.Int? = nil,
@@ -5024,7 +5024,7 @@ extension Components {
         public struct Linger: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Linger/enabled`.
             public var enabled: Swift.Bool
-            /// How long close waits for unsent data when enabled. A DELETE waits that long, so setting more than the server's --max-wait-ms (300 s by default) is refused with 400 naming `so_linger.seconds`; at shutdown a lingering socket closes without waiting (the kernel still sends what it can).
+            /// How long close waits for unsent data when enabled. A DELETE waits that long, so more than the server's --max-wait-ms (300 s by default) conflicts with its configuration: 409 naming `so_linger.seconds`. At shutdown a lingering socket closes without waiting (the kernel still sends what it can).
             ///
             /// - Remark: Generated from `#/components/schemas/Linger/seconds`.
             public var seconds: Swift.Int
@@ -5032,7 +5032,7 @@ extension Components {
             ///
             /// - Parameters:
             ///   - enabled:
-            ///   - seconds: How long close waits for unsent data when enabled. A DELETE waits that long, so setting more than the server's --max-wait-ms (300 s by default) is refused with 400 naming `so_linger.seconds`; at shutdown a lingering socket closes without waiting (the kernel still sends what it can).
+            ///   - seconds: How long close waits for unsent data when enabled. A DELETE waits that long, so more than the server's --max-wait-ms (300 s by default) conflicts with its configuration: 409 naming `so_linger.seconds`. At shutdown a lingering socket closes without waiting (the kernel still sends what it can).
             public init(
                 enabled: Swift.Bool,
                 seconds: Swift.Int
