@@ -127,20 +127,11 @@ private final class NamespaceThread: Sendable {
             throw error
         }
         let info = Start(thread: self, name: name)
-        let start = Unmanaged.passRetained(info)
-        var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            start.thread.main(start)
-            return nil
-        }, start.toOpaque())
-        guard created == 0 else {
-            start.release()
+        do { try DetachedThread.start { info.thread.main(info) } } catch {
             _ = Glibc.close(wake)
             _ = Glibc.close(namespaceFD)
-            throw Errno(rawValue: created)
+            throw error
         }
-        pthread_detach(thread)
         info.entered.wait()
         let code = info.outcome.withLock { $0 }
         guard code == 0 else { throw Errno(rawValue: code) }  // the thread has exited and closed its descriptors

@@ -66,18 +66,7 @@ public final class Reactor: Sendable {
         event.events = UInt32(EPOLLIN.rawValue)
         event.data.u64 = 0
         _ = try syscall { epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) }
-        let unmanaged = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let reactor = Unmanaged<Reactor>.fromOpaque(raw!).takeRetainedValue()
-            reactor.loop()
-            return nil
-        }, unmanaged.toOpaque())
-        guard result == 0 else {
-            unmanaged.release()
-            throw Errno(rawValue: result)
-        }
-        pthread_detach(thread)
+        try DetachedThread.start { self.loop() }
     }
 
     /// Waits until `fd` is ready for `interest` or `deadline` passes. Throws `CancellationError` if the

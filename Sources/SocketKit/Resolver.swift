@@ -131,18 +131,9 @@ public enum Resolver {
                 return true
             }
             guard proceed else { return continuation.resume(returning: .failure(.cancelled)) }
-            let retained = Unmanaged.passRetained(self)
-            var thread = pthread_t()
-            let created = pthread_create(&thread, nil, { raw in
-                let lookup = Unmanaged<Lookup>.fromOpaque(raw!).takeRetainedValue()
-                lookup.finish(lookup.query.run(numericOnly: false))
-                return nil
-            }, retained.toOpaque())
-            guard created == 0 else {
-                retained.release()
-                return finish(.failure(ResolveError(code: EAI_SYSTEM, systemError: created)))
+            do { try DetachedThread.start { self.finish(self.query.run(numericOnly: false)) } } catch {
+                finish(.failure(ResolveError(code: EAI_SYSTEM, systemError: error.rawValue)))
             }
-            pthread_detach(thread)
         }
 
         /// Delivers the first result to arrive; later ones are dropped.

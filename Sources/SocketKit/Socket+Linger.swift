@@ -1,4 +1,3 @@
-import Glibc
 public import SystemPackage
 
 extension Socket {
@@ -7,32 +6,13 @@ extension Socket {
     /// runs on a thread of its own while the caller is suspended, holding no thread; any other closes at once.
     public func closeWithoutBlocking() async throws(Errno) {
         guard case .linger(true, let seconds)? = try? option(.so_linger), seconds > 0 else { return try close() }
+        // A thread of its own for each lingering close (bounded by the sockets open: one each at most).
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, Errno>, Never>) in
-            LingeringClose.spawn { continuation.resume(returning: Result { () throws(Errno) in try self.close() }) }
+            let close = { continuation.resume(returning: Result { () throws(Errno) in try self.close() }) }
+            do { try DetachedThread.start(close) } catch {
+                close()  // no thread to be had: close here rather than not at all
+            }
         }
         try result.get()
-    }
-}
-
-/// A detached thread for one lingering close (bounded by the sockets open: one each at most).
-private enum LingeringClose {
-    final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
-    static func spawn(_ body: @escaping () -> Void) {
-        let context = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let code = pthread_create(&thread, nil, { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
-            return nil
-        }, context)
-        guard code == 0 else {
-            // No thread to be had: close here rather than not at all.
-            Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
-            return
-        }
-        pthread_detach(thread)
     }
 }
