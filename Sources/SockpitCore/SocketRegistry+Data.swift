@@ -214,6 +214,8 @@ extension SocketRegistry {
                     }
                 }
                 if let message {
+                    // Woken by a close (which shut it for reading): that end of file is not the peer's doing.
+                    if message.endOfFile, managed.closing { throw Self.closedWhileWaiting(managed.id, op: "receive") }
                     let from = message.from.flatMap { shown($0, of: managed) }
                     var result: [String: Detail] = [
                         "data": PayloadPreview.json(message.bytes[...]), "eof": .bool(message.endOfFile),

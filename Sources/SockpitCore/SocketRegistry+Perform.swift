@@ -45,8 +45,6 @@ extension SocketRegistry {
             let done: Step<T>
             do {
                 done = try await body(managed)
-                // A receive woken by a close reads an end of file that is not the peer's doing (data it read is kept).
-                if managed.closing, op == "receive", (done.bytes ?? 0) == 0 { throw Self.closedWhileWaiting(id, op: op) }
             } catch let failure where failure is SockpitError || failure is PartialFailure {
                 let partial = failure as? PartialFailure
                 var error = partial?.error ?? failure as! SockpitError
